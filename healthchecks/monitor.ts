@@ -1,0 +1,60 @@
+import type { Clock } from '../src/clock.js';
+import { assess } from './assess.js';
+import type { CheckTarget, Measurement, Probe, Thresholds, Verdict } from './types.js';
+
+export interface MonitorOptions extends Thresholds {
+  interval: number;
+  probe: Probe;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Called after every round with each instance's verdict. */
+  onRound?: (verdicts: Map<string, Verdict>, latest: Map<string, Measurement>) => void;
+}
+
+export type MonitorResult =
+  | { kind: 'healthy' }
+  | { kind: 'unhealthy'; instance: string; measurement: Measurement }
+  | { kind: 'timed-out'; pending: Measurement[] }
+  | { kind: 'watched' };
+
+/**
+ * Probes every target once an interval. In `until-healthy` mode it stops when all are healthy; in `watch`
+ * mode it runs to `until` and only stops early for an unhealthy instance. Either way an unhealthy
+ * instance ends it at once.
+ */
+export async function monitor(
+  targets: readonly CheckTarget[],
+  mode: 'until-healthy' | 'watch',
+  until: number,
+  options: MonitorOptions,
+): Promise<MonitorResult> {
+  const history = new Map<string, Measurement[]>(targets.map((t) => [t.id, []]));
+  const latest = new Map<string, Measurement>();
+  for (;;) {
+    const started = options.clock.now();
+    const round = await Promise.all(targets.map((t) => options.probe(t)));
+    const verdicts = new Map<string, Verdict>();
+    for (const measurement of round) {
+      const list = history.get(measurement.instance) ?? [];
+      list.push(measurement);
+      latest.set(measurement.instance, measurement);
+      verdicts.set(measurement.instance, assess(list, options));
+    }
+    options.onRound?.(verdicts, latest);
+    const unhealthy = round.find((m) => verdicts.get(m.instance) === 'unhealthy');
+    if (unhealthy) return { kind: 'unhealthy', instance: unhealthy.instance, measurement: unhealthy };
+    if (mode === 'until-healthy' && [...verdicts.values()].every((v) => v === 'healthy'))
+      return { kind: 'healthy' };
+    const next = started + options.interval;
+    if (next >= until) {
+      if (mode === 'watch') {
+        if (until > options.clock.now())
+          await options.clock.sleep(until - options.clock.now(), options.signal);
+        return { kind: 'watched' };
+      }
+      const pending = round.filter((m) => verdicts.get(m.instance) !== 'healthy');
+      return { kind: 'timed-out', pending };
+    }
+    await options.clock.sleep(Math.max(0, next - options.clock.now()), options.signal);
+  }
+}

@@ -1,0 +1,19 @@
+import type { Events } from '../events.js';
+import type { CommandSpec, ParsedArgs } from './args.js';
+
+export interface CommandIO {
+  events: Events;
+  /** A command's result goes to stdout; logs go to stderr. */
+  out: (text: string) => void;
+  json: boolean;
+  /** Aborted by SIGINT or SIGTERM (which `cutover abort` sends). */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  spec: CommandSpec;
+  help: string;
+  run(args: ParsedArgs, io: CommandIO): Promise<number>;
+}

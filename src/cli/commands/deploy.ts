@@ -1,0 +1,55 @@
+import { deploy } from '../../controller/deploy.js';
+import { recoverIfInterrupted } from '../../controller/recover.js';
+import { validateVersion } from '../../config/select.js';
+import { newDeploymentId } from '../../ids.js';
+import { acquireLock } from '../../state/lock.js';
+import { ExitCode } from '../exit-codes.js';
+import type { Command } from '../command.js';
+import { serviceRuntime } from '../runtime.js';
+
+export const deployCommand: Command = {
+  name: 'deploy',
+  summary: 'bring up a green fleet of a version, check it, move traffic to it, keep blue as standby',
+  spec: {
+    words: ['artifact', 'environment', 'version'],
+    required: ['artifact', 'environment', 'version'],
+    flags: ['keep-failed'],
+    options: [],
+  },
+  help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [--keep-failed] [--json]
+
+Starts a green fleet of VERSION beside the live (blue) one, waits until every instance passes its health
+check, moves traffic to it with the environment's strategy, watches it for the bake time, and keeps blue
+running as standby for the rollback window so that \`cutover rollback\` is instant.
+Any failure before green is live puts traffic back on blue, stops green and exits 1.
+
+  artifact=NAME      an artifact of the config file
+  environment=NAME   an environment of the config file
+  version=VERSION    the build to deploy: a label such as v2 (letters, digits, . _ -)
+  --keep-failed      leave a failed green fleet running to debug it
+  --config FILE      the config file (default: cutover.config.yaml)
+  --state-dir DIR    where locks, the journal and the local agent live (default: .cutover)
+  --json             JSON log lines (the default when stderr is not a terminal)
+
+SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.`,
+
+  async run(args, io) {
+    const { service, stateDir, ctx } = serviceRuntime(args, io.events, io.signal);
+    const version = validateVersion(service, args.words.version);
+    const deployment = newDeploymentId(ctx.clock.now());
+    const lock = acquireLock(stateDir, service.environment, service.artifact, {
+      deployment,
+      command: 'deploy',
+      startedAt: ctx.clock.now(),
+    });
+    try {
+      const run = { ...ctx, events: ctx.events.child({ deployment, version }) };
+      await recoverIfInterrupted(run);
+      const result = await deploy(run, { deployment, version });
+      if (io.json) io.out(JSON.stringify(result));
+      return ExitCode.ok;
+    } finally {
+      lock.release();
+    }
+  },
+};

@@ -1,0 +1,63 @@
+import { selectEnvironment } from '../../config/select.js';
+import { UserInputError } from '../../errors.js';
+import { AgentClient } from '../../providers/local/agent-client.js';
+import { acquireLock, type Lock } from '../../state/lock.js';
+import { ExitCode } from '../exit-codes.js';
+import type { Command } from '../command.js';
+import { loadFromArgs, stateDirOf } from '../runtime.js';
+
+export const downCommand: Command = {
+  name: 'down',
+  summary: 'stop the router and every fleet of a local environment',
+  spec: { words: ['environment'], required: ['environment'], flags: [], options: [] },
+  help: `Usage: cutover down environment=NAME
+
+Stops the local router and every fleet (live, standby, failed) of every artifact in a local environment.
+The local agent exits when no environment is left. Refused (exit 3) while a deploy or rollback runs there.`,
+
+  async run(args, io) {
+    const loaded = loadFromArgs(args);
+    const environment = args.words.environment ?? '';
+    const env = selectEnvironment(loaded, environment);
+    if (env.target !== 'local') {
+      throw new UserInputError(
+        'DOWN_NOT_LOCAL',
+        `\`down\` stops local environments; \`${environment}\` is ${env.target}`,
+      );
+    }
+    const stateDir = stateDirOf(args, loaded);
+    const client = new AgentClient(stateDir);
+    if (!(await client.isRunning())) {
+      io.events.info('environment.down', `nothing runs in ${environment}`, { environment });
+      return ExitCode.ok;
+    }
+    const locks: Lock[] = [];
+    try {
+      for (const artifact of Object.keys(loaded.config.artifacts)) {
+        locks.push(
+          acquireLock(stateDir, environment, artifact, {
+            deployment: 'down',
+            command: 'down',
+            startedAt: Date.now(),
+          }),
+        );
+      }
+      const { stopped } = await client.request<{ stopped: string[] }>(
+        'DELETE',
+        `/v1/environments/${encodeURIComponent(environment)}`,
+      );
+      io.events.info(
+        'environment.down',
+        stopped.length ? `stopped ${stopped.join(', ')}` : `nothing ran in ${environment}`,
+        {
+          environment,
+          stopped,
+        },
+      );
+      return ExitCode.ok;
+    } finally {
+      for (const lock of locks) lock.release();
+      await client.close();
+    }
+  },
+};

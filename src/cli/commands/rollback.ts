@@ -1,0 +1,50 @@
+import { recoverIfInterrupted } from '../../controller/recover.js';
+import { rollback } from '../../controller/rollback.js';
+import { viewOf } from '../../controller/fleets.js';
+import { newDeploymentId } from '../../ids.js';
+import { acquireLock } from '../../state/lock.js';
+import { ExitCode } from '../exit-codes.js';
+import type { Command } from '../command.js';
+import { serviceRuntime } from '../runtime.js';
+import { previousVersion } from './history.js';
+
+export const rollbackCommand: Command = {
+  name: 'rollback',
+  summary: 'move traffic back to the standby fleet in one change, launching nothing',
+  spec: { words: ['artifact', 'environment'], required: ['artifact', 'environment'], flags: [], options: [] },
+  help: `Usage: cutover rollback artifact=NAME environment=NAME [--json]
+
+Checks that the standby fleet (the version that was live before the last deploy) answers its health
+check, then moves all traffic to it in one atomic change. Nothing is launched, so it takes about a
+second. The fleet that was live becomes the standby, so a second rollback goes forward again.
+When no standby is left (its rollback window closed), it says which version to deploy instead.
+
+  artifact=NAME      an artifact of the config file
+  environment=NAME   an environment of the config file`,
+
+  async run(args, io) {
+    const { service, stateDir, journal, ctx } = serviceRuntime(args, io.events, io.signal);
+    const deployment = newDeploymentId(ctx.clock.now());
+    const lock = acquireLock(stateDir, service.environment, service.artifact, {
+      deployment,
+      command: 'rollback',
+      startedAt: ctx.clock.now(),
+    });
+    try {
+      const run = { ...ctx, events: ctx.events.child({ deployment }) };
+      await recoverIfInterrupted(run);
+      await ctx.target.router.ensure();
+      const weights = await ctx.target.router.readWeights();
+      const live = viewOf(await ctx.target.fleet.list(), weights).live;
+      const previous = previousVersion(journal, live?.version);
+      const hint = previous
+        ? `deploy it again: cutover deploy artifact=${service.artifact} environment=${service.environment} version=${previous}`
+        : 'deploy a known-good version with cutover deploy';
+      const result = await rollback(run, deployment, hint);
+      if (io.json) io.out(JSON.stringify(result));
+      return ExitCode.ok;
+    } finally {
+      lock.release();
+    }
+  },
+};

@@ -1,0 +1,72 @@
+import { viewOf } from '../../controller/fleets.js';
+import { lockPath, readHolder } from '../../state/lock.js';
+import { ExitCode } from '../exit-codes.js';
+import type { Command } from '../command.js';
+import { serviceRuntime } from '../runtime.js';
+import { previousVersion } from './history.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show which version takes traffic, the standby, and the last deployment (reads only)',
+  spec: { words: ['artifact', 'environment'], required: ['artifact', 'environment'], flags: [], options: [] },
+  help: `Usage: cutover status artifact=NAME environment=NAME [--json]
+
+Shows the live version and its weight, the standby and when its rollback window closes, every fleet
+with its instances, the last deployment and its result, and who holds the lock. It changes nothing and
+starts nothing. With --json it prints one JSON object on stdout.`,
+
+  async run(args, io) {
+    const { service, stateDir, journal, ctx } = serviceRuntime(args, io.events, io.signal);
+    const fleets = await ctx.target.fleet.list();
+    const weights = await ctx.target.router.readWeights();
+    const { live, standby } = viewOf(fleets, weights);
+    const last = journal.latest();
+    const holder = readHolder(lockPath(stateDir, service.environment, service.artifact));
+    const status = {
+      artifact: service.artifact,
+      environment: service.environment,
+      target: service.env.target,
+      endpoint: service.env.target === 'local' ? `http://${service.env.listen}/` : undefined,
+      live: live ? { version: live.version, fleet: live.id, weight: weights[live.id] ?? 0 } : null,
+      standby: standby
+        ? {
+            version: standby.version,
+            fleet: standby.id,
+            until: standby.standbyUntil ? new Date(standby.standbyUntil).toISOString() : null,
+          }
+        : null,
+      previousVersion: previousVersion(journal, live?.version) ?? null,
+      weights,
+      fleets: fleets.map((f) => ({
+        fleet: f.id,
+        version: f.version,
+        weight: weights[f.id] ?? 0,
+        instances: f.instances,
+      })),
+      lastDeployment: last
+        ? {
+            id: last.deployment,
+            kind: last.kind,
+            version: last.version ?? null,
+            phase: last.phase,
+            startedAt: new Date(last.startedAt).toISOString(),
+            reason: last.reason ?? null,
+          }
+        : null,
+      lock: holder ?? null,
+    };
+    if (io.json) {
+      io.out(JSON.stringify(status, null, 2));
+      return ExitCode.ok;
+    }
+    const lines = [
+      `${service.artifact} in ${service.environment} (${service.env.target}${status.endpoint ? `, ${status.endpoint}` : ''})`,
+      `  live:     ${live ? `${live.version} (${weights[live.id]}%, ${live.instances.length} instances)` : 'nothing takes traffic'}`,
+      `  standby:  ${standby ? `${standby.version}${status.standby?.until ? ` until ${status.standby.until}` : ''}` : 'none'}`,
+      `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
+    ];
+    if (holder) lines.push(`  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid})`);
+    io.out(lines.join('\n'));
+    return ExitCode.ok;
+  },
+};

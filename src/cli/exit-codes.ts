@@ -1,0 +1,23 @@
+import { CutoverError, DeploymentFailed, LockHeld, UserInputError } from '../errors.js';
+
+/** The exit codes a pipeline can act on. `--help` prints this table. */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  locked: 3,
+} as const;
+
+export const exitCodeHelp = `Exit codes:
+  0  done
+  1  deploy or rollback failed; traffic is on the fleet that was live before
+  2  bad input (arguments, config, version); nothing was changed
+  3  another deploy or rollback of this artifact and environment is running`;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UserInputError) return ExitCode.badInput;
+  if (error instanceof LockHeld) return ExitCode.locked;
+  if (error instanceof DeploymentFailed) return ExitCode.failed;
+  if (error instanceof CutoverError) return ExitCode.failed;
+  return ExitCode.failed;
+}

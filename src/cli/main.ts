@@ -1,0 +1,91 @@
+import { DeploymentFailed, CutoverError, UserInputError } from '../errors.js';
+import { Events } from '../events.js';
+import { chooseFormat, createLogger, logListener } from '../log.js';
+import { parseArgs, splitCommand } from './args.js';
+import type { Command } from './command.js';
+import { abortCommand } from './commands/abort.js';
+import { deployCommand } from './commands/deploy.js';
+import { downCommand } from './commands/down.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { statusCommand } from './commands/status.js';
+import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
+
+const commands: Command[] = [deployCommand, rollbackCommand, statusCommand, abortCommand, downCommand];
+
+const overview = `cutover: blue/green zero-downtime deploys
+
+Usage: cutover <command> key=value… [--flags]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+
+Every key=value word can also be written --key value.
+Global flags: --config FILE (default cutover.config.yaml), --state-dir DIR, --json, --help.
+\`cutover <command> --help\` explains a command.
+
+${exitCodeHelp}`;
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const logger = createLogger(chooseFormat(json));
+  const events = new Events([logListener(logger)]);
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) return;
+    events.warn('abort.requested', `received ${signal}: aborting`);
+    abort.abort(new DeploymentFailed('ABORTED', `aborted by ${signal}`, 'run the command again when ready'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const { command: name, rest } = splitCommand(argv);
+    if (!name) {
+      if (rest.includes('--help') || rest.length === 0) {
+        out(overview);
+        return rest.length === 0 ? ExitCode.badInput : ExitCode.ok;
+      }
+      throw new UserInputError('COMMAND_MISSING', 'no command given', 'see `cutover --help`');
+    }
+    const command = commands.find((c) => c.name === name);
+    if (!command) {
+      throw new UserInputError(
+        'COMMAND_UNKNOWN',
+        `unknown command \`${name}\``,
+        `commands: ${commands.map((c) => c.name).join(', ')}`,
+      );
+    }
+    const args = parseArgs(name, rest, command.spec);
+    if (args.flags.has('help')) {
+      out(`${command.help}\n\n${exitCodeHelp}`);
+      return ExitCode.ok;
+    }
+    return await command.run(args, { events, out, json, signal: abort.signal });
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (error instanceof CutoverError) {
+      logger.error(error.message, {
+        code: error.code,
+        exitCode: code,
+        ...(error.hint ? { hint: error.hint } : {}),
+      });
+    } else {
+      logger.error(
+        `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        {
+          code: 'INTERNAL',
+          exitCode: code,
+        },
+      );
+    }
+    return code;
+  } finally {
+    await new Promise<void>((resolve) => {
+      logger.on('finish', resolve);
+      logger.end();
+    });
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

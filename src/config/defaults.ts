@@ -1,0 +1,23 @@
+/** Every default in one place, so that a reader finds what an omitted key means. */
+export const defaults = {
+  configFile: 'cutover.config.yaml',
+  stateDir: '.cutover',
+  capacity: 2,
+  strategy: 'all-at-once',
+  bake: '5s',
+  rollbackWindow: '1h',
+  healthCheck: {
+    path: '/health',
+    expectStatus: 200,
+    timeout: '2s',
+    interval: '1s',
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+    readyTimeout: '60s',
+  },
+  local: {
+    listen: '127.0.0.1:8080',
+    /** How long the local router lets requests in flight on a retiring fleet finish before stopping it. */
+    drainTimeout: '10s',
+  },
+} as const;

@@ -1,0 +1,38 @@
+import { UserInputError } from '../errors.js';
+
+/**
+ * Replaces `${NAME}` and `${NAME:-fallback}` in every string of a parsed config with the environment's
+ * values, so secrets stay out of the file. `$${` writes a literal `${`.
+ */
+export function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  path: string[] = [],
+): unknown {
+  if (typeof value === 'string') return interpolateString(value, env, file, path);
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, file, [...path, String(i)]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, file, [...path, key])]),
+    );
+  }
+  return value;
+}
+
+function interpolateString(text: string, env: NodeJS.ProcessEnv, file: string, path: string[]): string {
+  return text.replace(
+    /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (whole, escape, name, fallback) => {
+      if (escape) return whole.slice(1);
+      const found = env[name as string];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback as string;
+      throw new UserInputError(
+        'CONFIG_ENV_MISSING',
+        `config \`${file}\`: \`${path.join('.')}\` uses \`\${${name}}\`, which is not set in the environment`,
+        `set ${name}, or write \`\${${name}:-default}\``,
+      );
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import type { Clock } from '../clock.js';
+import type { HealthCheckConfig } from '../config/schema.js';
+import type { Events } from '../events.js';
+import type { Probe } from '../../healthchecks/types.js';
+import type { Target } from '../providers/types.js';
+import type { Journal } from '../state/journal.js';
+import type { StrategyName } from '../../strategies/types.js';
+
+/** Everything the controller needs, passed in: it depends on interfaces only. */
+export interface ControllerContext {
+  target: Target;
+  journal: Journal;
+  events: Events;
+  clock: Clock;
+  probe: Probe;
+  healthCheck: HealthCheckConfig;
+  capacity: number;
+  strategy: StrategyName;
+  bake: number;
+  rollbackWindow: number;
+  /** Keep a failed green fleet running for debugging instead of retiring it. */
+  keepFailed: boolean;
+  /** Aborts waits: `cutover abort`, SIGINT or SIGTERM. The rollback that follows is not abortable. */
+  signal: AbortSignal;
+}

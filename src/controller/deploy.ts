@@ -1,0 +1,133 @@
+import { formatDuration } from '../duration.js';
+import { CutoverError, DeploymentFailed, describeCause } from '../errors.js';
+import type { FleetInfo } from '../providers/types.js';
+import { planSteps } from '../../strategies/index.js';
+import type { ControllerContext } from './context.js';
+import { viewOf } from './fleets.js';
+import { waitHealthy, watchHealthy } from './health.js';
+import { restoreBlue } from './restore.js';
+import { shift } from './shift.js';
+
+export interface DeployRequest {
+  deployment: string;
+  version: string;
+}
+
+export interface DeployResult {
+  type: 'deployed';
+  deployment: string;
+  version: string;
+  previous: string | undefined;
+  ms: number;
+}
+
+/**
+ * launch green → wait ready → health checks → shift step by step, watching → bake → green live,
+ * blue standby. Any failure before green is live puts traffic back on blue and stops green.
+ */
+export async function deploy(ctx: ControllerContext, request: DeployRequest): Promise<DeployResult> {
+  const { deployment, version } = request;
+  const { fleet, router } = ctx.target;
+  const started = ctx.clock.now();
+  const record = (phase: Parameters<typeof ctx.journal.record>[0]['phase'], extra: object = {}) =>
+    ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
+
+  await router.ensure();
+  const view = viewOf(await fleet.list(), await router.readWeights());
+  const blue = view.live;
+  record('started', { blue: blue?.id });
+  ctx.events.info(
+    'deploy.started',
+    blue
+      ? `deploying ${version}; ${blue.version} takes traffic now`
+      : `deploying ${version}; nothing takes traffic yet`,
+    { blue: blue?.version },
+  );
+
+  // Never more than two fleets: a standby left by the last deploy gives way to the new green.
+  for (const old of view.idle) {
+    await fleet.retire(old.id);
+    const open = old.standbyUntil !== undefined && old.standbyUntil > ctx.clock.now();
+    ctx.events.info(
+      'standby.retired',
+      `retired ${old.version}${open ? ' (its rollback window was still open)' : ''}`,
+      {
+        fleet: old.id,
+      },
+    );
+  }
+
+  let green: FleetInfo | undefined;
+  try {
+    record('launching', { green: deployment });
+    ctx.events.info('green.launching', `starting ${ctx.capacity} instances of ${version}`);
+    green = await fleet.launch({ id: deployment, version, capacity: ctx.capacity, deployment });
+    const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
+    green = await fleet.waitReady(
+      green.id,
+      deadline,
+      (message) => ctx.events.info('green.launched', message),
+      ctx.signal,
+    );
+    ctx.events.info('green.launched', `${green.instances.length} instances of ${version} are running`, {
+      fleet: green.id,
+    });
+
+    record('checking');
+    await waitHealthy(ctx, green, deadline);
+
+    for (const step of planSteps(ctx.strategy)) {
+      if (step.kind === 'setWeight') {
+        const weights =
+          blue && step.weight < 100
+            ? { [green.id]: step.weight, [blue.id]: 100 - step.weight }
+            : { [green.id]: step.weight };
+        record('shifting', { weights });
+        await shift(ctx, weights, [green, ...(blue ? [blue] : [])]);
+      } else {
+        await watchHealthy(ctx, green, step.duration);
+      }
+    }
+
+    record('baking');
+    ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
+    await watchHealthy(ctx, green, ctx.bake);
+    ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
+  } catch (error) {
+    const reason = error instanceof CutoverError ? error.message : describeCause(error);
+    await restoreBlue(ctx, deployment, blue, green, reason);
+    record('failed', { reason });
+    const failure =
+      error instanceof DeploymentFailed
+        ? error
+        : new DeploymentFailed('DEPLOY_FAILED', `deploying \`${version}\` failed: ${reason}`, undefined, {
+            cause: error,
+          });
+    ctx.events.error(
+      'deploy.failed',
+      `${failure.message}; traffic is on ${blue?.version ?? 'nothing, as before'}`,
+      {
+        code: failure.code,
+        hint: failure.hint,
+      },
+    );
+    throw failure;
+  }
+
+  record('live');
+  if (blue) {
+    const until = ctx.clock.now() + ctx.rollbackWindow;
+    await fleet.keepAsStandby(blue.id, until);
+    ctx.events.info(
+      'standby.kept',
+      `${blue.version} stays up as standby until ${new Date(until).toISOString()}`,
+      {
+        fleet: blue.id,
+      },
+    );
+  }
+  const ms = ctx.clock.now() - started;
+  record('succeeded');
+  ctx.events.info('deploy.succeeded', `${version} is live (took ${formatDuration(ms)})`, { ms });
+  return { type: 'deployed', deployment, version, previous: blue?.version, ms };
+}

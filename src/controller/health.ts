@@ -1,0 +1,122 @@
+import { formatDuration } from '../duration.js';
+import { DeploymentFailed } from '../errors.js';
+import { monitor } from '../../healthchecks/monitor.js';
+import type { CheckTarget } from '../../healthchecks/types.js';
+import type { FleetInfo } from '../providers/types.js';
+import type { ControllerContext } from './context.js';
+
+const progressEveryMs = 2000;
+
+function checkTargets(fleet: FleetInfo): CheckTarget[] {
+  return fleet.instances.flatMap((i) => (i.url ? [{ id: i.id, url: i.url }] : []));
+}
+
+/** Waits until every instance passes its checks; fails on the first unhealthy one or at the deadline. */
+export async function waitHealthy(ctx: ControllerContext, fleet: FleetInfo, deadline: number): Promise<void> {
+  const targets = checkTargets(fleet);
+  const hc = ctx.healthCheck;
+  const started = ctx.clock.now();
+  let lastProgress = started;
+  ctx.events.info(
+    'health.waiting',
+    `checking ${targets.length} instances of ${fleet.version}: GET ${hc.path}`,
+    {
+      fleet: fleet.id,
+    },
+  );
+  const result = await monitor(targets, 'until-healthy', deadline, {
+    ...hc,
+    clock: ctx.clock,
+    signal: ctx.signal,
+    probe: ctx.probe,
+    onRound: (verdicts) => {
+      const now = ctx.clock.now();
+      if (now - lastProgress < progressEveryMs) return;
+      lastProgress = now;
+      const healthy = [...verdicts.values()].filter((v) => v === 'healthy').length;
+      ctx.events.info(
+        'health.waiting',
+        `${healthy}/${targets.length} healthy after ${formatDuration(now - started)} (gives up after ${formatDuration(deadline - started)})`,
+        { fleet: fleet.id, healthy, total: targets.length },
+      );
+    },
+  });
+  if (result.kind === 'healthy') {
+    ctx.events.info('health.passed', `all ${targets.length} instances of ${fleet.version} are healthy`, {
+      fleet: fleet.id,
+    });
+    return;
+  }
+  if (result.kind === 'unhealthy') {
+    ctx.events.error(
+      'health.failed',
+      `instance ${result.instance} of ${fleet.version} is unhealthy: ${result.measurement.detail}`,
+      {
+        fleet: fleet.id,
+      },
+    );
+    throw new DeploymentFailed(
+      'GREEN_UNHEALTHY',
+      `version \`${fleet.version}\` failed its health check: instance ${result.instance}: ${result.measurement.detail}`,
+      'fix the version, then deploy again; the instance logs say why it answers so',
+    );
+  }
+  const detail =
+    result.kind === 'timed-out' ? result.pending.map((m) => `${m.instance}: ${m.detail}`).join('; ') : '';
+  ctx.events.error('health.failed', `version ${fleet.version} was not healthy in time: ${detail}`, {
+    fleet: fleet.id,
+  });
+  throw new DeploymentFailed(
+    'GREEN_NOT_READY',
+    `version \`${fleet.version}\` was not healthy within ${formatDuration(hc.readyTimeout)}: ${detail}`,
+    'raise healthCheck.readyTimeout if it starts slowly, or check the instance logs',
+  );
+}
+
+/** Keeps checking a fleet that takes traffic for `duration`; fails as soon as an instance turns unhealthy. */
+export async function watchHealthy(
+  ctx: ControllerContext,
+  fleet: FleetInfo,
+  duration: number,
+): Promise<void> {
+  const result = await monitor(checkTargets(fleet), 'watch', ctx.clock.now() + duration, {
+    ...ctx.healthCheck,
+    clock: ctx.clock,
+    signal: ctx.signal,
+    probe: ctx.probe,
+  });
+  if (result.kind === 'unhealthy') {
+    ctx.events.error(
+      'health.failed',
+      `instance ${result.instance} of ${fleet.version} turned unhealthy: ${result.measurement.detail}`,
+      {
+        fleet: fleet.id,
+      },
+    );
+    throw new DeploymentFailed(
+      'GREEN_UNHEALTHY',
+      `version \`${fleet.version}\` turned unhealthy while taking traffic: instance ${result.instance}: ${result.measurement.detail}`,
+      'traffic is back on the previous version; check the instance logs',
+    );
+  }
+}
+
+/** One round of probes, for a rollback that must be quick: every instance must pass now. */
+export async function checkOnce(ctx: ControllerContext, fleet: FleetInfo): Promise<void> {
+  const targets = checkTargets(fleet);
+  if (targets.length === 0) {
+    throw new DeploymentFailed(
+      'NO_INSTANCES',
+      `fleet of \`${fleet.version}\` has no instance to send traffic to`,
+    );
+  }
+  const round = await Promise.all(targets.map((t) => ctx.probe(t)));
+  const failed = round.filter((m) => m.outcome !== 'pass');
+  if (failed.length > 0) {
+    throw new DeploymentFailed(
+      'STANDBY_UNHEALTHY',
+      `standby \`${fleet.version}\` is not healthy: ${failed.map((m) => `${m.instance}: ${m.detail}`).join('; ')}`,
+      'traffic stays where it is; deploy a known-good version instead',
+    );
+  }
+}

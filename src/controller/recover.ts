@@ -1,0 +1,51 @@
+import type { ControllerContext } from './context.js';
+import type { DeploymentRecord } from '../state/journal.js';
+import { terminalPhases } from '../state/journal.js';
+import { restoreBlue } from './restore.js';
+
+/**
+ * A deploy or rollback whose controller died leaves its journal without an end. The next command that
+ * takes the lock finishes it when green was already live, and undoes it otherwise.
+ */
+export async function recoverIfInterrupted(ctx: ControllerContext): Promise<DeploymentRecord | undefined> {
+  const last = ctx.journal.latest();
+  if (!last || terminalPhases.has(last.phase)) return undefined;
+  const { fleet, router } = ctx.target;
+  await router.ensure();
+  const fleets = await fleet.list();
+  const blue = fleets.find((f) => f.id === last.blue);
+  const green = fleets.find((f) => f.id === last.green);
+  ctx.events.warn(
+    'recovery.started',
+    `${last.kind} ${last.deployment} was interrupted during ${last.phase}; finishing it`,
+    {
+      interrupted: last.deployment,
+    },
+  );
+  const record = (phase: 'succeeded' | 'failed', reason: string) =>
+    ctx.journal.record({ deployment: last.deployment, kind: last.kind, phase, at: ctx.clock.now(), reason });
+
+  const weights = await router.readWeights();
+  const greenTakesAll = green !== undefined && weights[green.id] === 100;
+  if ((last.kind === 'deploy' && last.phase === 'live') || (last.kind === 'rollback' && greenTakesAll)) {
+    if (blue) await fleet.keepAsStandby(blue.id, ctx.clock.now() + ctx.rollbackWindow);
+    record('succeeded', `completed after an interruption during ${last.phase}`);
+    ctx.events.info(
+      'recovery.finished',
+      `${last.deployment} completed: ${green?.version ?? 'green'} is live`,
+    );
+    return last;
+  }
+  if (last.kind === 'rollback') {
+    record('failed', `interrupted before traffic moved`);
+    ctx.events.info('recovery.finished', `${last.deployment} had not moved traffic; nothing to undo`);
+    return last;
+  }
+  await restoreBlue(ctx, last.deployment, blue, green, `controller stopped during ${last.phase}`);
+  record('failed', `controller stopped during ${last.phase}; rolled back`);
+  ctx.events.info(
+    'recovery.finished',
+    `${last.deployment} rolled back: traffic is on ${blue?.version ?? 'nothing'}`,
+  );
+  return last;
+}

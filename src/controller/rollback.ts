@@ -1,0 +1,73 @@
+import { DeploymentFailed } from '../errors.js';
+import type { ControllerContext } from './context.js';
+import { viewOf } from './fleets.js';
+import { checkOnce } from './health.js';
+import { shift } from './shift.js';
+
+export interface RollbackResult {
+  type: 'rolled-back';
+  deployment: string;
+  from: string;
+  to: string;
+  ms: number;
+}
+
+/**
+ * Puts traffic back on the standby in one change: no instance launched, so it takes about as long as
+ * one health probe and one router update. The fleet that was live becomes the standby in turn.
+ */
+export async function rollback(
+  ctx: ControllerContext,
+  deployment: string,
+  redeployHint: string,
+): Promise<RollbackResult> {
+  const { fleet, router } = ctx.target;
+  const started = ctx.clock.now();
+  const fleets = await fleet.list();
+  const { live, standby } = viewOf(fleets, await router.readWeights());
+  if (!standby) {
+    throw new DeploymentFailed(
+      'NO_STANDBY',
+      `there is no standby fleet to roll back to${live ? `; ${live.version} takes traffic` : ''}`,
+      redeployHint,
+    );
+  }
+  const record = (phase: 'started' | 'shifting' | 'succeeded' | 'failed', extra: object = {}) =>
+    ctx.journal.record({
+      deployment,
+      kind: 'rollback',
+      phase,
+      at: ctx.clock.now(),
+      version: standby.version,
+      blue: live?.id,
+      green: standby.id,
+      ...extra,
+    });
+  record('started');
+  ctx.events.info(
+    'rollback.started',
+    `rolling back from ${live?.version ?? 'nothing'} to ${standby.version}`,
+  );
+  try {
+    await checkOnce(ctx, standby);
+    const weights = { [standby.id]: 100 };
+    record('shifting', { weights });
+    await shift(ctx, weights, fleets);
+  } catch (error) {
+    record('failed', { reason: (error as Error).message });
+    ctx.events.error('rollback.failed', `rollback to ${standby.version} failed: ${(error as Error).message}`);
+    throw error;
+  }
+  if (live) {
+    const until = ctx.clock.now() + ctx.rollbackWindow;
+    await fleet.keepAsStandby(live.id, until);
+    ctx.events.info(
+      'standby.kept',
+      `${live.version} stays up as standby until ${new Date(until).toISOString()}`,
+    );
+  }
+  record('succeeded');
+  const ms = ctx.clock.now() - started;
+  ctx.events.info('rollback.succeeded', `${standby.version} takes all traffic again`, { ms });
+  return { type: 'rolled-back', deployment, from: live?.version ?? '', to: standby.version, ms };
+}

@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from 'undici';
+import { CutoverError } from '../../errors.js';
+import { agentPaths } from './paths.js';
+import { acceptsSocket } from './socket.js';
+
+export class AgentRefused extends CutoverError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('AGENT_REFUSED', message);
+  }
+}
+
+/** The CLI's side of the control channel. Starts the agent on demand. */
+export class AgentClient {
+  private client: Client | undefined;
+  readonly paths: ReturnType<typeof agentPaths>;
+
+  constructor(readonly stateDir: string) {
+    this.paths = agentPaths(stateDir);
+  }
+
+  isRunning(): Promise<boolean> {
+    return acceptsSocket(this.paths.socket);
+  }
+
+  /** Connects to the agent, starting it first when none answers. */
+  async connect(): Promise<void> {
+    if (!(await this.isRunning())) await this.startAgent();
+  }
+
+  async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    this.client ??= new Client('http://agent', { socketPath: this.paths.socket, bodyTimeout: 120_000 });
+    let response;
+    try {
+      response = await this.client.request({
+        method,
+        path,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new CutoverError(
+        'AGENT_UNREACHABLE',
+        `the local agent at \`${this.paths.socket}\` did not answer: ${(error as Error).message}`,
+        `see its log: ${this.paths.log}`,
+        { cause: error },
+      );
+    }
+    const payload = (await response.body.json()) as T & { error?: string };
+    if (response.statusCode >= 400) {
+      throw new AgentRefused(response.statusCode, payload.error ?? `agent answered ${response.statusCode}`);
+    }
+    return payload;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = undefined;
+  }
+
+  private async startAgent(): Promise<void> {
+    mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
+    // One starter at a time; a second CLI waits for the first one's agent instead of racing it.
+    let claimed = false;
+    try {
+      closeSync(openSync(this.paths.starting, 'wx', 0o600));
+      claimed = true;
+    } catch {
+      if (Date.now() - statSafe(this.paths.starting) > 10_000) unlinkSafe(this.paths.starting);
+    }
+    try {
+      if (claimed) {
+        const log = openSync(this.paths.log, 'a', 0o600);
+        const child = spawn(process.execPath, [agentEntry(), '--state-dir', this.stateDir], {
+          detached: true,
+          stdio: ['ignore', log, log],
+        });
+        child.unref();
+        closeSync(log);
+      }
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        if (await this.isRunning()) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new CutoverError(
+        'AGENT_START_FAILED',
+        `the local agent did not start within 10s`,
+        `see its log: ${this.paths.log}`,
+      );
+    } finally {
+      if (claimed) unlinkSafe(this.paths.starting);
+    }
+  }
+}
+
+/**
+ * The compiled agent entry beside this module. Under vitest this module runs from its .ts source,
+ * so the agent (a separate Node process that cannot load TypeScript) is taken from dist/.
+ */
+function agentEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'agent-main.js');
+  let root = dirname(here);
+  while (!existsSync(join(root, 'package.json'))) root = dirname(root);
+  return join(root, 'dist', relative(root, dirname(here)), 'agent-main.js');
+}
+
+function statSafe(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+function unlinkSafe(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,51 @@
+/** What the CLI and the local agent say to each other over the agent's unix socket. */
+
+export type InstanceState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+export interface InstanceStatus {
+  id: string;
+  port: number;
+  pid: number | undefined;
+  state: InstanceState;
+  /** How many times it exited and was started again. */
+  restarts: number;
+  lastExit: string | undefined;
+  log: string;
+}
+
+export interface FleetStatus {
+  id: string;
+  version: string;
+  deployment: string;
+  createdAt: number;
+  standbyUntil: number | undefined;
+  instances: InstanceStatus[];
+}
+
+export interface ServiceStatus {
+  environment: string;
+  artifact: string;
+  listen: string;
+  weights: Record<string, number>;
+  fleets: FleetStatus[];
+}
+
+export interface EnsureServiceRequest {
+  listen: string;
+}
+
+export interface LaunchRequest {
+  id: string;
+  version: string;
+  deployment: string;
+  capacity: number;
+  command: string[];
+  cwd: string;
+  drainTimeoutMs: number;
+}
+
+export interface AgentInfo {
+  pid: number;
+  startedAt: number;
+  services: number;
+}

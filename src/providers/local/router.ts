@@ -1,0 +1,210 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import type { Weights } from '../types.js';
+
+/**
+ * The local target's load balancer: a reverse proxy that picks a fleet by weight, then an instance of it
+ * round-robin. The routing table is one immutable object swapped in one assignment, so a weight change
+ * is atomic: every request sees the old table or the new one, and requests in flight finish where they are.
+ * undici's pools do the proxying (measured at about twice http-proxy-3's throughput on this machine).
+ */
+
+interface Backend {
+  url: string;
+  pool: Pool;
+  inFlight: number;
+}
+
+interface FleetRoute {
+  id: string;
+  weight: number;
+  backends: Backend[];
+  next: number;
+}
+
+interface Table {
+  routes: FleetRoute[];
+  totalWeight: number;
+}
+
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+export class WeightedRouter {
+  private server: http.Server | undefined;
+  private fleets = new Map<string, Backend[]>();
+  private weights: Weights = {};
+  private table: Table = { routes: [], totalWeight: 0 };
+
+  /** Adds or replaces the instances of one fleet. Weights are left as they are. */
+  setFleet(fleetId: string, urls: string[]): void {
+    const old = new Map((this.fleets.get(fleetId) ?? []).map((b) => [b.url, b]));
+    const backends = urls.map(
+      (url) => old.get(url) ?? { url, pool: new Pool(url, { connections: 128, pipelining: 1 }), inFlight: 0 },
+    );
+    for (const [url, backend] of old) if (!urls.includes(url)) void backend.pool.close();
+    this.fleets.set(fleetId, backends);
+    this.rebuild();
+  }
+
+  /** Forgets a fleet; refuses while it takes traffic, since that would drop requests. */
+  removeFleet(fleetId: string): void {
+    if ((this.weights[fleetId] ?? 0) > 0) throw new Error(`fleet \`${fleetId}\` still takes traffic`);
+    for (const backend of this.fleets.get(fleetId) ?? []) void backend.pool.close();
+    this.fleets.delete(fleetId);
+    this.weights = Object.fromEntries(Object.entries(this.weights).filter(([id]) => id !== fleetId));
+    this.rebuild();
+  }
+
+  /** Replaces every weight at once. Every fleet named must be known and have instances. */
+  setWeights(weights: Weights): void {
+    for (const [id, weight] of Object.entries(weights)) {
+      if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
+        throw new Error(`weight of \`${id}\` must be a whole number from 0 to 100, got ${weight}`);
+      }
+      if (weight > 0 && !this.fleets.get(id)?.length) throw new Error(`fleet \`${id}\` has no instances`);
+    }
+    this.weights = Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0));
+    this.rebuild();
+  }
+
+  getWeights(): Weights {
+    return { ...this.weights };
+  }
+
+  /** Requests being served right now by a fleet's instances: a retiring fleet waits for zero. */
+  inFlight(fleetId: string): number {
+    return (this.fleets.get(fleetId) ?? []).reduce((sum, b) => sum + b.inFlight, 0);
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await Promise.all([...this.fleets.values()].flat().map((b) => b.pool.close()));
+    this.fleets.clear();
+  }
+
+  private rebuild(): void {
+    const routes: FleetRoute[] = [];
+    for (const [id, weight] of Object.entries(this.weights)) {
+      const backends = this.fleets.get(id);
+      if (backends?.length && weight > 0) routes.push({ id, weight, backends, next: 0 });
+    }
+    this.table = { routes, totalWeight: routes.reduce((sum, r) => sum + r.weight, 0) };
+  }
+
+  private pick(table: Table): FleetRoute | undefined {
+    if (table.routes.length <= 1) return table.routes[0];
+    let ticket = Math.random() * table.totalWeight;
+    for (const route of table.routes) {
+      ticket -= route.weight;
+      if (ticket < 0) return route;
+    }
+    return table.routes[table.routes.length - 1];
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const route = this.pick(this.table);
+    if (!route) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('cutover: no fleet takes traffic here yet\n');
+      return;
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
+    }
+    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+    if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    // A request without a body can go to another instance when its first one refuses the connection.
+    const attempts = hasBody ? 1 : route.backends.length;
+    this.forward(req, res, route, headers, hasBody, attempts);
+  }
+
+  private forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: FleetRoute,
+    headers: Record<string, string | string[]>,
+    hasBody: boolean,
+    attemptsLeft: number,
+  ): void {
+    const backend = route.backends[route.next++ % route.backends.length] as Backend;
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
+    backend.inFlight++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      backend.inFlight--;
+      res.off('close', onClose);
+    };
+    backend.pool.stream(
+      {
+        path: req.url ?? '/',
+        method: req.method as 'GET',
+        headers,
+        body: hasBody ? req : null,
+        signal: abort.signal,
+      },
+      ({ statusCode, headers: upstream }) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(upstream)) {
+          if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+        }
+        res.writeHead(statusCode, out);
+        return res;
+      },
+      (error) => {
+        finish();
+        if (!error) return;
+        if (!res.headersSent && attemptsLeft > 1 && !abort.signal.aborted) {
+          this.forward(req, res, route, headers, hasBody, attemptsLeft - 1);
+          return;
+        }
+        if (!res.headersSent) {
+          res
+            .writeHead(502, { 'content-type': 'text/plain' })
+            .end(`cutover: upstream ${backend.url} failed\n`);
+        } else {
+          res.destroy(error);
+        }
+      },
+    );
+  }
+}

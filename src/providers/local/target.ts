@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
+import type { Clock } from '../../clock.js';
+import { DeploymentFailed } from '../../errors.js';
+import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
+import { AgentRefused, type AgentClient } from './agent-client.js';
+import type { FleetStatus, ServiceStatus } from './protocol.js';
+
+/** The local target: fleets of processes and a weighted router, both held by the agent. */
+
+export interface LocalTargetOptions {
+  client: AgentClient;
+  environment: string;
+  artifact: string;
+  env: LocalEnvironmentConfig;
+  artifactConfig: ArtifactConfig;
+  baseDir: string;
+  clock: Clock;
+}
+
+export function createLocalTarget(options: LocalTargetOptions): Target {
+  const { client, environment, artifact } = options;
+  const base = `/v1/services/${encodeURIComponent(environment)}/${encodeURIComponent(artifact)}`;
+  // No agent, or no router for this service, means nothing is deployed: reading must not start one.
+  const service = async (): Promise<ServiceStatus> => {
+    const empty: ServiceStatus = {
+      environment,
+      artifact,
+      listen: options.env.listen,
+      weights: {},
+      fleets: [],
+    };
+    if (!(await client.isRunning())) return empty;
+    try {
+      return await client.request<ServiceStatus>('GET', base);
+    } catch (error) {
+      if (error instanceof AgentRefused && error.status === 404) return empty;
+      throw error;
+    }
+  };
+
+  const fleet: Fleet = {
+    async launch(spec: LaunchSpec): Promise<FleetInfo> {
+      const status = await client.request<FleetStatus>('POST', `${base}/fleets`, {
+        id: spec.id,
+        version: spec.version,
+        deployment: spec.deployment,
+        capacity: spec.capacity,
+        command: options.artifactConfig.command,
+        cwd: options.baseDir,
+        drainTimeoutMs: options.env.drainTimeout,
+      });
+      return toFleetInfo(status);
+    },
+
+    async waitReady(
+      fleetId: string,
+      deadline: number,
+      progress: Progress,
+      signal?: AbortSignal,
+    ): Promise<FleetInfo> {
+      for (;;) {
+        const status = (await service()).fleets.find((f) => f.id === fleetId);
+        if (!status)
+          throw new DeploymentFailed('FLEET_GONE', `fleet \`${fleetId}\` disappeared while starting`);
+        const crashed = status.instances.find((i) => i.restarts > 0);
+        if (crashed) {
+          throw new DeploymentFailed(
+            'INSTANCE_EXITED',
+            `instance \`${crashed.id}\` of version \`${status.version}\` exited while starting (${crashed.lastExit})`,
+            `see its log: ${crashed.log}`,
+          );
+        }
+        const running = status.instances.filter((i) => i.state === 'running').length;
+        if (running === status.instances.length) return toFleetInfo(status);
+        if (options.clock.now() >= deadline) {
+          throw new DeploymentFailed(
+            'FLEET_START_TIMEOUT',
+            `only ${running} of ${status.instances.length} instances of \`${status.version}\` listen on their port`,
+            `see the instance logs in ${resolve(client.stateDir, 'logs')}`,
+          );
+        }
+        progress(`${running}/${status.instances.length} instances listening`);
+        await options.clock.sleep(100, signal);
+      }
+    },
+
+    async list(): Promise<FleetInfo[]> {
+      return (await service()).fleets.map(toFleetInfo);
+    },
+
+    async keepAsStandby(fleetId: string, until: number): Promise<void> {
+      await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/standby`, { until });
+    },
+
+    async retire(fleetId: string): Promise<void> {
+      await client.request('DELETE', `${base}/fleets/${encodeURIComponent(fleetId)}`);
+    },
+  };
+
+  const router: TrafficRouter = {
+    async ensure(): Promise<void> {
+      await client.connect();
+      await client.request('PUT', base, { listen: options.env.listen });
+    },
+    async readWeights(): Promise<Weights> {
+      return (await service()).weights;
+    },
+    async setWeights(weights: Weights): Promise<void> {
+      await client.request('PUT', `${base}/weights`, weights);
+    },
+  };
+
+  return { name: 'local', fleet, router };
+}
+
+function toFleetInfo(status: FleetStatus): FleetInfo {
+  return {
+    id: status.id,
+    version: status.version,
+    deployment: status.deployment,
+    createdAt: status.createdAt,
+    ...(status.standbyUntil !== undefined ? { standbyUntil: status.standbyUntil } : {}),
+    instances: status.instances.map((i) => ({ id: i.id, url: `http://127.0.0.1:${i.port}` })),
+  };
+}

@@ -1,0 +1,60 @@
+/** The two small interfaces every target implements; the controller depends on nothing else. */
+
+export interface Instance {
+  id: string;
+  /** Base URL the HTTP health checks use for this instance, when the runner can reach it directly. */
+  url?: string;
+}
+
+export interface FleetInfo {
+  id: string;
+  version: string;
+  instances: Instance[];
+  /** The deployment that launched it. */
+  deployment: string;
+  createdAt: number;
+  /** Set on a standby: when its rollback window closes and it may be retired. */
+  standbyUntil?: number;
+}
+
+export interface LaunchSpec {
+  id: string;
+  version: string;
+  capacity: number;
+  deployment: string;
+}
+
+export type Progress = (message: string) => void;
+
+/** A set of instances of one version: an Auto Scaling group, or local processes. */
+export interface Fleet {
+  /** Starts launching `capacity` instances of `version`; resolves once the launch is accepted. */
+  launch(spec: LaunchSpec): Promise<FleetInfo>;
+  /** Resolves when every instance runs; rejects with the reason when one cannot start or `deadline` passes. */
+  waitReady(fleetId: string, deadline: number, progress: Progress, signal?: AbortSignal): Promise<FleetInfo>;
+  /** Every fleet of this artifact and environment, live, standby or otherwise. */
+  list(): Promise<FleetInfo[]>;
+  /** Keeps a fleet that takes no traffic warm and guarded until `until`, when it may be retired. */
+  keepAsStandby(fleetId: string, until: number): Promise<void>;
+  /** Stops a fleet that takes no traffic, letting requests in flight finish first. */
+  retire(fleetId: string): Promise<void>;
+}
+
+/** Fleet id → share of traffic, 0–100. A fleet absent from the map takes no traffic. */
+export type Weights = Record<string, number>;
+
+/** What decides where requests go: an ALB listener's weighted forward action, or the local router. */
+export interface TrafficRouter {
+  /** Creates the router when the target needs one (the local router); a no-op where it already exists. */
+  ensure(): Promise<void>;
+  /** The weights as the router holds them now: the source of truth for which fleet is live. */
+  readWeights(): Promise<Weights>;
+  /** Replaces all weights in one atomic change. */
+  setWeights(weights: Weights): Promise<void>;
+}
+
+export interface Target {
+  name: string;
+  fleet: Fleet;
+  router: TrafficRouter;
+}

@@ -1,0 +1,82 @@
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Every transition of a deployment is written here before it is acted on, so a controller that was
+ * killed can be re-run and finish or undo. One append-only JSON-lines file per artifact and environment.
+ */
+
+export type Phase =
+  | 'started'
+  | 'launching'
+  | 'checking'
+  | 'shifting'
+  | 'baking'
+  | 'live'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'failed';
+
+export const terminalPhases: ReadonlySet<Phase> = new Set(['succeeded', 'failed']);
+
+export interface JournalEntry {
+  deployment: string;
+  kind: 'deploy' | 'rollback';
+  phase: Phase;
+  at: number;
+  version?: string;
+  blue?: string;
+  green?: string;
+  weights?: Record<string, number>;
+  reason?: string;
+}
+
+/** A deployment as the journal knows it: its entries folded, newest fields winning. */
+export type DeploymentRecord = JournalEntry & { startedAt: number };
+
+export class Journal {
+  private readonly file: string;
+
+  constructor(stateDir: string, environment: string, artifact: string) {
+    const dir = join(stateDir, 'journal');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.file = join(dir, `${environment}--${artifact}.jsonl`);
+  }
+
+  record(entry: JournalEntry): void {
+    const fd = openSync(this.file, 'a', 0o600);
+    try {
+      appendFileSync(fd, `${JSON.stringify(entry)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Deployments, oldest first. */
+  deployments(): DeploymentRecord[] {
+    let text = '';
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    const byId = new Map<string, DeploymentRecord>();
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      let entry: JournalEntry;
+      try {
+        entry = JSON.parse(line) as JournalEntry;
+      } catch {
+        continue; // A line torn by a crash mid-write carries nothing we acted on.
+      }
+      const previous = byId.get(entry.deployment);
+      byId.set(entry.deployment, { ...previous, ...entry, startedAt: previous?.startedAt ?? entry.at });
+    }
+    return [...byId.values()];
+  }
+
+  latest(): DeploymentRecord | undefined {
+    return this.deployments().at(-1);
+  }
+}
