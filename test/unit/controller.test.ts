@@ -1,0 +1,264 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/controller/deploy.js';
+import { recoverIfInterrupted } from '../../src/controller/recover.js';
+import { rollback } from '../../src/controller/rollback.js';
+import { DeploymentFailed } from '../../src/errors.js';
+import { controllerHarness } from '../helpers/controller.js';
+
+let harness: ReturnType<typeof controllerHarness>;
+afterEach(() => harness.cleanup());
+
+async function deployed(...versions: string[]) {
+  for (const version of versions) await deploy(harness.ctx, { deployment: `d-${version}`, version });
+  harness.target.calls = [];
+  harness.events.length = 0;
+}
+
+describe('deploy', () => {
+  it('GIVEN an empty environment WHEN v1 is deployed THEN v1 takes all traffic and nothing is standby', async () => {
+    harness = controllerHarness();
+    const result = await deploy(harness.ctx, { deployment: 'd-1', version: 'v1' });
+    expect(result.previous).toBeUndefined();
+    expect(harness.target.liveVersion()).toBe('v1');
+    expect(harness.target.calls).toEqual(['launch v1', 'weights v1=100']);
+    expect(harness.codes()).toContain('deploy.succeeded');
+    expect(harness.journal.latest()?.phase).toBe('succeeded');
+  });
+
+  it('GIVEN v1 live WHEN v2 is deployed THEN traffic moves after health passes and v1 stays as standby', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    await deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' });
+    expect(harness.target.calls).toEqual(['launch v2', 'weights v2=100', 'standby v1']);
+    expect(harness.target.liveVersion()).toBe('v2');
+    const standby = harness.target.fleets.find((f) => f.version === 'v1');
+    expect(standby?.standbyUntil).toBe(harness.clock.now() + harness.ctx.rollbackWindow);
+    const codes = harness.codes();
+    expect(codes.indexOf('health.passed')).toBeLessThan(codes.indexOf('traffic.shifted'));
+    expect(codes.indexOf('bake.passed')).toBeLessThan(codes.indexOf('standby.kept'));
+  });
+
+  it('GIVEN a 10-minute bake WHEN deploying THEN the bake is waited in virtual time', async () => {
+    harness = controllerHarness();
+    const started = harness.clock.now();
+    const realStart = Date.now();
+    await deploy(harness.ctx, { deployment: 'd-1', version: 'v1' });
+    expect(harness.clock.now() - started).toBeGreaterThanOrEqual(600_000);
+    expect(Date.now() - realStart).toBeLessThan(5_000);
+  });
+
+  it('GIVEN v1 live and a standby WHEN v3 is deployed THEN the old standby is retired before green launches', async () => {
+    harness = controllerHarness();
+    await deployed('v1', 'v2');
+    await deploy(harness.ctx, { deployment: 'd-v3', version: 'v3' });
+    expect(harness.target.calls).toEqual(['retire v1', 'launch v3', 'weights v3=100', 'standby v2']);
+    expect(harness.target.fleets.map((f) => f.version).sort()).toEqual(['v2', 'v3']);
+  });
+
+  it('GIVEN green fails its health check WHEN deploying THEN traffic never leaves blue and green is retired', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    harness.script((version) => (version === 'broken' ? 'fail' : 'pass'));
+    const failure = deploy(harness.ctx, { deployment: 'd-b', version: 'broken' });
+    await expect(failure).rejects.toBeInstanceOf(DeploymentFailed);
+    await expect(failure).rejects.toMatchObject({ code: 'GREEN_UNHEALTHY' });
+    expect(harness.target.calls).toEqual(['launch broken', 'retire broken']);
+    expect(harness.target.liveVersion()).toBe('v1');
+    expect(harness.codes()).toEqual(
+      expect.arrayContaining(['health.failed', 'rollback.started', 'deploy.failed']),
+    );
+    expect(harness.journal.latest()?.phase).toBe('failed');
+  });
+
+  it('GIVEN a check that cannot run WHEN deploying THEN it counts as failed', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    harness.script((version) => (version === 'v2' ? 'error' : 'pass'));
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toMatchObject({
+      code: 'GREEN_UNHEALTHY',
+    });
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN green never settles WHEN its ready timeout passes THEN the deploy fails and blue keeps traffic', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    // Alternates every round (the interval is 1000 virtual ms): never two passes or two failures in a row.
+    harness.script((version, at) =>
+      version !== 'slow' || Math.floor(at / 1000) % 2 === 0 ? 'pass' : 'fail',
+    );
+    await expect(deploy(harness.ctx, { deployment: 'd-s', version: 'slow' })).rejects.toMatchObject({
+      code: 'GREEN_NOT_READY',
+    });
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN green turns unhealthy during the bake WHEN watched THEN traffic goes back to blue', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const launchedAt = harness.clock.now();
+    harness.script((version, at) => (version === 'v2' && at > launchedAt + 120_000 ? 'fail' : 'pass'));
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toMatchObject({
+      code: 'GREEN_UNHEALTHY',
+    });
+    expect(harness.target.calls).toEqual(['launch v2', 'weights v2=100', 'weights v1=100', 'retire v2']);
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN a first deploy fails WHEN rolling back THEN no traffic is sent anywhere', async () => {
+    harness = controllerHarness();
+    harness.script(() => 'fail');
+    await expect(deploy(harness.ctx, { deployment: 'd-1', version: 'v1' })).rejects.toBeInstanceOf(
+      DeploymentFailed,
+    );
+    expect(harness.target.weights).toEqual({});
+    expect(harness.target.fleets).toEqual([]);
+  });
+
+  it('GIVEN --keep-failed WHEN green fails THEN green is left running and takes no traffic', async () => {
+    harness = controllerHarness({ keepFailed: true });
+    await deployed('v1');
+    harness.script((version) => (version === 'v2' ? 'fail' : 'pass'));
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toBeInstanceOf(
+      DeploymentFailed,
+    );
+    expect(harness.target.fleets.map((f) => f.version)).toEqual(['v1', 'v2']);
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN green cannot launch WHEN deploying THEN the failure names it and blue keeps traffic', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    harness.target.failLaunch.add('v2');
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toThrow(
+      /cannot launch v2/,
+    );
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN a deploy is baking WHEN it is aborted THEN the same rollback path puts traffic on blue', async () => {
+    const abort = new AbortController();
+    harness = controllerHarness({ signal: abort.signal });
+    await deployed('v1');
+    harness.ctx.events.subscribe((e) => {
+      if (e.code === 'bake.started') abort.abort(new DeploymentFailed('ABORTED', 'aborted by SIGTERM'));
+    });
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    expect(harness.target.calls).toEqual(['launch v2', 'weights v2=100', 'weights v1=100', 'retire v2']);
+  });
+});
+
+describe('rollback', () => {
+  it('GIVEN v2 live and v1 standby WHEN rolling back THEN v1 takes traffic in one change and v2 becomes standby', async () => {
+    harness = controllerHarness();
+    await deployed('v1', 'v2');
+    const result = await rollback(harness.ctx, 'r-1', 'deploy v1');
+    expect(result).toMatchObject({ from: 'v2', to: 'v1' });
+    expect(harness.target.calls).toEqual(['weights v1=100', 'standby v2']);
+    expect(harness.target.calls.some((c) => c.startsWith('launch'))).toBe(false);
+  });
+
+  it('GIVEN a rollback WHEN rolling back again THEN traffic goes forward to the other fleet', async () => {
+    harness = controllerHarness();
+    await deployed('v1', 'v2');
+    await rollback(harness.ctx, 'r-1', '');
+    await rollback(harness.ctx, 'r-2', '');
+    expect(harness.target.liveVersion()).toBe('v2');
+  });
+
+  it('GIVEN no standby WHEN rolling back THEN it fails with the redeploy hint and traffic stays', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const failure = rollback(harness.ctx, 'r-1', 'deploy it again: cutover deploy … version=v0');
+    await expect(failure).rejects.toMatchObject({
+      code: 'NO_STANDBY',
+      hint: expect.stringContaining('version=v0'),
+    });
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN an unhealthy standby WHEN rolling back THEN traffic stays on the live fleet', async () => {
+    harness = controllerHarness();
+    await deployed('v1', 'v2');
+    harness.script((version) => (version === 'v1' ? 'fail' : 'pass'));
+    await expect(rollback(harness.ctx, 'r-1', '')).rejects.toMatchObject({ code: 'STANDBY_UNHEALTHY' });
+    expect(harness.target.liveVersion()).toBe('v2');
+    expect(harness.codes()).toContain('rollback.failed');
+  });
+});
+
+describe('recovery of a killed controller', () => {
+  it('GIVEN a deploy died mid-shift WHEN the next command runs THEN it rolls back to blue and stops green', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const [blue] = harness.target.fleets;
+    if (!blue) throw new Error('v1 was not deployed');
+    const green = await harness.target.fleet.launch({
+      id: 'd-dead',
+      version: 'v2',
+      capacity: 2,
+      deployment: 'd-dead',
+    });
+    harness.journal.record({
+      deployment: 'd-dead',
+      kind: 'deploy',
+      phase: 'started',
+      at: 1,
+      version: 'v2',
+      blue: blue.id,
+    });
+    harness.journal.record({
+      deployment: 'd-dead',
+      kind: 'deploy',
+      phase: 'shifting',
+      at: 2,
+      green: green.id,
+    });
+    await harness.target.router.setWeights({ [green.id]: 100 });
+    harness.target.calls = [];
+
+    const recovered = await recoverIfInterrupted(harness.ctx);
+    expect(recovered?.deployment).toBe('d-dead');
+    expect(harness.target.calls).toEqual(['weights v1=100', 'retire v2']);
+    expect(harness.journal.latest()?.phase).toBe('failed');
+    expect(harness.codes()).toEqual(expect.arrayContaining(['recovery.started', 'recovery.finished']));
+  });
+
+  it('GIVEN a deploy died after green went live WHEN the next command runs THEN it finishes: blue becomes standby', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const [blue] = harness.target.fleets;
+    if (!blue) throw new Error('v1 was not deployed');
+    const green = await harness.target.fleet.launch({
+      id: 'd-live',
+      version: 'v2',
+      capacity: 2,
+      deployment: 'd-live',
+    });
+    await harness.target.router.setWeights({ [green.id]: 100 });
+    harness.journal.record({
+      deployment: 'd-live',
+      kind: 'deploy',
+      phase: 'live',
+      at: 3,
+      version: 'v2',
+      blue: blue.id,
+      green: green.id,
+    });
+    harness.target.calls = [];
+
+    await recoverIfInterrupted(harness.ctx);
+    expect(harness.target.calls).toEqual(['standby v1']);
+    expect(harness.target.liveVersion()).toBe('v2');
+    expect(harness.journal.latest()?.phase).toBe('succeeded');
+  });
+
+  it('GIVEN the last deployment finished WHEN checking for recovery THEN nothing is done', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    expect(await recoverIfInterrupted(harness.ctx)).toBeUndefined();
+    expect(harness.target.calls).toEqual([]);
+  });
+});

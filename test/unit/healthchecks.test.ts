@@ -1,0 +1,162 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assess } from '../../healthchecks/assess.js';
+import { httpProbe } from '../../healthchecks/http.js';
+import { monitor } from '../../healthchecks/monitor.js';
+import type { Measurement, Probe } from '../../healthchecks/types.js';
+import { freePort } from '../../src/providers/local/processes.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const m = (outcome: Measurement['outcome']): Measurement => ({ instance: 'i', outcome, detail: '', at: 0 });
+const thresholds = { healthyThreshold: 2, unhealthyThreshold: 3 };
+
+describe('assess', () => {
+  it.each([
+    [[], 'pending'],
+    [['pass'], 'pending'],
+    [['pass', 'pass'], 'healthy'],
+    [['fail', 'pass', 'pass'], 'healthy'],
+    [['pass', 'pass', 'fail'], 'pending'],
+    [['fail', 'fail'], 'pending'],
+    [['fail', 'error', 'fail'], 'unhealthy'],
+    [['pass', 'pass', 'fail', 'fail', 'fail'], 'unhealthy'],
+    [['fail', 'fail', 'fail', 'pass'], 'pending'],
+  ] as const)('%j is %s', (outcomes, verdict) => {
+    expect(assess(outcomes.map(m), thresholds)).toBe(verdict);
+  });
+});
+
+describe('HTTP probe (real HTTP)', () => {
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/ok') return res.writeHead(200).end('ok');
+      if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 2000);
+      if (req.url === '/redirect') return res.writeHead(302, { location: '/ok' }).end();
+      res.writeHead(500).end('no');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const probe = (path: string, timeout = 1000) =>
+    httpProbe({ path, expectStatus: 200, timeout })({ id: 'i-1', url: base });
+
+  it('passes on the expected status', async () => {
+    expect(await probe('/ok')).toMatchObject({ instance: 'i-1', outcome: 'pass' });
+  });
+
+  it('fails on another status and says which', async () => {
+    expect(await probe('/broken')).toMatchObject({
+      outcome: 'fail',
+      detail: 'GET /broken answered 500, expected 200',
+    });
+  });
+
+  it('does not follow redirects: a 302 is not a 200', async () => {
+    expect(await probe('/redirect')).toMatchObject({ outcome: 'fail' });
+  });
+
+  it('turns a timeout into an error measurement instead of throwing', async () => {
+    expect(await probe('/slow', 100)).toMatchObject({
+      outcome: 'error',
+      detail: expect.stringContaining('ETIMEDOUT'),
+    });
+  });
+
+  it('turns a refused connection into an error measurement', async () => {
+    const port = await freePort();
+    const result = await httpProbe({ path: '/ok', expectStatus: 200, timeout: 500 })({
+      id: 'i-2',
+      url: `http://127.0.0.1:${port}`,
+    });
+    expect(result).toMatchObject({ outcome: 'error', detail: expect.stringContaining('ECONNREFUSED') });
+  });
+});
+
+describe('monitor (virtual time)', () => {
+  const targets = [
+    { id: 'a', url: 'http://a.invalid' },
+    { id: 'b', url: 'http://b.invalid' },
+  ];
+  const scripted =
+    (clock: FakeClock, decide: (id: string, at: number) => Measurement['outcome']): Probe =>
+    async (t) => ({
+      instance: t.id,
+      outcome: decide(t.id, clock.now()),
+      detail: 'scripted',
+      at: clock.now(),
+    });
+  const options = (clock: FakeClock, probe: Probe) => ({
+    interval: 5000,
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+    clock,
+    probe,
+  });
+
+  it('waits until every instance has passed the healthy threshold', async () => {
+    const clock = new FakeClock(0);
+    const result = await monitor(
+      targets,
+      'until-healthy',
+      60_000,
+      options(
+        clock,
+        scripted(clock, (id, at) => (id === 'b' && at < 5000 ? 'fail' : 'pass')),
+      ),
+    );
+    expect(result).toEqual({ kind: 'healthy' });
+    expect(clock.now()).toBe(10_000);
+  });
+
+  it('stops at the first unhealthy instance', async () => {
+    const clock = new FakeClock(0);
+    const result = await monitor(
+      targets,
+      'until-healthy',
+      60_000,
+      options(
+        clock,
+        scripted(clock, (id) => (id === 'b' ? 'error' : 'pass')),
+      ),
+    );
+    expect(result).toMatchObject({ kind: 'unhealthy', instance: 'b' });
+  });
+
+  it('gives up at the deadline with what is still pending', async () => {
+    const clock = new FakeClock(0);
+    const result = await monitor(
+      targets,
+      'until-healthy',
+      20_000,
+      options(
+        clock,
+        scripted(clock, (_id, at) => ((at / 5000) % 2 ? 'fail' : 'pass')),
+      ),
+    );
+    expect(result).toMatchObject({ kind: 'timed-out', pending: [{ instance: 'a' }, { instance: 'b' }] });
+    expect(clock.now()).toBeLessThanOrEqual(20_000);
+  });
+
+  it('watches for the whole duration when all stays healthy', async () => {
+    const clock = new FakeClock(0);
+    const result = await monitor(
+      targets,
+      'watch',
+      600_000,
+      options(
+        clock,
+        scripted(clock, () => 'pass'),
+      ),
+    );
+    expect(result).toEqual({ kind: 'watched' });
+    expect(clock.now()).toBe(600_000);
+  });
+});
