@@ -149,18 +149,19 @@ export class WeightedRouter {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     // A request without a body can go to another instance when its first one refuses the connection.
     const attempts = hasBody ? 1 : route.backends.length;
-    this.forward(req, res, route, headers, hasBody, attempts);
+    this.forward(req, res, route, route.next++, headers, hasBody, attempts);
   }
 
   private forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     route: FleetRoute,
+    index: number,
     headers: Record<string, string | string[]>,
     hasBody: boolean,
     attemptsLeft: number,
   ): void {
-    const backend = route.backends[route.next++ % route.backends.length] as Backend;
+    const backend = route.backends[index % route.backends.length] as Backend;
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort();
@@ -194,7 +195,8 @@ export class WeightedRouter {
         finish();
         if (!error) return;
         if (!res.headersSent && attemptsLeft > 1 && !abort.signal.aborted) {
-          this.forward(req, res, route, headers, hasBody, attemptsLeft - 1);
+          // The next instance in order, not the next round-robin turn, so a retry never lands on the same one.
+          this.forward(req, res, route, index + 1, headers, hasBody, attemptsLeft - 1);
           return;
         }
         if (!res.headersSent) {

@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Agent as HttpAgent, request } from 'undici';
+import { WeightedRouter } from '../../src/providers/local/router.js';
+import { freePort } from '../../src/providers/local/processes.js';
+import { backend } from '../helpers/backend.js';
+
+let router: WeightedRouter;
+let base: string;
+let closers: (() => Promise<void>)[];
+
+beforeEach(async () => {
+  router = new WeightedRouter();
+  const { port } = await router.listen('127.0.0.1', 0);
+  base = `http://127.0.0.1:${port}`;
+  closers = [];
+});
+afterEach(async () => {
+  await router.close();
+  await Promise.all(closers.map((close) => close()));
+});
+
+async function fleet(id: string, ...names: string[]): Promise<void> {
+  const servers = await Promise.all(names.map((n) => backend(n)));
+  closers.push(...servers.map((s) => s.close));
+  router.setFleet(
+    id,
+    servers.map((s) => s.url),
+  );
+}
+
+async function get(path = '/', dispatcher?: HttpAgent): Promise<{ status: number; body: string }> {
+  const response = await request(`${base}${path}`, dispatcher ? { dispatcher } : {});
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+describe('weighted router', () => {
+  it('GIVEN no fleet takes traffic WHEN a request comes THEN it answers 503', async () => {
+    expect(await get()).toMatchObject({ status: 503, body: expect.stringContaining('no fleet') });
+  });
+
+  it('GIVEN blue at 100 WHEN requests come THEN every one reaches blue, round-robin over its instances', async () => {
+    await fleet('blue', 'blue-0', 'blue-1');
+    await fleet('green', 'green-0');
+    router.setWeights({ blue: 100 });
+    const bodies = await Promise.all(Array.from({ length: 10 }, () => get()));
+    expect(new Set(bodies.map((b) => b.body))).toEqual(new Set(['blue-0', 'blue-1']));
+  });
+
+  it('GIVEN 50/50 weights WHEN 400 requests come THEN both fleets get a fair share', async () => {
+    await fleet('blue', 'blue');
+    await fleet('green', 'green');
+    router.setWeights({ blue: 50, green: 50 });
+    const bodies: string[] = [];
+    for (let i = 0; i < 400; i++) bodies.push((await get()).body);
+    const green = bodies.filter((b) => b === 'green').length;
+    expect(green).toBeGreaterThan(120);
+    expect(green).toBeLessThan(280);
+  });
+
+  it('GIVEN steady keep-alive load WHEN weights flip ten times THEN no request fails and the last flip wins at once', async () => {
+    await fleet('blue', 'blue-0', 'blue-1');
+    await fleet('green', 'green-0', 'green-1');
+    router.setWeights({ blue: 100 });
+    const dispatcher = new HttpAgent({ connections: 16 });
+    let running = true;
+    const results: { status: number; body: string }[] = [];
+    const errors: unknown[] = [];
+    const loops = Array.from({ length: 16 }, async () => {
+      while (running) {
+        try {
+          results.push(await get('/', dispatcher));
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    });
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      router.setWeights(i % 2 === 0 ? { green: 100 } : { blue: 100 });
+    }
+    const switchedAt = results.length;
+    await new Promise((r) => setTimeout(r, 100));
+    running = false;
+    await Promise.all(loops);
+    await dispatcher.close();
+    expect(errors).toEqual([]);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(results.length).toBeGreaterThan(200);
+    // The last flip went to blue; requests sent after it (allowing the 16 in flight) all reached blue.
+    expect(results.slice(switchedAt + 16).every((r) => r.body.startsWith('blue'))).toBe(true);
+  });
+
+  it('GIVEN a slow request in flight on blue WHEN traffic moves to green THEN it still finishes on blue', async () => {
+    await fleet('blue', 'blue');
+    await fleet('green', 'green');
+    router.setWeights({ blue: 100 });
+    const slow = get('/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(router.inFlight('blue')).toBe(1);
+    router.setWeights({ green: 100 });
+    expect((await get()).body).toBe('green');
+    expect(await slow).toEqual({ status: 200, body: 'blue' });
+    expect(router.inFlight('blue')).toBe(0);
+  });
+
+  it('GIVEN one instance refuses connections WHEN a GET reaches it THEN it is retried on another instance', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const alive = await backend('alive');
+    closers.push(alive.close);
+    router.setFleet('blue', [dead, alive.url]);
+    router.setWeights({ blue: 100 });
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(bodies).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'alive' })));
+  });
+
+  it('GIVEN a POST WHEN proxied THEN its body reaches the backend', async () => {
+    await fleet('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const response = await request(`${base}/items`, { method: 'POST', body: 'hello' });
+    expect(await response.body.text()).toBe('blue hello');
+  });
+
+  it('refuses to forget a fleet that takes traffic, or to weight a fleet with no instances', async () => {
+    await fleet('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    expect(() => router.removeFleet('blue')).toThrowError(/still takes traffic/);
+    expect(() => router.setWeights({ ghost: 100 })).toThrowError(/has no instances/);
+    expect(() => router.setWeights({ blue: 101 })).toThrowError(/0 to 100/);
+    expect(router.getWeights()).toEqual({ blue: 100 });
+  });
+});

@@ -1,0 +1,121 @@
+import { statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { agentPaths } from '../../src/providers/local/paths.js';
+import { isAlive } from '../../src/providers/local/processes.js';
+import type { ServiceStatus } from '../../src/providers/local/protocol.js';
+import { describeTargetContract } from '../contract/target-contract.js';
+import { localTarget } from '../helpers/local.js';
+
+describeTargetContract('local', async () => {
+  const local = await localTarget();
+  return {
+    target: local.target,
+    versions: ['v1', 'v2'],
+    deadline: () => Date.now() + 10_000,
+    cleanup: local.cleanup,
+  };
+});
+
+async function body(url: string): Promise<string> {
+  const response = await request(url);
+  return response.body.text();
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('local target', () => {
+  let local: Awaited<ReturnType<typeof localTarget>>;
+  afterEach(async () => local.cleanup());
+
+  const service = () => local.client.request<ServiceStatus>('GET', '/v1/services/test/catalog');
+
+  it('serves the live fleet through its router over real HTTP', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 2, deployment: 'd-1' });
+    await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
+    await local.target.router.setWeights({ 'd-1': 100 });
+    expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ service: 'catalog', version: 'v1' });
+  });
+
+  it('keeps its control socket to its owner: folder 0700, socket 0600', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    const paths = agentPaths(local.stateDir);
+    expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
+    expect(statSync(paths.socket).mode & 0o777).toBe(0o600);
+  });
+
+  it('restarts an instance that dies, on the same port', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 1, deployment: 'd-1' });
+    await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
+    const before = (await service()).fleets[0]?.instances[0];
+    if (!before?.pid) throw new Error('no instance pid');
+    process.kill(before.pid, 'SIGKILL');
+    await until('the instance to be restarted', async () => {
+      const now = (await service()).fleets[0]?.instances[0];
+      return now?.state === 'running' && now.pid !== before.pid;
+    });
+    const after = (await service()).fleets[0]?.instances[0];
+    expect(after).toMatchObject({ port: before.port, restarts: 1, lastExit: 'killed by SIGKILL' });
+  });
+
+  it('fails waitReady at once, naming the log, when an instance exits while starting', async () => {
+    local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 1, deployment: 'd-1' });
+    await expect(local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {})).rejects.toMatchObject({
+      code: 'INSTANCE_EXITED',
+      message: expect.stringContaining('exit code 3'),
+      hint: expect.stringContaining('.log'),
+    });
+  });
+
+  it('GIVEN the agent is killed WHEN the next command connects THEN a new agent re-adopts the running fleet', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 2, deployment: 'd-1' });
+    await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
+    await local.target.router.setWeights({ 'd-1': 100 });
+    const pidsBefore = (await service()).fleets[0]?.instances.map((i) => i.pid);
+    const agent = await local.client.request<{ pid: number }>('GET', '/v1/agent');
+    process.kill(agent.pid, 'SIGKILL');
+    await until('the agent to die', async () => !isAlive(agent.pid));
+    await local.client.close();
+
+    await local.target.router.ensure();
+    const adopted = await local.client.request<{ pid: number }>('GET', '/v1/agent');
+    expect(adopted.pid).not.toBe(agent.pid);
+    expect((await service()).fleets[0]?.instances.map((i) => i.pid)).toEqual(pidsBefore);
+    expect(await local.target.router.readWeights()).toEqual({ 'd-1': 100 });
+    expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ version: 'v1' });
+  });
+
+  it('retires a standby by itself once its rollback window has closed', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    for (const [id, version] of [
+      ['d-1', 'v1'],
+      ['d-2', 'v2'],
+    ] as const) {
+      await local.target.fleet.launch({ id, version, capacity: 1, deployment: id });
+      await local.target.fleet.waitReady(id, Date.now() + 10_000, () => {});
+    }
+    await local.target.router.setWeights({ 'd-2': 100 });
+    const standbyPid = (await service()).fleets[0]?.instances[0]?.pid ?? 0;
+    await local.target.fleet.keepAsStandby('d-1', Date.now() + 200);
+    await until('the standby to be retired', async () => (await local.target.fleet.list()).length === 1);
+    expect((await local.target.fleet.list())[0]?.id).toBe('d-2');
+    await until('the standby process to exit', async () => !isAlive(standbyPid));
+  });
+});
