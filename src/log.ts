@@ -35,6 +35,7 @@ export function createLogger(
 
 export function logListener(logger: winston.Logger): Listener {
   return (event: CutoverEvent) => {
-    logger.log({ level: event.level, message: event.message, code: event.code, ...event.fields });
+    // Fixed fields last, so no event detail can overwrite the event's code or level.
+    logger.log({ ...event.fields, level: event.level, message: event.message, code: event.code });
   };
 }

@@ -35,15 +35,17 @@ export interface JournalEntry {
 export type DeploymentRecord = JournalEntry & { startedAt: number };
 
 export class Journal {
+  private readonly dir: string;
   private readonly file: string;
 
+  /** Creates nothing until the first record: reading or validating must leave no trace. */
   constructor(stateDir: string, environment: string, artifact: string) {
-    const dir = join(stateDir, 'journal');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.file = join(dir, `${environment}--${artifact}.jsonl`);
+    this.dir = join(stateDir, 'journal');
+    this.file = join(this.dir, `${environment}--${artifact}.jsonl`);
   }
 
   record(entry: JournalEntry): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const fd = openSync(this.file, 'a', 0o600);
     try {
       appendFileSync(fd, `${JSON.stringify(entry)}\n`);

@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent as HttpAgent, request } from 'undici';
+import { isAlive } from '../../src/providers/local/processes.js';
+import { cli, project } from '../helpers/cli.js';
+import { instancePids, stopAgent } from '../helpers/local.js';
+
+let p: Awaited<ReturnType<typeof project>>;
+afterEach(async () => {
+  await stopAgent(join(p.dir, '.cutover'));
+  p.remove();
+});
+
+const words = ['artifact=catalog', 'environment=e2e'];
+
+async function servedVersion(endpoint: string): Promise<string> {
+  const response = await request(endpoint);
+  return ((await response.body.json()) as { version: string }).version;
+}
+
+/** Steady requests through the router until stopped; records every status and version seen. */
+function load(endpoint: string) {
+  const dispatcher = new HttpAgent({ connections: 8 });
+  const seen: string[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loops = Array.from({ length: 8 }, async () => {
+    while (running) {
+      try {
+        const response = await request(endpoint, { dispatcher });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) failures.push(`${response.statusCode} ${text}`);
+        else seen.push((JSON.parse(text) as { version: string }).version);
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  });
+  return {
+    seen,
+    failures,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      await dispatcher.close();
+    },
+  };
+}
+
+describe('the local flow through the real CLI', () => {
+  it('deploys v1, deploys v2 keeping v1 as standby, rolls back without launching, refuses broken, goes down', async () => {
+    p = await project();
+    const deployV1 = await cli(p.dir, ['deploy', ...words, 'version=v1']);
+    expect(deployV1.code).toBe(0);
+    expect(deployV1.events.map((e) => e.code)).toEqual(
+      expect.arrayContaining([
+        'deploy.started',
+        'health.passed',
+        'traffic.shifted',
+        'bake.passed',
+        'deploy.succeeded',
+      ]),
+    );
+    expect(await servedVersion(p.endpoint)).toBe('v1');
+
+    const deployV2 = await cli(p.dir, ['deploy', ...words, 'version=v2']);
+    expect(deployV2.code).toBe(0);
+    expect(await servedVersion(p.endpoint)).toBe('v2');
+    const afterV2 = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout);
+    expect(afterV2).toMatchObject({ live: { version: 'v2', weight: 100 }, standby: { version: 'v1' } });
+    const pidsBefore = instancePids(join(p.dir, '.cutover')).sort();
+    expect(pidsBefore).toHaveLength(4);
+
+    const back = await cli(p.dir, ['rollback', ...words]);
+    expect(back.code).toBe(0);
+    expect(await servedVersion(p.endpoint)).toBe('v1');
+    expect(instancePids(join(p.dir, '.cutover')).sort()).toEqual(pidsBefore);
+    expect(back.events.map((e) => e.code)).not.toContain('green.launching');
+
+    const broken = await cli(p.dir, ['deploy', ...words, 'version=broken']);
+    expect(broken.code).toBe(1);
+    const failure = broken.events.at(-1);
+    expect(failure).toMatchObject({ level: 'error', code: 'GREEN_UNHEALTHY', exitCode: 1 });
+    expect(String(failure?.message)).toMatch(
+      /`broken` failed its health check: .*answered 500, expected 200/,
+    );
+    expect(await servedVersion(p.endpoint)).toBe('v1');
+
+    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout);
+    expect(status).toMatchObject({
+      artifact: 'catalog',
+      environment: 'e2e',
+      target: 'local',
+      live: { version: 'v1', weight: 100 },
+      lastDeployment: { kind: 'deploy', version: 'broken', phase: 'failed' },
+      lock: null,
+    });
+    expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1']);
+
+    const pids = instancePids(join(p.dir, '.cutover'));
+    const down = await cli(p.dir, ['down', 'environment=e2e']);
+    expect(down.code).toBe(0);
+    await expect(request(p.endpoint)).rejects.toThrow(/ECONNREFUSED/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('serves every request with 200 while deploying, rolling back and deploying again under load', async () => {
+    p = await project();
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const traffic = load(p.endpoint);
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    expect(new Set(traffic.seen)).toEqual(new Set(['v1', 'v2']));
+    expect(traffic.seen.at(-1)).toBe('v2');
+  });
+
+  it('keeps traffic on v1 for every request while a broken version is tried', async () => {
+    p = await project();
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const traffic = load(p.endpoint);
+    expect((await cli(p.dir, ['deploy', ...words, 'version=broken'])).code).toBe(1);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    expect(new Set(traffic.seen)).toEqual(new Set(['v1']));
+  });
+
+  it('says which version to deploy when there is no standby to roll back to', async () => {
+    p = await project();
+    await cli(p.dir, ['deploy', ...words, 'version=v1']);
+    const result = await cli(p.dir, ['rollback', ...words]);
+    expect(result.code).toBe(1);
+    expect(result.events.at(-1)).toMatchObject({
+      code: 'NO_STANDBY',
+      hint: expect.stringContaining('cutover deploy'),
+    });
+    expect(existsSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'))).toBe(false);
+  });
+});
