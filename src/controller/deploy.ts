@@ -63,12 +63,13 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     ctx.events.info('green.launching', `starting ${ctx.capacity} instances of ${version}`);
     green = await fleet.launch({ id: deployment, version, capacity: ctx.capacity, deployment });
     const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
-    green = await fleet.waitReady(
-      green.id,
-      deadline,
-      (message) => ctx.events.info('green.launched', message),
-      ctx.signal,
-    );
+    let lastProgress = ctx.clock.now();
+    const progress = (message: string) => {
+      if (ctx.clock.now() - lastProgress < 2000) return;
+      lastProgress = ctx.clock.now();
+      ctx.events.info('green.launching', `waiting for ${version} to start: ${message}`);
+    };
+    green = await fleet.waitReady(green.id, deadline, progress, ctx.signal);
     ctx.events.info('green.launched', `${green.instances.length} instances of ${version} are running`, {
       fleet: green.id,
     });
@@ -107,7 +108,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
       'deploy.failed',
       `${failure.message}; traffic is on ${blue?.version ?? 'nothing, as before'}`,
       {
-        code: failure.code,
+        error: failure.code,
         hint: failure.hint,
       },
     );

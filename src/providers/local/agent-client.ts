@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from 'undici';
+import http from 'node:http';
 import { CutoverError } from '../../errors.js';
 import { agentPaths } from './paths.js';
 import { acceptsSocket } from './socket.js';
@@ -18,7 +18,6 @@ export class AgentRefused extends CutoverError {
 
 /** The CLI's side of the control channel. Starts the agent on demand. */
 export class AgentClient {
-  private client: Client | undefined;
   readonly paths: ReturnType<typeof agentPaths>;
 
   constructor(readonly stateDir: string) {
@@ -35,15 +34,9 @@ export class AgentClient {
   }
 
   async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    this.client ??= new Client('http://agent', { socketPath: this.paths.socket, bodyTimeout: 120_000 });
-    let response;
+    let response: { statusCode: number; text: string };
     try {
-      response = await this.client.request({
-        method,
-        path,
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
       throw new CutoverError(
         'AGENT_UNREACHABLE',
@@ -52,16 +45,43 @@ export class AgentClient {
         { cause: error },
       );
     }
-    const payload = (await response.body.json()) as T & { error?: string };
+    const payload = JSON.parse(response.text) as T & { error?: string };
     if (response.statusCode >= 400) {
       throw new AgentRefused(response.statusCode, payload.error ?? `agent answered ${response.statusCode}`);
     }
     return payload;
   }
 
-  async close(): Promise<void> {
-    await this.client?.close();
-    this.client = undefined;
+  /** Kept for callers that scope a client's life; node:http keeps no connection between requests here. */
+  async close(): Promise<void> {}
+
+  // node:http rather than undici: the CLI starts about 60 ms sooner, which a one-second rollback notices.
+  private send(
+    method: string,
+    path: string,
+    body: string | undefined,
+  ): Promise<{ statusCode: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.paths.socket,
+          method,
+          path,
+          headers: { 'content-type': 'application/json' },
+          timeout: 120_000,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer within 120s')));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   private async startAgent(): Promise<void> {

@@ -267,8 +267,24 @@ export class Agent {
       child.once('exit', (code, signal) =>
         this.exited(runtime, signal ? `killed by ${signal}` : `exit code ${code}`),
       );
+      void this.watchStart(runtime, child);
     } finally {
       closeSync(log);
+    }
+  }
+
+  /**
+   * Polls a starting instance's port closely, so a deploy learns it listens within tens of milliseconds
+   * rather than at the next supervision round.
+   */
+  private async watchStart(runtime: RuntimeInstance, child: ChildProcess): Promise<void> {
+    const until = Date.now() + 30_000;
+    while (runtime.child === child && runtime.state === 'starting' && Date.now() < until) {
+      if (await acceptsConnections(runtime.stored.port)) {
+        if (runtime.child === child && runtime.state === 'starting') runtime.state = 'running';
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

@@ -81,7 +81,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
           );
         }
         progress(`${running}/${status.instances.length} instances listening`);
-        await options.clock.sleep(100, signal);
+        await options.clock.sleep(25, signal);
       }
     },
 
