@@ -69,6 +69,8 @@ export class AgentClient {
           path,
           headers: { 'content-type': 'application/json' },
           timeout: 120_000,
+          // A fresh connection each time: a kept-alive one could outlive the agent it was opened to.
+          agent: false,
         },
         (res) => {
           let text = '';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Weights } from '../types.js';
 
 /**
@@ -162,50 +162,64 @@ export class WeightedRouter {
     attemptsLeft: number,
   ): void {
     const backend = route.backends[index % route.backends.length] as Backend;
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
     backend.inFlight++;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    let settled = false;
+    let upstream: Dispatcher.DispatchController | undefined;
+    const onClose = () => {
+      if (!res.writableFinished) upstream?.abort(new Error('client went away'));
+    };
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
       backend.inFlight--;
       res.off('close', onClose);
+      return true;
     };
-    backend.pool.stream(
+    res.once('close', onClose);
+    // dispatch() with our own handler rather than stream(): no pipeline and no AbortController per
+    // request, which measured 38% more requests a second (median of three alternating 5 s rounds: 25,969 vs 18,801).
+    backend.pool.dispatch(
       {
         path: req.url ?? '/',
-        method: req.method as 'GET',
+        method: req.method as Dispatcher.HttpMethod,
         headers,
         body: hasBody ? req : null,
-        signal: abort.signal,
       },
-      ({ statusCode, headers: upstream }) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(upstream)) {
-          if (value !== undefined && !hopByHop.has(name)) out[name] = value;
-        }
-        res.writeHead(statusCode, out);
-        return res;
-      },
-      (error) => {
-        finish();
-        if (!error) return;
-        if (!res.headersSent && attemptsLeft > 1 && !abort.signal.aborted) {
-          // The next instance in order, not the next round-robin turn, so a retry never lands on the same one.
-          this.forward(req, res, route, index + 1, headers, hasBody, attemptsLeft - 1);
-          return;
-        }
-        if (!res.headersSent) {
-          res
-            .writeHead(502, { 'content-type': 'text/plain' })
-            .end(`cutover: upstream ${backend.url} failed\n`);
-        } else {
-          res.destroy(error);
-        }
+      {
+        onRequestStart: (controller) => {
+          upstream = controller;
+        },
+        onResponseStart: (controller, statusCode, upstreamHeaders) => {
+          const out: Record<string, string | string[]> = {};
+          for (const name in upstreamHeaders) {
+            const value = upstreamHeaders[name];
+            if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+          }
+          res.writeHead(statusCode, out);
+          res.on('drain', () => controller.resume());
+        },
+        onResponseData: (controller, chunk) => {
+          if (!res.write(chunk)) controller.pause();
+        },
+        onResponseEnd: () => {
+          settle();
+          res.end();
+        },
+        onResponseError: (_controller, error) => {
+          if (!settle()) return;
+          if (!res.headersSent && attemptsLeft > 1 && !res.destroyed) {
+            // The next instance in order, not the next round-robin turn, so a retry never lands on the same one.
+            this.forward(req, res, route, index + 1, headers, hasBody, attemptsLeft - 1);
+            return;
+          }
+          if (!res.headersSent) {
+            res
+              .writeHead(502, { 'content-type': 'text/plain' })
+              .end(`cutover: upstream ${backend.url} failed\n`);
+          } else {
+            res.destroy(error);
+          }
+        },
       },
     );
   }
