@@ -24,8 +24,17 @@ export class AgentClient {
     this.paths = agentPaths(stateDir);
   }
 
-  isRunning(): Promise<boolean> {
-    return acceptsSocket(this.paths.socket);
+  /**
+   * Whether an agent answers a request. A bare connect is not enough: seen here, a socket whose agent
+   * had just been killed still accepted a connection, then reset the request.
+   */
+  async isRunning(): Promise<boolean> {
+    if (!(await acceptsSocket(this.paths.socket))) return false;
+    try {
+      return (await this.send('GET', '/v1/agent', undefined)).statusCode === 200;
+    } catch {
+      return false;
+    }
   }
 
   /** Connects to the agent, starting it first when none answers. */
