@@ -106,10 +106,11 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
           });
     ctx.events.error(
       'deploy.failed',
-      `${failure.message}; traffic is on ${blue?.version ?? 'nothing, as before'}`,
+      // The CLI prints the failure itself, with what to do next; this event is the summary notifiers get.
+      `deploy of ${version} failed (${failure.code}); traffic is on ${blue?.version ?? 'nothing, as before'}`,
       {
         error: failure.code,
-        hint: failure.hint,
+        reason: failure.message,
       },
     );
     throw failure;

@@ -57,4 +57,6 @@ export interface Target {
   name: string;
   fleet: Fleet;
   router: TrafficRouter;
+  /** Facts about the target itself for `status`; `warning` when something needs a person's attention. */
+  describe(): Promise<{ details: Record<string, unknown>; warning?: string }>;
 }

@@ -64,6 +64,8 @@ export class MemoryTarget implements Target {
     },
   };
 
+  describe = async () => ({ details: {} });
+
   /** The version that takes all traffic, or undefined. */
   liveVersion(): string | undefined {
     const id = Object.entries(this.weights).find(([, w]) => w === 100)?.[0];

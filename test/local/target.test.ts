@@ -93,7 +93,11 @@ describe('local target', () => {
     await until('the agent to die', async () => !isAlive(agent.pid));
     await local.client.close();
 
+    expect((await local.target.describe()).warning).toMatch(
+      /agent is not running, so the router on .* is down/,
+    );
     await local.target.router.ensure();
+    expect((await local.target.describe()).warning).toBeUndefined();
     const adopted = await local.client.request<{ pid: number }>('GET', '/v1/agent');
     expect(adopted.pid).not.toBe(agent.pid);
     expect((await service()).fleets[0]?.instances.map((i) => i.pid)).toEqual(pidsBefore);

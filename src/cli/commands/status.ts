@@ -22,6 +22,7 @@ starts nothing. With --json it prints one JSON object on stdout.`,
     const { live, standby } = viewOf(fleets, weights);
     const last = journal.latest();
     const holder = readHolder(lockPath(stateDir, service.environment, service.artifact));
+    const about = await ctx.target.describe();
     const status = {
       artifact: service.artifact,
       environment: service.environment,
@@ -54,6 +55,8 @@ starts nothing. With --json it prints one JSON object on stdout.`,
           }
         : null,
       lock: holder ?? null,
+      targetDetails: about.details,
+      warning: about.warning ?? null,
     };
     if (io.json) {
       io.out(JSON.stringify(status, null, 2));
@@ -66,6 +69,7 @@ starts nothing. With --json it prints one JSON object on stdout.`,
       `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
     ];
     if (holder) lines.push(`  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid})`);
+    if (about.warning) lines.push(`  warning:  ${about.warning}`);
     io.out(lines.join('\n'));
     return ExitCode.ok;
   },

@@ -5,6 +5,7 @@ import { DeploymentFailed } from '../../errors.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { FleetStatus, ServiceStatus } from './protocol.js';
+import { readStore } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
 
@@ -111,7 +112,24 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     },
   };
 
-  return { name: 'local', fleet, router };
+  const describe = async () => {
+    const running = await client.isRunning();
+    const details = {
+      agent: running ? 'running' : 'stopped',
+      agentLog: client.paths.log,
+      listen: options.env.listen,
+    };
+    const stored = readStore(client.paths.state).services.find(
+      (s) => s.environment === environment && s.artifact === artifact && s.fleets.length > 0,
+    );
+    if (running || !stored) return { details };
+    return {
+      details,
+      warning: `the local agent is not running, so the router on ${options.env.listen} is down; its fleets may still run. Any cutover deploy or rollback starts it again and re-adopts them`,
+    };
+  };
+
+  return { name: 'local', fleet, router, describe };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
