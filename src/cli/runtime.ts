@@ -48,7 +48,6 @@ export function serviceRuntime(
     clock,
     probe: httpProbe(env.healthCheck, clock.now),
     healthCheck: env.healthCheck,
-    capacity: env.capacity,
     strategy: env.strategy,
     bake: env.bake,
     rollbackWindow: env.rollbackWindow,

@@ -15,6 +15,13 @@ export const defaults = {
     unhealthyThreshold: 2,
     readyTimeout: '60s',
   },
+  aws: {
+    /** Peers saw 5xx when the old fleet was touched right after a weight change; the ALB needs a moment. */
+    settle: '30s',
+    /** How often to poll Auto Scaling and target health at first; polls back off from here. */
+    pollEvery: '5s',
+    pollMax: '30s',
+  },
   local: {
     listen: '127.0.0.1:8080',
     /** How long the local router lets requests in flight on a retiring fleet finish before stopping it. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { defaults } from './defaults.js';
+import { patterns, regionOfArn } from '../providers/aws/patterns.js';
 
 /** Names end up in file names, process titles and AWS resource names, so they are kept plain. */
 export const namePattern = /^[a-z0-9][a-z0-9-]{0,38}$/;
@@ -56,6 +57,66 @@ const localEnvironment = z
   })
   .strict();
 
+const arnOf = (pattern: RegExp, what: string) => z.string().regex(pattern, `expected ${what}`);
+
+const awsEnvironment = z
+  .object({
+    target: z.literal('aws'),
+    region: z.string().regex(patterns.region, 'expected an AWS Region such as eu-west-1'),
+    listener: z.union(
+      [
+        arnOf(patterns.listener, 'an Application Load Balancer listener ARN'),
+        arnOf(patterns.listenerRule, 'a listener rule ARN'),
+      ],
+      {
+        error:
+          'expected the ARN of an Application Load Balancer listener (…:listener/app/…) or of a listener rule (…:listener-rule/app/…)',
+      },
+    ),
+    testListener: arnOf(
+      patterns.listener,
+      'an Application Load Balancer listener ARN (…:listener/app/…)',
+    ).optional(),
+    targetGroups: z
+      .array(arnOf(patterns.targetGroup, 'a target group ARN (…:targetgroup/NAME/ID)'))
+      .length(2, 'expected exactly two target groups: the fleets alternate between them')
+      .refine((arns) => arns[0] !== arns[1], 'the two target groups must differ'),
+    launchTemplate: z
+      .string()
+      .refine(
+        (v) => patterns.launchTemplateId.test(v) || patterns.launchTemplateName.test(v),
+        'expected a launch template id (lt-…) or name',
+      ),
+    baseGroup: z.string().regex(patterns.autoScalingGroupName, 'expected an Auto Scaling group name'),
+    capacity: z
+      .object({ min: count(0, 1000), max: count(1, 1000), desired: count(0, 1000) })
+      .strict()
+      .refine((c) => c.min <= c.desired && c.desired <= c.max, 'expected min ≤ desired ≤ max')
+      .optional(),
+    healthCheck,
+    strategy,
+    bake: duration(defaults.bake),
+    rollbackWindow: duration(defaults.rollbackWindow),
+    /** How long the old fleet keeps serving after traffic leaves it, before it may be touched (ALB propagation). */
+    settle: duration(defaults.aws.settle),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    for (const [key, arn] of [
+      ['listener', env.listener],
+      ['testListener', env.testListener],
+      ...env.targetGroups.map((a, i) => [`targetGroups.${i}`, a] as const),
+    ] as const) {
+      if (arn && regionOfArn(arn) !== env.region) {
+        ctx.addIssue({
+          code: 'custom',
+          path: key.split('.'),
+          message: `is in ${regionOfArn(arn)}, not in region ${env.region}`,
+        });
+      }
+    }
+  });
+
 const artifact = z
   .object({
     /** How the local target starts one instance; it is given PORT and VERSION in its environment. */
@@ -69,7 +130,7 @@ export const configSchema = z
   .object({
     stateDir: z.string().min(1).default(defaults.stateDir),
     artifacts: z.record(nameKey, artifact),
-    environments: z.record(nameKey, z.discriminatedUnion('target', [localEnvironment])),
+    environments: z.record(nameKey, z.discriminatedUnion('target', [localEnvironment, awsEnvironment])),
   })
   .strict();
 
@@ -77,4 +138,5 @@ export type Config = z.output<typeof configSchema>;
 export type EnvironmentConfig = Config['environments'][string];
 export type LocalEnvironmentConfig = z.output<typeof localEnvironment>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
+export type AwsEnvironmentConfig = z.output<typeof awsEnvironment>;
 export type ArtifactConfig = Config['artifacts'][string];

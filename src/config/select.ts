@@ -1,5 +1,6 @@
 import { UserInputError } from '../errors.js';
 import type { LoadedConfig } from './load.js';
+import { patterns } from '../providers/aws/patterns.js';
 import type { ArtifactConfig, EnvironmentConfig } from './schema.js';
 
 /** Local versions are labels (`v2`, `1.4.0-rc.1`); no path or shell characters can get through. */
@@ -40,6 +41,16 @@ export function selectEnvironment(loaded: LoadedConfig, environment: string): En
 export function validateVersion(service: Service, version: string | undefined): string {
   if (version === undefined || version.trim() === '') {
     throw new UserInputError('VERSION_MISSING', 'a version is needed: `version=…`');
+  }
+  if (service.env.target === 'aws') {
+    if (!patterns.ami.test(version)) {
+      throw new UserInputError(
+        'VERSION_INVALID',
+        `version \`${version}\` is not an AMI id`,
+        'on the aws target a version is the AMI to launch: ami- and 8 or 17 hex digits',
+      );
+    }
+    return version;
   }
   if (!localVersionPattern.test(version)) {
     throw new UserInputError(

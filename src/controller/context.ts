@@ -14,7 +14,6 @@ export interface ControllerContext {
   clock: Clock;
   probe: Probe;
   healthCheck: HealthCheckConfig;
-  capacity: number;
   strategy: StrategyName;
   bake: number;
   rollbackWindow: number;

@@ -60,8 +60,8 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   let green: FleetInfo | undefined;
   try {
     record('launching', { green: deployment });
-    ctx.events.info('green.launching', `starting ${ctx.capacity} instances of ${version}`);
-    green = await fleet.launch({ id: deployment, version, capacity: ctx.capacity, deployment });
+    ctx.events.info('green.launching', `starting a fleet of ${version}`);
+    green = await fleet.launch({ id: deployment, version, deployment });
     const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
     let lastProgress = ctx.clock.now();
     const progress = (message: string) => {

@@ -20,7 +20,6 @@ export interface FleetInfo {
 export interface LaunchSpec {
   id: string;
   version: string;
-  capacity: number;
   deployment: string;
 }
 
@@ -28,7 +27,7 @@ export type Progress = (message: string) => void;
 
 /** A set of instances of one version: an Auto Scaling group, or local processes. */
 export interface Fleet {
-  /** Starts launching `capacity` instances of `version`; resolves once the launch is accepted. */
+  /** Starts launching the environment's capacity of `version`; resolves once the launch is accepted. */
   launch(spec: LaunchSpec): Promise<FleetInfo>;
   /** Resolves when every instance runs; rejects with the reason when one cannot start or `deadline` passes. */
   waitReady(fleetId: string, deadline: number, progress: Progress, signal?: AbortSignal): Promise<FleetInfo>;

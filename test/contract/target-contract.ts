@@ -25,7 +25,7 @@ export function describeTargetContract(name: string, setup: () => Promise<Contra
     });
 
     const launched = async (id: string, version: string) => {
-      await s.target.fleet.launch({ id, version, capacity: 2, deployment: id });
+      await s.target.fleet.launch({ id, version, deployment: id });
       return s.target.fleet.waitReady(id, s.deadline(), () => {});
     };
 

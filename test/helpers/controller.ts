@@ -40,7 +40,6 @@ export function controllerHarness(overrides: Partial<ControllerContext> = {}) {
       unhealthyThreshold: 2,
       readyTimeout: 30_000,
     },
-    capacity: 2,
     strategy: 'all-at-once',
     bake: 600_000,
     rollbackWindow: 3_600_000,

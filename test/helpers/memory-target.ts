@@ -30,7 +30,7 @@ export class MemoryTarget implements Target {
         version: spec.version,
         deployment: spec.deployment,
         createdAt: this.now(),
-        instances: Array.from({ length: spec.capacity }, (_, i) => ({
+        instances: Array.from({ length: 2 }, (_, i) => ({
           id: `${spec.id}-${i}`,
           url: `http://${spec.version}.invalid:${i}`,
         })),

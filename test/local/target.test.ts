@@ -40,7 +40,7 @@ describe('local target', () => {
   it('serves the live fleet through its router over real HTTP', async () => {
     local = await localTarget();
     await local.target.router.ensure();
-    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 2, deployment: 'd-1' });
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
     await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
     await local.target.router.setWeights({ 'd-1': 100 });
     expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ service: 'catalog', version: 'v1' });
@@ -57,7 +57,7 @@ describe('local target', () => {
   it('restarts an instance that dies, on the same port', async () => {
     local = await localTarget();
     await local.target.router.ensure();
-    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 1, deployment: 'd-1' });
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
     await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
     const before = (await service()).fleets[0]?.instances[0];
     if (!before?.pid) throw new Error('no instance pid');
@@ -73,7 +73,7 @@ describe('local target', () => {
   it('fails waitReady at once, naming the log, when an instance exits while starting', async () => {
     local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
     await local.target.router.ensure();
-    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 1, deployment: 'd-1' });
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
     await expect(local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {})).rejects.toMatchObject({
       code: 'INSTANCE_EXITED',
       message: expect.stringContaining('exit code 3'),
@@ -84,7 +84,7 @@ describe('local target', () => {
   it('GIVEN the agent is killed WHEN the next command connects THEN a new agent re-adopts the running fleet', async () => {
     local = await localTarget();
     await local.target.router.ensure();
-    await local.target.fleet.launch({ id: 'd-1', version: 'v1', capacity: 2, deployment: 'd-1' });
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
     await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
     await local.target.router.setWeights({ 'd-1': 100 });
     const pidsBefore = (await service()).fleets[0]?.instances.map((i) => i.pid);
@@ -112,7 +112,7 @@ describe('local target', () => {
       ['d-1', 'v1'],
       ['d-2', 'v2'],
     ] as const) {
-      await local.target.fleet.launch({ id, version, capacity: 1, deployment: id });
+      await local.target.fleet.launch({ id, version, deployment: id });
       await local.target.fleet.waitReady(id, Date.now() + 10_000, () => {});
     }
     await local.target.router.setWeights({ 'd-2': 100 });

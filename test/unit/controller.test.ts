@@ -198,7 +198,6 @@ describe('recovery of a killed controller', () => {
     const green = await harness.target.fleet.launch({
       id: 'd-dead',
       version: 'v2',
-      capacity: 2,
       deployment: 'd-dead',
     });
     harness.journal.record({
@@ -234,7 +233,6 @@ describe('recovery of a killed controller', () => {
     const green = await harness.target.fleet.launch({
       id: 'd-live',
       version: 'v2',
-      capacity: 2,
       deployment: 'd-live',
     });
     await harness.target.router.setWeights({ [green.id]: 100 });

@@ -46,7 +46,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
         id: spec.id,
         version: spec.version,
         deployment: spec.deployment,
-        capacity: spec.capacity,
+        capacity: options.env.capacity,
         command: options.artifactConfig.command,
         cwd: options.baseDir,
         drainTimeoutMs: options.env.drainTimeout,
