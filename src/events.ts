@@ -27,6 +27,8 @@ export const eventCodes = [
   'abort.requested',
   'agent.started',
   'environment.down',
+  'target.note',
+  'aws.retry',
 ] as const;
 
 export type EventCode = (typeof eventCodes)[number];

@@ -32,6 +32,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   const record = (phase: Parameters<typeof ctx.journal.record>[0]['phase'], extra: object = {}) =>
     ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
 
+  await ctx.target.preflight(version);
   await router.ensure();
   const view = viewOf(await fleet.list(), await router.readWeights());
   const blue = view.live;
@@ -62,6 +63,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     record('launching', { green: deployment });
     ctx.events.info('green.launching', `starting a fleet of ${version}`);
     green = await fleet.launch({ id: deployment, version, deployment });
+    record('launching', { green: green.id });
     const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
     let lastProgress = ctx.clock.now();
     const progress = (message: string) => {

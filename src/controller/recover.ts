@@ -14,7 +14,10 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Depl
   await router.ensure();
   const fleets = await fleet.list();
   const blue = fleets.find((f) => f.id === last.blue);
-  const green = fleets.find((f) => f.id === last.green);
+  // A target may name the fleet itself (an Auto Scaling group's name): then the deployment finds it.
+  const green = fleets.find(
+    (f) => f.id === last.green || (last.kind === 'deploy' && f.deployment === last.deployment),
+  );
   ctx.events.warn(
     'recovery.started',
     `${last.kind} ${last.deployment} was interrupted during ${last.phase}; finishing it`,

@@ -5,12 +5,16 @@ import { UserInputError } from '../errors.js';
 import { AgentClient } from './local/agent-client.js';
 import { createLocalTarget } from './local/target.js';
 import type { Target } from './types.js';
+import { createAwsPorts } from './aws/clients.js';
+import { defaultRetry } from './aws/retry.js';
+import { createAwsTarget } from './aws/target.js';
 
 export interface TargetDeps {
   loaded: LoadedConfig;
   service: Service;
   stateDir: string;
   clock: Clock;
+  note?: (message: string) => void;
 }
 
 type Factory = (deps: TargetDeps) => Target;
@@ -29,6 +33,18 @@ const factories: Record<string, Factory> = {
       clock,
     });
   },
+};
+
+factories.aws = ({ service, clock, note }) => {
+  if (service.env.target !== 'aws') throw new Error('unreachable: aws factory given another target');
+  return createAwsTarget({
+    env: service.env,
+    artifact: service.artifact,
+    environment: service.environment,
+    clock,
+    ports: createAwsPorts(service.env.region, defaultRetry),
+    note,
+  });
 };
 
 export function createTarget(deps: TargetDeps): Target {

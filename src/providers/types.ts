@@ -56,6 +56,8 @@ export interface Target {
   name: string;
   fleet: Fleet;
   router: TrafficRouter;
+  /** Checks what a deploy of `version` needs before anything changes; a UserInputError when it is not there. */
+  preflight(version: string): Promise<void>;
   /** Facts about the target itself for `status`; `warning` when something needs a person's attention. */
   describe(): Promise<{ details: Record<string, unknown>; warning?: string }>;
 }

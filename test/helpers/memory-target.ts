@@ -65,6 +65,7 @@ export class MemoryTarget implements Target {
   };
 
   describe = async () => ({ details: {} });
+  preflight = async () => {};
 
   /** The version that takes all traffic, or undefined. */
   liveVersion(): string | undefined {

@@ -129,7 +129,10 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     };
   };
 
-  return { name: 'local', fleet, router, describe };
+  // The version label was validated and the command checked with the config: nothing more to look up.
+  const preflight = async () => {};
+
+  return { name: 'local', fleet, router, describe, preflight };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {

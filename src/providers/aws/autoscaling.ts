@@ -1,0 +1,140 @@
+import {
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+  SetInstanceProtectionCommand,
+  UpdateAutoScalingGroupCommand,
+  type Activity,
+  type AutoScalingClient,
+  type AutoScalingGroup,
+  type CreateAutoScalingGroupCommandInput,
+} from '@aws-sdk/client-auto-scaling';
+import { call, type RetryOptions } from './retry.js';
+
+/** The Auto Scaling calls cutover makes. */
+export class AutoScalingPort {
+  constructor(
+    private readonly client: AutoScalingClient,
+    private readonly retry: RetryOptions,
+  ) {}
+
+  /** Every group carrying these tags, following NextToken through every page. */
+  async groupsTagged(tags: Record<string, string>): Promise<AutoScalingGroup[]> {
+    const filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+    return this.describe({ Filters: filters });
+  }
+
+  async group(name: string): Promise<AutoScalingGroup | undefined> {
+    return (await this.describe({ AutoScalingGroupNames: [name] }))[0];
+  }
+
+  /** Fails with AlreadyExistsFault when the name is taken: cutover's claim on a generation. */
+  async create(input: CreateAutoScalingGroupCommandInput): Promise<void> {
+    await call(
+      'CreateAutoScalingGroup',
+      () => this.client.send(new CreateAutoScalingGroupCommand(input)),
+      this.retry,
+    );
+  }
+
+  async delete(name: string): Promise<void> {
+    await call(
+      'DeleteAutoScalingGroup',
+      () =>
+        this.client.send(
+          new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
+        ),
+      this.retry,
+    );
+  }
+
+  async resize(name: string, capacity: { min: number; max: number; desired: number }): Promise<void> {
+    await call(
+      'UpdateAutoScalingGroup',
+      () =>
+        this.client.send(
+          new UpdateAutoScalingGroupCommand({
+            AutoScalingGroupName: name,
+            MinSize: capacity.min,
+            MaxSize: capacity.max,
+            DesiredCapacity: capacity.desired,
+          }),
+        ),
+      this.retry,
+    );
+  }
+
+  /** Guards a standby's instances from scale-in, at most 50 instances a call as the API allows. */
+  async protect(name: string, instanceIds: string[], protect: boolean): Promise<void> {
+    for (let i = 0; i < instanceIds.length; i += 50) {
+      const batch = instanceIds.slice(i, i + 50);
+      await call(
+        'SetInstanceProtection',
+        () =>
+          this.client.send(
+            new SetInstanceProtectionCommand({
+              AutoScalingGroupName: name,
+              InstanceIds: batch,
+              ProtectedFromScaleIn: protect,
+            }),
+          ),
+        this.retry,
+      );
+    }
+  }
+
+  async tag(name: string, tags: Record<string, string>): Promise<void> {
+    await call(
+      'CreateOrUpdateTags',
+      () =>
+        this.client.send(
+          new CreateOrUpdateTagsCommand({
+            Tags: Object.entries(tags).map(([Key, Value]) => ({
+              ResourceId: name,
+              ResourceType: 'auto-scaling-group',
+              Key,
+              Value,
+              PropagateAtLaunch: false,
+            })),
+          }),
+        ),
+      this.retry,
+    );
+  }
+
+  /** The group's most recent scaling activities that failed, newest first. */
+  async failedActivities(name: string): Promise<Activity[]> {
+    const out = await call(
+      'DescribeScalingActivities',
+      () =>
+        this.client.send(
+          new DescribeScalingActivitiesCommand({ AutoScalingGroupName: name, MaxRecords: 20 }),
+        ),
+      this.retry,
+    );
+    return (out.Activities ?? []).filter((a) => a.StatusCode === 'Failed' || a.StatusCode === 'Cancelled');
+  }
+
+  private async describe(input: {
+    AutoScalingGroupNames?: string[];
+    Filters?: { Name: string; Values: string[] }[];
+  }): Promise<AutoScalingGroup[]> {
+    const groups: AutoScalingGroup[] = [];
+    let token: string | undefined;
+    do {
+      const page = await call(
+        'DescribeAutoScalingGroups',
+        () =>
+          this.client.send(
+            new DescribeAutoScalingGroupsCommand({ ...input, NextToken: token, MaxRecords: 100 }),
+          ),
+        this.retry,
+      );
+      groups.push(...(page.AutoScalingGroups ?? []));
+      token = page.NextToken;
+    } while (token);
+    return groups;
+  }
+}

@@ -1,0 +1,25 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { AutoScalingPort } from './autoscaling.js';
+import { Ec2Port } from './ec2.js';
+import { ElbPort } from './elb.js';
+import type { RetryOptions } from './retry.js';
+
+export interface AwsPorts {
+  elb: ElbPort;
+  autoscaling: AutoScalingPort;
+  ec2: Ec2Port;
+}
+
+/**
+ * SDK v3 clients with the standard credential chain (AWS_PROFILE, SSO, instance roles) and endpoint
+ * overrides (AWS_ENDPOINT_URL*); the Region comes from the environment's config.
+ */
+export function createAwsPorts(region: string, retry: RetryOptions): AwsPorts {
+  return {
+    elb: new ElbPort(new ElasticLoadBalancingV2Client({ region }), retry),
+    autoscaling: new AutoScalingPort(new AutoScalingClient({ region }), retry),
+    ec2: new Ec2Port(new EC2Client({ region }), retry),
+  };
+}

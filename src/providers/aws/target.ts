@@ -1,0 +1,346 @@
+import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import type { Clock } from '../../clock.js';
+import type { AwsEnvironmentConfig } from '../../config/schema.js';
+import { defaults } from '../../config/defaults.js';
+import { parseDuration } from '../../duration.js';
+import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
+import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
+import type { AwsPorts } from './clients.js';
+import { generationOf, tagKeys, tagOf } from './tags.js';
+
+/**
+ * The aws target: a fleet is an Auto Scaling group launched from a pinned launch-template version and
+ * attached to one of the environment's two target groups; traffic is the listener's weighted forward
+ * action. Nothing is kept on the runner: fleets are found by their tags, the live one by the weights.
+ */
+
+export interface AwsTargetOptions {
+  env: AwsEnvironmentConfig;
+  artifact: string;
+  environment: string;
+  clock: Clock;
+  ports: AwsPorts;
+  /** Told what the target does that a person should know (a base group scaled to zero). */
+  note?: (message: string) => void;
+}
+
+const maxTargetGroupsPerAction = 5;
+
+export function createAwsTarget(options: AwsTargetOptions): Target {
+  const { env, ports, clock, artifact, environment } = options;
+  const { elb, autoscaling, ec2 } = ports;
+  const pollFirst = parseDuration(defaults.aws.pollEvery) ?? 5000;
+  const pollMax = parseDuration(defaults.aws.pollMax) ?? 30_000;
+  /** When traffic last left each group: touching it before `settle` has passed risks 5xx. */
+  const trafficLeftAt = new Map<string, number>();
+
+  const groups = async (): Promise<AutoScalingGroup[]> => {
+    const tagged = await autoscaling.groupsTagged({
+      [tagKeys.artifact]: artifact,
+      [tagKeys.environment]: environment,
+    });
+    if (tagged.some((g) => g.AutoScalingGroupName === env.baseGroup)) return tagged;
+    const base = await autoscaling.group(env.baseGroup);
+    return base ? [base, ...tagged] : tagged;
+  };
+
+  const ourTargetGroup = (group: AutoScalingGroup): string | undefined =>
+    group.TargetGroupARNs?.find((arn) => env.targetGroups.includes(arn));
+
+  const toFleet = (group: AutoScalingGroup): FleetInfo => {
+    const until = tagOf(group, tagKeys.standbyUntil);
+    return {
+      id: group.AutoScalingGroupName ?? '',
+      version: tagOf(group, tagKeys.version) ?? `${group.AutoScalingGroupName} (base group)`,
+      deployment: tagOf(group, tagKeys.deployment) ?? '',
+      createdAt: group.CreatedTime?.getTime() ?? 0,
+      ...(until ? { standbyUntil: Date.parse(until) } : {}),
+      instances: (group.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '' })),
+    };
+  };
+
+  const weightsOf = async (list: AutoScalingGroup[]): Promise<Weights> => {
+    const forward = await elb.readForward(env.listener);
+    const total = [...forward.weights.values()].reduce((a, b) => a + b, 0);
+    const weights: Weights = {};
+    if (total === 0) return weights;
+    for (const group of list) {
+      const tg = ourTargetGroup(group);
+      const weight = tg ? (forward.weights.get(tg) ?? 0) : 0;
+      if (weight > 0) weights[group.AutoScalingGroupName ?? ''] = Math.round((weight * 100) / total);
+    }
+    return weights;
+  };
+
+  const requireGroup = async (name: string): Promise<AutoScalingGroup> => {
+    const group = await autoscaling.group(name);
+    if (!group) throw new DeploymentFailed('FLEET_GONE', `Auto Scaling group \`${name}\` does not exist`);
+    return group;
+  };
+
+  const fleet: Fleet = {
+    async launch(spec: LaunchSpec): Promise<FleetInfo> {
+      const list = await groups();
+      const weights = await weightsOf(list);
+      const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
+      const source = live ?? list.find((g) => g.AutoScalingGroupName === env.baseGroup);
+      if (!source) {
+        throw new UserInputError(
+          'BASE_GROUP_MISSING',
+          `neither a live group nor the base group \`${env.baseGroup}\` exists to copy subnets and settings from`,
+          'create the base Auto Scaling group, or fix `baseGroup`',
+        );
+      }
+      const liveTg = live ? ourTargetGroup(live) : undefined;
+      const idleTg = env.targetGroups.find((tg) => tg !== liveTg) as string;
+      const generation = Math.max(0, ...list.map(generationOf)) + 1;
+      const name = `${env.baseGroup}-g${generation}`;
+      const sourceVersion = source.LaunchTemplate?.Version;
+      const templateVersion = await ec2.newTemplateVersion(
+        env.launchTemplate,
+        sourceVersion && /^\d+$/.test(sourceVersion) ? sourceVersion : '$Default',
+        spec.version,
+        `cutover ${spec.deployment}: ${artifact} ${spec.version}`,
+      );
+      const capacity = env.capacity ?? {
+        min: source.MinSize ?? 1,
+        max: source.MaxSize ?? 1,
+        desired: source.DesiredCapacity ?? 1,
+      };
+      if (capacity.desired < 1) {
+        throw new UserInputError(
+          'CAPACITY_ZERO',
+          `group \`${source.AutoScalingGroupName}\` to copy from has desired capacity 0`,
+          'set `capacity: { min, max, desired }` in the environment',
+        );
+      }
+      try {
+        await autoscaling.create({
+          AutoScalingGroupName: name,
+          LaunchTemplate: {
+            LaunchTemplateId: source.LaunchTemplate?.LaunchTemplateId,
+            Version: String(templateVersion),
+          },
+          MinSize: capacity.min,
+          MaxSize: capacity.max,
+          DesiredCapacity: capacity.desired,
+          VPCZoneIdentifier: source.VPCZoneIdentifier,
+          HealthCheckType: 'ELB',
+          HealthCheckGracePeriod: source.HealthCheckGracePeriod ?? 300,
+          TargetGroupARNs: [idleTg],
+          Tags: Object.entries({
+            [tagKeys.artifact]: artifact,
+            [tagKeys.environment]: environment,
+            [tagKeys.version]: spec.version,
+            [tagKeys.deployment]: spec.deployment,
+            [tagKeys.role]: 'green',
+            [tagKeys.generation]: String(generation),
+          }).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
+        });
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'AlreadyExistsFault') throw error;
+        const holder = await autoscaling.group(name);
+        throw new LockHeld(
+          'LOCKED',
+          `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
+          'wait for that deploy to finish, then run cutover status',
+        );
+      }
+      return {
+        id: name,
+        version: spec.version,
+        deployment: spec.deployment,
+        createdAt: clock.now(),
+        instances: [],
+      };
+    },
+
+    async waitReady(
+      fleetId: string,
+      deadline: number,
+      progress: Progress,
+      signal?: AbortSignal,
+    ): Promise<FleetInfo> {
+      let wait = pollFirst;
+      for (;;) {
+        // Describe calls can miss a group created a moment ago; it counts as not ready yet.
+        const group = await autoscaling.group(fleetId);
+        if (group) {
+          const failed = (await autoscaling.failedActivities(fleetId))[0];
+          if (failed) {
+            throw new DeploymentFailed(
+              'INSTANCE_LAUNCH_FAILED',
+              `Auto Scaling could not launch instances into \`${fleetId}\`: ${failed.StatusMessage ?? failed.Description ?? failed.StatusCode}`,
+              'check the AMI, the launch template, instance limits and subnets; the scaling activity history says more',
+            );
+          }
+          const desired = group.DesiredCapacity ?? 0;
+          const inService = (group.Instances ?? []).filter((i) => i.LifecycleState === 'InService');
+          let healthy = 0;
+          const tg = ourTargetGroup(group);
+          if (tg && inService.length >= desired && desired > 0) {
+            const ids = new Set(inService.map((i) => i.InstanceId));
+            const rows = (await elb.targetHealth(tg)).filter((r) => ids.has(r.id));
+            const bad = rows.find((r) => r.state === 'unhealthy');
+            if (bad) {
+              throw new DeploymentFailed(
+                'GREEN_UNHEALTHY',
+                `instance ${bad.id} of \`${fleetId}\` is unhealthy in its target group (${bad.reason ?? 'no reason given'})`,
+                'check the AMI and the target group health check; traffic did not move',
+              );
+            }
+            healthy = rows.filter((r) => r.state === 'healthy').length;
+            if (healthy >= desired) return toFleet(group);
+          }
+          progress(
+            `${inService.length}/${desired} InService, ${healthy}/${desired} healthy in the target group`,
+          );
+        } else {
+          progress(`waiting for Auto Scaling group \`${fleetId}\` to appear`);
+        }
+        if (clock.now() + wait > deadline) {
+          throw new DeploymentFailed(
+            'FLEET_START_TIMEOUT',
+            `\`${fleetId}\` was not InService and healthy in time`,
+            'raise healthCheck.readyTimeout, or check the scaling activities and target health',
+          );
+        }
+        await clock.sleep(wait, signal);
+        wait = Math.min(pollMax, Math.round(wait * 1.5));
+      }
+    },
+
+    async list(): Promise<FleetInfo[]> {
+      return (await groups()).map(toFleet);
+    },
+
+    async keepAsStandby(fleetId: string, until: number): Promise<void> {
+      const group = await requireGroup(fleetId);
+      const ids = (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+      await autoscaling.protect(fleetId, ids, true);
+      await autoscaling.tag(fleetId, {
+        [tagKeys.role]: 'standby',
+        [tagKeys.standbyUntil]: new Date(until).toISOString(),
+      });
+    },
+
+    async retire(fleetId: string): Promise<void> {
+      const list = await groups();
+      const weights = await weightsOf(list);
+      if ((weights[fleetId] ?? 0) > 0) {
+        throw new DeploymentFailed(
+          'RETIRE_LIVE',
+          `group \`${fleetId}\` takes traffic; move traffic off it before retiring it`,
+        );
+      }
+      const left = trafficLeftAt.get(fleetId);
+      if (left !== undefined && clock.now() - left < env.settle)
+        await clock.sleep(env.settle - (clock.now() - left));
+      if (fleetId === env.baseGroup) {
+        const group = await requireGroup(fleetId);
+        await autoscaling.resize(fleetId, { min: 0, max: group.MaxSize ?? 0, desired: 0 });
+        options.note?.(`base group \`${fleetId}\` was not created by cutover: scaled to zero, not deleted`);
+        return;
+      }
+      await autoscaling.delete(fleetId);
+    },
+  };
+
+  const router: TrafficRouter = {
+    async ensure(): Promise<void> {},
+
+    async readWeights(): Promise<Weights> {
+      return weightsOf(await groups());
+    },
+
+    async setWeights(weights: Weights): Promise<void> {
+      const list = await groups();
+      const before = await weightsOf(list);
+      const forward = await elb.readForward(env.listener);
+      const next = new Map<string, number>(env.targetGroups.map((tg) => [tg, 0]));
+      for (const [fleetId, weight] of Object.entries(weights)) {
+        if (weight <= 0) continue;
+        const group = list.find((g) => g.AutoScalingGroupName === fleetId);
+        const tg = group ? ourTargetGroup(group) : undefined;
+        if (!tg)
+          throw new DeploymentFailed(
+            'FLEET_NO_TARGET_GROUP',
+            `group \`${fleetId}\` is not attached to a target group of this environment`,
+          );
+        // An ALB whose targets are all unhealthy sends traffic to all of them: never shift to such a group.
+        const healthy = (await elb.targetHealth(tg)).filter((r) => r.state === 'healthy').length;
+        if (healthy === 0) {
+          throw new DeploymentFailed(
+            'NO_HEALTHY_TARGETS',
+            `target group of \`${fleetId}\` has no healthy target; traffic stays where it is`,
+          );
+        }
+        next.set(tg, weight);
+      }
+      if (next.size > maxTargetGroupsPerAction)
+        throw new Error(`a forward action takes at most ${maxTargetGroupsPerAction} target groups`);
+      await elb.writeForward(env.listener, forward, next);
+      for (const [fleetId, weight] of Object.entries(before)) {
+        if (weight > 0 && !(weights[fleetId] ?? 0)) trafficLeftAt.set(fleetId, clock.now());
+      }
+    },
+  };
+
+  const describe = async () => {
+    const forward = await elb.readForward(env.listener);
+    const details = {
+      region: env.region,
+      listener: env.listener,
+      targetGroups: env.targetGroups,
+      stickySeconds: forward.stickySeconds ?? null,
+    };
+    if (!forward.stickySeconds) return { details };
+    return {
+      details,
+      warning: `target group stickiness is on: clients holding the AWSALBTG cookie stay on their group for up to ${forward.stickySeconds}s after a cutover or rollback`,
+    };
+  };
+
+  const preflight = async (version: string): Promise<void> => {
+    const image = await ec2.image(version);
+    if (!image || image.State !== 'available') {
+      throw new UserInputError(
+        'AMI_NOT_FOUND',
+        `AMI \`${version}\` ${image ? `is ${image.State}` : 'does not exist'} in ${env.region}`,
+      );
+    }
+    let forward;
+    try {
+      forward = await elb.readForward(env.listener);
+    } catch (error) {
+      throw new UserInputError(
+        'LISTENER_NOT_FOUND',
+        `listener \`${env.listener}\` cannot be read: ${(error as Error).message}`,
+      );
+    }
+    try {
+      await elb.targetGroups(env.targetGroups);
+    } catch (error) {
+      throw new UserInputError(
+        'TARGET_GROUP_NOT_FOUND',
+        `a target group of \`targetGroups\` cannot be read: ${(error as Error).message}`,
+      );
+    }
+    const foreign = [...forward.weights.keys()].filter((tg) => !env.targetGroups.includes(tg));
+    if (foreign.length > 0) {
+      throw new UserInputError(
+        'LISTENER_FOREIGN_TARGET_GROUPS',
+        `the forward action of \`${env.listener}\` also sends to ${foreign.map((t) => `\`${t}\``).join(', ')}, which \`targetGroups\` does not name`,
+        'list the two target groups the listener alternates between in `targetGroups`',
+      );
+    }
+    if (!(await autoscaling.group(env.baseGroup)) && (await groups()).length === 0) {
+      throw new UserInputError(
+        'BASE_GROUP_MISSING',
+        `Auto Scaling group \`${env.baseGroup}\` (\`baseGroup\`) does not exist`,
+      );
+    }
+  };
+
+  return { name: 'aws', fleet, router, describe, preflight };
+}
