@@ -37,14 +37,21 @@ export function serviceRuntime(
   const stateDir = stateDirOf(args, loaded);
   const journal = new Journal(stateDir, service.environment, service.artifact);
   const env = service.env;
+  const scoped = events.child({
+    artifact: service.artifact,
+    environment: service.environment,
+    target: env.target,
+  });
   const ctx: ControllerContext = {
-    target: createTarget({ loaded, service, stateDir, clock }),
-    journal,
-    events: events.child({
-      artifact: service.artifact,
-      environment: service.environment,
-      target: env.target,
+    target: createTarget({
+      loaded,
+      service,
+      stateDir,
+      clock,
+      note: (message) => scoped.warn('target.note', message),
     }),
+    journal,
+    events: scoped,
     clock,
     probe: httpProbe(env.healthCheck, clock.now),
     healthCheck: env.healthCheck,
