@@ -58,12 +58,37 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     );
   }
 
-  let green: FleetInfo | undefined;
+  const fail = (error: unknown): CutoverError => {
+    const reason = error instanceof CutoverError ? error.message : describeCause(error);
+    record('failed', { reason });
+    const failure =
+      error instanceof CutoverError
+        ? error
+        : new DeploymentFailed('DEPLOY_FAILED', `deploying \`${version}\` failed: ${reason}`, undefined, {
+            cause: error,
+          });
+    ctx.events.error(
+      'deploy.failed',
+      // The CLI prints the failure itself, with what to do next; this event is the summary notifiers get.
+      `deploy of ${version} failed (${failure.code}); traffic is on ${blue?.version ?? 'nothing, as before'}`,
+      { error: failure.code, reason: failure.message },
+    );
+    return failure;
+  };
+
+  // A launch that fails created nothing, and one that lost the race for its name (LockHeld) must not
+  // touch traffic at all: the winner may be shifting it. Neither needs the way back.
+  record('launching', { green: deployment });
+  ctx.events.info('green.launching', `starting a fleet of ${version}`);
+  let green: FleetInfo;
   try {
-    record('launching', { green: deployment });
-    ctx.events.info('green.launching', `starting a fleet of ${version}`);
     green = await fleet.launch({ id: deployment, version, deployment });
-    record('launching', { green: green.id });
+  } catch (error) {
+    throw fail(error);
+  }
+  record('launching', { green: green.id });
+
+  try {
     const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
     let lastProgress = ctx.clock.now();
     const progress = (message: string) => {
@@ -97,25 +122,8 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await watchHealthy(ctx, green, ctx.bake);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
-    const reason = error instanceof CutoverError ? error.message : describeCause(error);
-    await restoreBlue(ctx, deployment, blue, green, reason);
-    record('failed', { reason });
-    const failure =
-      error instanceof DeploymentFailed
-        ? error
-        : new DeploymentFailed('DEPLOY_FAILED', `deploying \`${version}\` failed: ${reason}`, undefined, {
-            cause: error,
-          });
-    ctx.events.error(
-      'deploy.failed',
-      // The CLI prints the failure itself, with what to do next; this event is the summary notifiers get.
-      `deploy of ${version} failed (${failure.code}); traffic is on ${blue?.version ?? 'nothing, as before'}`,
-      {
-        error: failure.code,
-        reason: failure.message,
-      },
-    );
-    throw failure;
+    await restoreBlue(ctx, deployment, blue, green, error instanceof Error ? error.message : String(error));
+    throw fail(error);
   }
 
   record('live');

@@ -11,6 +11,7 @@ export const baseGroup = 'catalog-prod';
 export const goodAmi = 'ami-0abc1234def567890';
 export const goodAmi2 = 'ami-0fedcba9876543210';
 export const badAmi = 'ami-0bad0bad0bad0bad0';
+export const launchFailAmi = 'ami-0fa110fa110fa1100';
 
 export function awsEnvironmentYaml(overrides: Record<string, string> = {}): string {
   const keys: Record<string, string> = {

@@ -24,9 +24,10 @@ export function describeTargetContract(name: string, setup: () => Promise<Contra
       await s.cleanup();
     });
 
-    const launched = async (id: string, version: string) => {
-      await s.target.fleet.launch({ id, version, deployment: id });
-      return s.target.fleet.waitReady(id, s.deadline(), () => {});
+    /** Launches and waits; the target names the fleet (an Auto Scaling group's name on aws). */
+    const launched = async (deployment: string, version: string) => {
+      const fleet = await s.target.fleet.launch({ id: deployment, version, deployment });
+      return s.target.fleet.waitReady(fleet.id, s.deadline(), () => {});
     };
 
     it('starts empty: no fleet, no weights', async () => {
@@ -38,36 +39,37 @@ export function describeTargetContract(name: string, setup: () => Promise<Contra
     it('launches a fleet of the asked capacity and version, and lists it', async () => {
       await s.target.router.ensure();
       const fleet = await launched('d-1', s.versions[0]);
-      expect(fleet).toMatchObject({ id: 'd-1', version: s.versions[0], deployment: 'd-1' });
+      expect(fleet).toMatchObject({ version: s.versions[0], deployment: 'd-1' });
       expect(fleet.instances).toHaveLength(2);
-      expect((await s.target.fleet.list()).map((f) => f.id)).toEqual(['d-1']);
+      expect((await s.target.fleet.list()).map((f) => f.id)).toEqual([fleet.id]);
     });
 
     it('replaces all weights in one change and reads back exactly what was set', async () => {
       await s.target.router.ensure();
-      await launched('d-1', s.versions[0]);
-      await launched('d-2', s.versions[1]);
-      await s.target.router.setWeights({ 'd-1': 100 });
-      expect(await s.target.router.readWeights()).toEqual({ 'd-1': 100 });
-      await s.target.router.setWeights({ 'd-2': 100 });
-      expect(await s.target.router.readWeights()).toEqual({ 'd-2': 100 });
+      const one = await launched('d-1', s.versions[0]);
+      await s.target.router.setWeights({ [one.id]: 100 });
+      const two = await launched('d-2', s.versions[1]);
+      expect(await s.target.router.readWeights()).toEqual({ [one.id]: 100 });
+      await s.target.router.setWeights({ [two.id]: 100 });
+      expect(await s.target.router.readWeights()).toEqual({ [two.id]: 100 });
     });
 
     it('refuses to retire a fleet that takes traffic, and retires an idle one', async () => {
       await s.target.router.ensure();
-      await launched('d-1', s.versions[0]);
-      await launched('d-2', s.versions[1]);
-      await s.target.router.setWeights({ 'd-2': 100 });
-      await expect(s.target.fleet.retire('d-2')).rejects.toThrow(/takes traffic/);
-      await s.target.fleet.retire('d-1');
-      expect((await s.target.fleet.list()).map((f) => f.id)).toEqual(['d-2']);
+      const one = await launched('d-1', s.versions[0]);
+      await s.target.router.setWeights({ [one.id]: 100 });
+      const two = await launched('d-2', s.versions[1]);
+      await s.target.router.setWeights({ [two.id]: 100 });
+      await expect(s.target.fleet.retire(two.id)).rejects.toThrow(/takes traffic/);
+      await s.target.fleet.retire(one.id);
+      expect((await s.target.fleet.list()).map((f) => f.id)).toEqual([two.id]);
     });
 
     it('marks a standby with the end of its rollback window', async () => {
       await s.target.router.ensure();
-      await launched('d-1', s.versions[0]);
-      const until = Date.now() + 3_600_000;
-      await s.target.fleet.keepAsStandby('d-1', until);
+      const one = await launched('d-1', s.versions[0]);
+      const until = Date.UTC(2030, 0, 1);
+      await s.target.fleet.keepAsStandby(one.id, until);
       expect((await s.target.fleet.list())[0]?.standbyUntil).toBe(until);
     });
   });

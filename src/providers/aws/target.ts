@@ -34,14 +34,17 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   /** When traffic last left each group: touching it before `settle` has passed risks 5xx. */
   const trafficLeftAt = new Map<string, number>();
 
+  // A base group scaled to zero stays attached to its target group; it is retired, not a fleet.
+  const retired = (group: AutoScalingGroup) => (group.DesiredCapacity ?? 0) === 0 && !group.Instances?.length;
+
   const groups = async (): Promise<AutoScalingGroup[]> => {
     const tagged = await autoscaling.groupsTagged({
       [tagKeys.artifact]: artifact,
       [tagKeys.environment]: environment,
     });
-    if (tagged.some((g) => g.AutoScalingGroupName === env.baseGroup)) return tagged;
-    const base = await autoscaling.group(env.baseGroup);
-    return base ? [base, ...tagged] : tagged;
+    const hasBase = tagged.some((g) => g.AutoScalingGroupName === env.baseGroup);
+    const base = hasBase ? undefined : await autoscaling.group(env.baseGroup);
+    return (base ? [base, ...tagged] : tagged).filter((g) => !retired(g));
   };
 
   const ourTargetGroup = (group: AutoScalingGroup): string | undefined =>
@@ -83,7 +86,8 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       const list = await groups();
       const weights = await weightsOf(list);
       const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
-      const source = live ?? list.find((g) => g.AutoScalingGroupName === env.baseGroup);
+      // The base group may be scaled to zero (retired): it still says which subnets and template to use.
+      const source = live ?? (await autoscaling.group(env.baseGroup));
       if (!source) {
         throw new UserInputError(
           'BASE_GROUP_MISSING',
@@ -139,7 +143,12 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         });
       } catch (error) {
         if ((error as { name?: string }).name !== 'AlreadyExistsFault') throw error;
-        const holder = await autoscaling.group(name);
+        // The winner's group was just created: describe calls may miss it for a few seconds.
+        let holder = await autoscaling.group(name);
+        for (let tries = 0; !holder && tries < 10; tries++) {
+          await clock.sleep(1000);
+          holder = await autoscaling.group(name);
+        }
         throw new LockHeld(
           'LOCKED',
           `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
@@ -238,6 +247,9 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         await clock.sleep(env.settle - (clock.now() - left));
       if (fleetId === env.baseGroup) {
         const group = await requireGroup(fleetId);
+        // Scale-in skips protected instances, and a standby's are protected: lift that first.
+        const ids = (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+        await autoscaling.protect(fleetId, ids, false);
         await autoscaling.resize(fleetId, { min: 0, max: group.MaxSize ?? 0, desired: 0 });
         options.note?.(`base group \`${fleetId}\` was not created by cutover: scaled to zero, not deleted`);
         return;

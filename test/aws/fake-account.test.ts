@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { exampleAccount } from '../fake-aws/install.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { baseGroup, goodAmi, launchTemplateId, listenerArn, tgA, tgB } from './fixtures.js';
+
+/** The fake must behave as AWS documents, or the aws target's tests prove nothing. See BEHAVIOUR.md. */
+function account(options: { throttleRate?: number } = {}) {
+  const clock = new FakeClock();
+  return { clock, fake: exampleAccount({ now: () => clock.now(), ...options }) };
+}
+
+const forward = (tuples: { TargetGroupArn: string; Weight?: number }[]) => [
+  { Type: 'forward' as const, ForwardConfig: { TargetGroups: tuples } },
+];
+
+describe('fake account', () => {
+  it('validates forward actions as ELB does', () => {
+    const { fake } = account();
+    expect(() =>
+      fake.modifyListener(listenerArn, forward([{ TargetGroupArn: tgA, Weight: 1000 }])),
+    ).toThrowError(/between 0 and 999/);
+    expect(() =>
+      fake.modifyListener(
+        listenerArn,
+        forward([{ TargetGroupArn: tgA }, { TargetGroupArn: tgB, Weight: 1 }]),
+      ),
+    ).toThrowError(/weight must be specified/);
+    const six = Array.from({ length: 6 }, () => ({ TargetGroupArn: tgA, Weight: 1 }));
+    expect(() => fake.modifyListener(listenerArn, forward(six))).toThrowError(
+      expect.objectContaining({ name: 'TooManyTargetGroups' }),
+    );
+    expect(() =>
+      fake.modifyListener(
+        listenerArn,
+        forward([{ TargetGroupArn: tgA.replace('catalog-a', 'other'), Weight: 1 }]),
+      ),
+    ).toThrowError(expect.objectContaining({ name: 'TargetGroupNotFoundException' }));
+    fake.modifyListener(
+      listenerArn,
+      forward([
+        { TargetGroupArn: tgA, Weight: 10 },
+        { TargetGroupArn: tgB, Weight: 90 },
+      ]),
+    );
+    expect(fake.weights(listenerArn)).toEqual({ [tgA]: 10, [tgB]: 90 });
+  });
+
+  it('takes instances Pending → InService, and targets initial → healthy after threshold × interval', () => {
+    const { clock, fake } = account();
+    fake.createGroup({
+      AutoScalingGroupName: 'g',
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+      MinSize: 1,
+      MaxSize: 1,
+      DesiredCapacity: 1,
+      TargetGroupARNs: [tgB],
+    });
+    clock.advance(5_000);
+    expect(
+      fake.describeGroups({ AutoScalingGroupNames: ['g'] }).AutoScalingGroups[0]?.Instances?.[0]
+        ?.LifecycleState,
+    ).toBe('Pending');
+    clock.advance(60_000);
+    expect(fake.targetHealth(tgB).TargetHealthDescriptions[0]?.TargetHealth.State).toBe('initial');
+    clock.advance(5 * 30_000);
+    expect(fake.targetHealth(tgB).TargetHealthDescriptions[0]?.TargetHealth.State).toBe('healthy');
+  });
+
+  it('misses a just-created group in describe calls for a few seconds', () => {
+    const { clock, fake } = account();
+    fake.createGroup({
+      AutoScalingGroupName: 'g',
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+      MinSize: 0,
+      MaxSize: 1,
+      DesiredCapacity: 0,
+    });
+    expect(fake.describeGroups({ AutoScalingGroupNames: ['g'] }).AutoScalingGroups).toEqual([]);
+    clock.advance(fake.describeLagMs);
+    expect(fake.describeGroups({ AutoScalingGroupNames: ['g'] }).AutoScalingGroups).toHaveLength(1);
+  });
+
+  it('pages DescribeAutoScalingGroups with NextToken', () => {
+    const { clock, fake } = account();
+    for (const name of ['g1', 'g2', 'g3']) {
+      fake.createGroup({
+        AutoScalingGroupName: name,
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+        MinSize: 0,
+        MaxSize: 1,
+        DesiredCapacity: 0,
+      });
+    }
+    clock.advance(10_000);
+    const first = fake.describeGroups({});
+    expect(first.AutoScalingGroups).toHaveLength(2);
+    const second = fake.describeGroups({ NextToken: first.NextToken });
+    expect(
+      [...first.AutoScalingGroups, ...second.AutoScalingGroups].map((g) => g.AutoScalingGroupName),
+    ).toEqual([baseGroup, 'g1', 'g2', 'g3']);
+    expect(second.NextToken).toBeUndefined();
+  });
+
+  it('scales in unprotected instances only, and drains the targets it terminates', () => {
+    const { fake } = account();
+    const [first] =
+      fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups[0]?.Instances ?? [];
+    fake.protect({
+      AutoScalingGroupName: baseGroup,
+      InstanceIds: [first?.InstanceId ?? ''],
+      ProtectedFromScaleIn: true,
+    });
+    fake.updateGroup({ AutoScalingGroupName: baseGroup, DesiredCapacity: 0 });
+    const left =
+      fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups[0]?.Instances ?? [];
+    expect(left.map((i) => i.InstanceId)).toEqual([first?.InstanceId]);
+    expect(
+      fake
+        .targetHealth(tgA)
+        .TargetHealthDescriptions.map((d) => d.TargetHealth.State)
+        .sort(),
+    ).toEqual(['draining', 'healthy']);
+  });
+
+  it('refuses a taken group name with AlreadyExistsFault', () => {
+    const { fake } = account();
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: baseGroup,
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+      }),
+    ).toThrowError(expect.objectContaining({ name: 'AlreadyExistsFault' }));
+  });
+
+  it('throttles each service with its own error code, repeatably', () => {
+    const { fake } = account({ throttleRate: 1 });
+    expect(() => fake.enter('elb', 'DescribeListeners')).toThrowError(
+      expect.objectContaining({ name: 'ThrottlingException' }),
+    );
+    expect(() => fake.enter('autoscaling', 'DescribeAutoScalingGroups')).toThrowError(
+      expect.objectContaining({ name: 'Throttling' }),
+    );
+    expect(() => fake.enter('ec2', 'DescribeImages')).toThrowError(
+      expect.objectContaining({ name: 'RequestLimitExceeded' }),
+    );
+    expect(fake.describeImage(goodAmi)).toEqual({ ImageId: goodAmi, State: 'available' });
+  });
+});

@@ -1,0 +1,85 @@
+import { parse } from 'yaml';
+import { configSchema, type AwsEnvironmentConfig } from '../../src/config/schema.js';
+import type { ControllerContext } from '../../src/controller/context.js';
+import { Events, type CutoverEvent } from '../../src/events.js';
+import { createAwsTarget } from '../../src/providers/aws/target.js';
+import { Journal } from '../../src/state/journal.js';
+import { exampleAccount, installFakeAccount, instantRetry } from '../fake-aws/install.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { tempDir } from '../helpers/tmp.js';
+import { awsEnvironmentYaml } from './fixtures.js';
+
+/**
+ * The real controller and aws target against the fake account, in virtual time. A second harness can
+ * share the account (`join`) to play a second CI runner that has no local state of its own.
+ */
+export function awsHarness(
+  options: { throttleRate?: number; env?: Record<string, string>; baseInstances?: number } = {},
+) {
+  const clock = new FakeClock();
+  const account = exampleAccount({
+    now: () => clock.now(),
+    throttleRate: options.throttleRate ?? 0,
+    baseInstances: options.baseInstances ?? 2,
+  });
+  const installed = installFakeAccount(account, instantRetry);
+  const runner = (label: string) => {
+    const env = configSchema.parse(
+      parse(awsEnvironmentYaml({ bake: '5m', healthCheck: '{ readyTimeout: 20m }', ...options.env })),
+    ).environments.prod as AwsEnvironmentConfig;
+    const events: CutoverEvent[] = [];
+    const dir = tempDir(`cutover-${label}-`);
+    const sink = new Events([(e) => events.push(e)], { runner: label }, () => clock.now());
+    const target = createAwsTarget({
+      env,
+      artifact: 'catalog',
+      environment: 'prod',
+      clock,
+      ports: installed.ports,
+      note: (message) => sink.warn('target.note', message),
+    });
+    const abort = new AbortController();
+    const ctx: ControllerContext = {
+      target,
+      journal: new Journal(dir.path, 'prod', 'catalog'),
+      events: sink,
+      clock,
+      probe: async (t) => ({
+        instance: t.id,
+        outcome: 'pass',
+        detail: 'no HTTP on the fake',
+        at: clock.now(),
+      }),
+      healthCheck: env.healthCheck,
+      strategy: env.strategy,
+      bake: env.bake,
+      rollbackWindow: env.rollbackWindow,
+      keepFailed: false,
+      signal: abort.signal,
+    };
+    return { ctx, events, env, codes: () => events.map((e) => e.code), cleanup: dir.remove };
+  };
+  const main = runner('ci-1');
+  return {
+    ...main,
+    clock,
+    account,
+    runner,
+    /** Which group takes each share of the listener's traffic, by group name. */
+    live(): Record<string, number> {
+      return Object.fromEntries(
+        Object.entries(account.weights(main.env.listener))
+          .filter(([, w]) => w > 0)
+          .map(([tg, w]) => [
+            [...account.groups.values()].find((g) => g.targetGroups.includes(tg) && g.instances.length > 0)
+              ?.name ?? tg,
+            w,
+          ]),
+      );
+    },
+    cleanup() {
+      main.cleanup();
+      installed.restore();
+    },
+  };
+}

@@ -1,0 +1,519 @@
+import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { AutoScalingGroup, Activity, Instance, TagDescription } from '@aws-sdk/client-auto-scaling';
+
+/** See BEHAVIOUR.md beside this file for what this models and why. */
+
+export function awsError(name: string, message: string, status = 400): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
+
+interface FakeTargetGroup {
+  arn: string;
+  loadBalancerArn: string;
+  intervalMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  deregistrationDelayMs: number;
+  /** Instances that left the group, draining until `until`. */
+  draining: Map<string, number>;
+}
+
+interface FakeInstance {
+  id: string;
+  ami: string;
+  launchedAt: number;
+  protectedFromScaleIn: boolean;
+}
+
+interface FakeGroup {
+  name: string;
+  createdAt: number;
+  templateId: string;
+  templateVersion: string;
+  min: number;
+  max: number;
+  desired: number;
+  subnets: string;
+  healthCheckType: string;
+  grace: number;
+  targetGroups: string[];
+  tags: Map<string, string>;
+  instances: FakeInstance[];
+  activities: Activity[];
+}
+
+interface FakeTemplate {
+  id: string;
+  name: string;
+  versions: { number: number; imageId: string }[];
+  defaultVersion: number;
+}
+
+export interface FakeOptions {
+  now: () => number;
+  launchDelayMs?: number;
+  describeLagMs?: number;
+  pageSize?: number;
+  throttleRate?: number;
+  seed?: number;
+}
+
+export class FakeAwsAccount {
+  readonly now: () => number;
+  launchDelayMs: number;
+  describeLagMs: number;
+  pageSize: number;
+  throttleRate: number;
+  private seed: number;
+  readonly calls = new Map<string, number>();
+  readonly images = new Map<string, { healthy: boolean; launches: boolean }>();
+  readonly templates = new Map<string, FakeTemplate>();
+  readonly targetGroups = new Map<string, FakeTargetGroup>();
+  readonly listeners = new Map<string, { loadBalancerArn: string; actions: Action[] }>();
+  readonly groups = new Map<string, FakeGroup>();
+  private nextInstance = 1;
+
+  constructor(options: FakeOptions) {
+    this.now = options.now;
+    this.launchDelayMs = options.launchDelayMs ?? 60_000;
+    this.describeLagMs = options.describeLagMs ?? 5_000;
+    this.pageSize = options.pageSize ?? 2;
+    this.throttleRate = options.throttleRate ?? 0;
+    this.seed = options.seed ?? 42;
+  }
+
+  /** Counts the call and, at the configured rate, throttles it as that service does. */
+  enter(service: 'elb' | 'autoscaling' | 'ec2', operation: string): void {
+    this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    if (this.throttleRate > 0 && this.random() < this.throttleRate) {
+      this.calls.set('(throttled)', (this.calls.get('(throttled)') ?? 0) + 1);
+      const name = { elb: 'ThrottlingException', autoscaling: 'Throttling', ec2: 'RequestLimitExceeded' }[
+        service
+      ];
+      throw awsError(name, 'Rate exceeded');
+    }
+  }
+
+  // ---------- EC2 ----------
+
+  describeImage(ami: string) {
+    if (!this.images.has(ami))
+      throw awsError('InvalidAMIID.NotFound', `The image id '[${ami}]' does not exist`);
+    return { ImageId: ami, State: 'available' };
+  }
+
+  createTemplateVersion(input: {
+    LaunchTemplateId?: string;
+    LaunchTemplateName?: string;
+    SourceVersion?: string;
+    LaunchTemplateData?: { ImageId?: string };
+  }) {
+    const template = [...this.templates.values()].find(
+      (t) => t.id === input.LaunchTemplateId || t.name === input.LaunchTemplateName,
+    );
+    if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'launch template not found');
+    const latest = template.versions.at(-1)?.number ?? 0;
+    const source =
+      input.SourceVersion === '$Latest'
+        ? latest
+        : input.SourceVersion === '$Default' || !input.SourceVersion
+          ? template.defaultVersion
+          : Number(input.SourceVersion);
+    const from = template.versions.find((v) => v.number === source);
+    if (!from)
+      throw awsError('InvalidLaunchTemplateVersion.NotFound', `version ${input.SourceVersion} not found`);
+    const version = { number: latest + 1, imageId: input.LaunchTemplateData?.ImageId ?? from.imageId };
+    template.versions.push(version);
+    return { LaunchTemplateVersion: { LaunchTemplateId: template.id, VersionNumber: version.number } };
+  }
+
+  // ---------- Auto Scaling ----------
+
+  createGroup(input: {
+    AutoScalingGroupName?: string;
+    LaunchTemplate?: { LaunchTemplateId?: string; LaunchTemplateName?: string; Version?: string };
+    MinSize?: number;
+    MaxSize?: number;
+    DesiredCapacity?: number;
+    VPCZoneIdentifier?: string;
+    HealthCheckType?: string;
+    HealthCheckGracePeriod?: number;
+    TargetGroupARNs?: string[];
+    Tags?: { Key?: string; Value?: string }[];
+  }): void {
+    const name = input.AutoScalingGroupName ?? '';
+    if (this.groups.has(name))
+      throw awsError(
+        'AlreadyExistsFault',
+        `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`,
+      );
+    const template = [...this.templates.values()].find(
+      (t) =>
+        t.id === input.LaunchTemplate?.LaunchTemplateId ||
+        t.name === input.LaunchTemplate?.LaunchTemplateName,
+    );
+    if (!template) throw awsError('ValidationError', 'The specified launch template does not exist');
+    for (const tg of input.TargetGroupARNs ?? []) {
+      if (!this.targetGroups.has(tg))
+        throw awsError('ValidationError', `Provided Target Groups may not be valid: ${tg}`);
+    }
+    const group: FakeGroup = {
+      name,
+      createdAt: this.now(),
+      templateId: template.id,
+      templateVersion: input.LaunchTemplate?.Version ?? '$Default',
+      min: input.MinSize ?? 0,
+      max: input.MaxSize ?? 0,
+      desired: input.DesiredCapacity ?? input.MinSize ?? 0,
+      subnets: input.VPCZoneIdentifier ?? '',
+      healthCheckType: input.HealthCheckType ?? 'EC2',
+      grace: input.HealthCheckGracePeriod ?? 0,
+      targetGroups: input.TargetGroupARNs ?? [],
+      tags: new Map((input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      instances: [],
+      activities: [],
+    };
+    this.groups.set(name, group);
+    this.reconcile(group);
+  }
+
+  /** A group as it was launched long ago: instances InService, targets healthy. */
+  seedGroup(name: string, templateId: string, targetGroup: string, instances: number): void {
+    const at = this.now() - 3_600_000;
+    const template = this.templates.get(templateId);
+    const ami = template?.versions.find((v) => v.number === template.defaultVersion)?.imageId ?? '';
+    this.groups.set(name, {
+      name,
+      createdAt: at,
+      templateId,
+      templateVersion: String(template?.defaultVersion ?? 1),
+      min: instances,
+      max: instances * 2,
+      desired: instances,
+      subnets: 'subnet-0aaa,subnet-0bbb',
+      healthCheckType: 'ELB',
+      grace: 300,
+      targetGroups: [targetGroup],
+      tags: new Map(),
+      activities: [],
+      instances: Array.from({ length: instances }, () => ({
+        id: this.instanceId(),
+        ami,
+        launchedAt: at,
+        protectedFromScaleIn: false,
+      })),
+    });
+  }
+
+  describeGroups(input: {
+    AutoScalingGroupNames?: string[];
+    Filters?: { Name?: string; Values?: string[] }[];
+    NextToken?: string;
+    MaxRecords?: number;
+  }) {
+    const visible = [...this.groups.values()].filter((g) => this.now() - g.createdAt >= this.describeLagMs);
+    const matching = visible.filter((g) => {
+      if (input.AutoScalingGroupNames && !input.AutoScalingGroupNames.includes(g.name)) return false;
+      for (const filter of input.Filters ?? []) {
+        const key = filter.Name?.replace(/^tag:/, '') ?? '';
+        if (!filter.Values?.includes(g.tags.get(key) ?? '\u0000')) return false;
+      }
+      return true;
+    });
+    const start = Number(input.NextToken ?? 0);
+    const size = Math.min(this.pageSize, input.MaxRecords ?? 100);
+    const page = matching.slice(start, start + size);
+    return {
+      AutoScalingGroups: page.map((g) => this.groupView(g)),
+      NextToken: start + size < matching.length ? String(start + size) : undefined,
+    };
+  }
+
+  updateGroup(input: {
+    AutoScalingGroupName?: string;
+    MinSize?: number;
+    MaxSize?: number;
+    DesiredCapacity?: number;
+  }): void {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    group.min = input.MinSize ?? group.min;
+    group.max = input.MaxSize ?? group.max;
+    group.desired = input.DesiredCapacity ?? group.desired;
+    this.reconcile(group);
+  }
+
+  deleteGroup(input: { AutoScalingGroupName?: string; ForceDelete?: boolean }): void {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    if (group.instances.length > 0 && !input.ForceDelete) {
+      throw awsError(
+        'ResourceInUse',
+        'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
+      );
+    }
+    for (const instance of group.instances) this.terminate(group, instance);
+    this.groups.delete(group.name);
+  }
+
+  protect(input: {
+    AutoScalingGroupName?: string;
+    InstanceIds?: string[];
+    ProtectedFromScaleIn?: boolean;
+  }): void {
+    const group = this.requireGroup(input.AutoScalingGroupName);
+    for (const id of input.InstanceIds ?? []) {
+      const instance = group.instances.find((i) => i.id === id);
+      if (!instance)
+        throw awsError(
+          'ValidationError',
+          `The instance ${id} is not part of Auto Scaling group ${group.name}.`,
+        );
+      instance.protectedFromScaleIn = input.ProtectedFromScaleIn ?? false;
+    }
+  }
+
+  tag(input: { Tags?: { ResourceId?: string; Key?: string; Value?: string }[] }): void {
+    for (const tag of input.Tags ?? [])
+      this.requireGroup(tag.ResourceId).tags.set(tag.Key ?? '', tag.Value ?? '');
+  }
+
+  activities(name: string | undefined): Activity[] {
+    return [...this.requireGroup(name).activities].reverse();
+  }
+
+  // ---------- ELBv2 ----------
+
+  addTargetGroup(
+    arn: string,
+    loadBalancerArn: string,
+    health: Partial<
+      Pick<
+        FakeTargetGroup,
+        'intervalMs' | 'healthyThreshold' | 'unhealthyThreshold' | 'deregistrationDelayMs'
+      >
+    > = {},
+  ): void {
+    this.targetGroups.set(arn, {
+      arn,
+      loadBalancerArn,
+      intervalMs: health.intervalMs ?? 30_000,
+      healthyThreshold: health.healthyThreshold ?? 5,
+      unhealthyThreshold: health.unhealthyThreshold ?? 2,
+      deregistrationDelayMs: health.deregistrationDelayMs ?? 300_000,
+      draining: new Map(),
+    });
+  }
+
+  describeTargetGroups(input: { TargetGroupArns?: string[]; Marker?: string; PageSize?: number }) {
+    for (const arn of input.TargetGroupArns ?? []) {
+      if (!this.targetGroups.has(arn))
+        throw awsError('TargetGroupNotFoundException', `Target groups '${arn}' not found`);
+    }
+    const all = (input.TargetGroupArns ?? [...this.targetGroups.keys()]).map(
+      (arn) => this.targetGroups.get(arn) as FakeTargetGroup,
+    );
+    const start = Number(input.Marker ?? 0);
+    const size = Math.min(this.pageSize, input.PageSize ?? 400);
+    return {
+      TargetGroups: all
+        .slice(start, start + size)
+        .map((tg) => ({ TargetGroupArn: tg.arn, LoadBalancerArns: [tg.loadBalancerArn] })),
+      NextMarker: start + size < all.length ? String(start + size) : undefined,
+    };
+  }
+
+  targetHealth(arn: string | undefined) {
+    const tg = this.targetGroups.get(arn ?? '');
+    if (!tg) throw awsError('TargetGroupNotFoundException', `One or more target groups not found`);
+    const now = this.now();
+    const rows: { Target: { Id: string; Port: number }; TargetHealth: { State: string; Reason?: string } }[] =
+      [];
+    for (const group of this.groups.values()) {
+      if (!group.targetGroups.includes(tg.arn)) continue;
+      for (const instance of group.instances) {
+        const registered = instance.launchedAt + this.launchDelayMs;
+        if (now < registered) continue;
+        const elapsed = now - registered;
+        const healthy = this.images.get(instance.ami)?.healthy ?? true;
+        const state = healthy
+          ? elapsed >= tg.intervalMs * tg.healthyThreshold
+            ? 'healthy'
+            : 'initial'
+          : elapsed >= tg.intervalMs * tg.unhealthyThreshold
+            ? 'unhealthy'
+            : 'initial';
+        const reason =
+          state === 'initial'
+            ? 'Elb.RegistrationInProgress'
+            : state === 'unhealthy'
+              ? 'Target.ResponseCodeMismatch'
+              : undefined;
+        rows.push({
+          Target: { Id: instance.id, Port: 80 },
+          TargetHealth: { State: state, ...(reason ? { Reason: reason } : {}) },
+        });
+      }
+    }
+    for (const [id, until] of tg.draining) {
+      if (now < until)
+        rows.push({
+          Target: { Id: id, Port: 80 },
+          TargetHealth: { State: 'draining', Reason: 'Target.DeregistrationInProgress' },
+        });
+      else tg.draining.delete(id);
+    }
+    return { TargetHealthDescriptions: rows };
+  }
+
+  addListener(arn: string, loadBalancerArn: string, actions: Action[]): void {
+    this.listeners.set(arn, { loadBalancerArn, actions });
+  }
+
+  describeListener(arn: string | undefined) {
+    const listener = this.listeners.get(arn ?? '');
+    if (!listener) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
+    return { Listeners: [{ ListenerArn: arn, DefaultActions: structuredClone(listener.actions) }] };
+  }
+
+  modifyListener(arn: string | undefined, actions: Action[] | undefined): void {
+    const listener = this.listeners.get(arn ?? '');
+    if (!listener) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
+    this.validateActions(listener.loadBalancerArn, actions ?? []);
+    listener.actions = structuredClone(actions ?? []);
+  }
+
+  /** The listener's weight per target group, for tests to read what traffic does. */
+  weights(arn: string): Record<string, number> {
+    const forward = this.listeners.get(arn)?.actions.find((a) => a.Type === 'forward');
+    if (forward?.ForwardConfig?.TargetGroups?.length) {
+      return Object.fromEntries(
+        forward.ForwardConfig.TargetGroups.map((t) => [t.TargetGroupArn ?? '', t.Weight ?? 0]),
+      );
+    }
+    return forward?.TargetGroupArn ? { [forward.TargetGroupArn]: 1 } : {};
+  }
+
+  // ---------- internals ----------
+
+  private validateActions(loadBalancerArn: string, actions: Action[]): void {
+    for (const action of actions.filter((a) => a.Type === 'forward')) {
+      const tuples = action.ForwardConfig?.TargetGroups ?? [];
+      if (tuples.length > 5)
+        throw awsError(
+          'TooManyTargetGroups',
+          'You have reached the limit on the number of target groups per forward action: 5',
+        );
+      for (const tuple of tuples) {
+        if (tuples.length > 1 && tuple.Weight === undefined)
+          throw awsError(
+            'ValidationError',
+            'A weight must be specified for every target group when there are several',
+          );
+        if ((tuple.Weight ?? 0) < 0 || (tuple.Weight ?? 0) > 999)
+          throw awsError('ValidationError', 'Target group weight must be between 0 and 999');
+        const tg = this.targetGroups.get(tuple.TargetGroupArn ?? '');
+        if (!tg)
+          throw awsError('TargetGroupNotFoundException', `Target group '${tuple.TargetGroupArn}' not found`);
+        if (tg.loadBalancerArn !== loadBalancerArn)
+          throw awsError('ValidationError', `Target group '${tg.arn}' belongs to another load balancer`);
+      }
+    }
+  }
+
+  private reconcile(group: FakeGroup): void {
+    const template = this.templates.get(group.templateId);
+    const version =
+      template?.versions.find((v) => String(v.number) === group.templateVersion) ?? template?.versions.at(-1);
+    const ami = version?.imageId ?? '';
+    while (group.instances.length < group.desired) {
+      if (this.images.get(ami)?.launches === false) {
+        group.activities.push({
+          ActivityId: `act-${group.activities.length + 1}`,
+          AutoScalingGroupName: group.name,
+          Cause: 'scaling to desired capacity',
+          StartTime: new Date(this.now()),
+          StatusCode: 'Failed',
+          StatusMessage: `Instance failed to launch: AMI ${ami} could not be launched (Client.InternalError)`,
+          Description: `Launching a new EC2 instance. Status Reason: Client.InternalError`,
+          Progress: 100,
+        });
+        return;
+      }
+      group.instances.push({
+        id: this.instanceId(),
+        ami,
+        launchedAt: this.now(),
+        protectedFromScaleIn: false,
+      });
+    }
+    while (group.instances.length > group.desired) {
+      const victim = group.instances.find((i) => !i.protectedFromScaleIn);
+      if (!victim) return;
+      this.terminate(group, victim);
+    }
+  }
+
+  private terminate(group: FakeGroup, instance: FakeInstance): void {
+    group.instances = group.instances.filter((i) => i !== instance);
+    if (this.now() >= instance.launchedAt + this.launchDelayMs) {
+      for (const arn of group.targetGroups) {
+        const tg = this.targetGroups.get(arn);
+        tg?.draining.set(instance.id, this.now() + tg.deregistrationDelayMs);
+      }
+    }
+  }
+
+  private groupView(group: FakeGroup): AutoScalingGroup {
+    const now = this.now();
+    return {
+      AutoScalingGroupName: group.name,
+      AutoScalingGroupARN: `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0000:autoScalingGroupName/${group.name}`,
+      LaunchTemplate: { LaunchTemplateId: group.templateId, Version: group.templateVersion },
+      MinSize: group.min,
+      MaxSize: group.max,
+      DesiredCapacity: group.desired,
+      DefaultCooldown: 300,
+      AvailabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      VPCZoneIdentifier: group.subnets,
+      HealthCheckType: group.healthCheckType,
+      HealthCheckGracePeriod: group.grace,
+      CreatedTime: new Date(group.createdAt),
+      TargetGroupARNs: [...group.targetGroups],
+      Tags: [...group.tags].map(([Key, Value]): TagDescription => ({
+        Key,
+        Value,
+        ResourceId: group.name,
+        ResourceType: 'auto-scaling-group',
+        PropagateAtLaunch: true,
+      })),
+      Instances: group.instances.map((i): Instance => ({
+        InstanceId: i.id,
+        LifecycleState: now - i.launchedAt >= this.launchDelayMs ? 'InService' : 'Pending',
+        HealthStatus: 'Healthy',
+        ProtectedFromScaleIn: i.protectedFromScaleIn,
+        AvailabilityZone: 'eu-west-1a',
+      })),
+    };
+  }
+
+  private requireGroup(name: string | undefined): FakeGroup {
+    const group = this.groups.get(name ?? '');
+    if (!group)
+      throw awsError(
+        'ValidationError',
+        `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
+      );
+    return group;
+  }
+
+  private instanceId(): string {
+    return `i-${(this.nextInstance++).toString(16).padStart(17, '0')}`;
+  }
+
+  /** A small seeded generator (mulberry32), so throttled runs repeat exactly. */
+  private random(): number {
+    let t = (this.seed += 0x6d2b79f5);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}

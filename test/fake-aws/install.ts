@@ -1,0 +1,147 @@
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+  SetInstanceProtectionCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AutoScalingPort } from '../../src/providers/aws/autoscaling.js';
+import type { AwsPorts } from '../../src/providers/aws/clients.js';
+import { Ec2Port } from '../../src/providers/aws/ec2.js';
+import { ElbPort } from '../../src/providers/aws/elb.js';
+import type { RetryOptions } from '../../src/providers/aws/retry.js';
+import * as fx from '../aws/fixtures.js';
+import { awsError, FakeAwsAccount, type FakeOptions } from './account.js';
+
+/**
+ * Puts the fake account behind the real SDK clients with aws-sdk-client-mock: the code under test builds
+ * real commands and gets what AWS would answer. Returns ports built on those clients, and `restore`.
+ */
+export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions) {
+  const elb = mockClient(ElasticLoadBalancingV2Client);
+  const asg = mockClient(AutoScalingClient);
+  const ec2 = mockClient(EC2Client);
+  const run =
+    <I, O>(service: 'elb' | 'autoscaling' | 'ec2', operation: string, handler: (input: I) => O) =>
+    async (input: I): Promise<O> => {
+      account.enter(service, operation);
+      return handler(input);
+    };
+
+  ec2.on(DescribeImagesCommand).callsFake(
+    run('ec2', 'DescribeImages', (i: { ImageIds?: string[] }) => ({
+      Images: (i.ImageIds ?? []).map((id) => account.describeImage(id)),
+    })),
+  );
+  ec2
+    .on(CreateLaunchTemplateVersionCommand)
+    .callsFake(run('ec2', 'CreateLaunchTemplateVersion', (i) => account.createTemplateVersion(i)));
+
+  asg
+    .on(DescribeAutoScalingGroupsCommand)
+    .callsFake(run('autoscaling', 'DescribeAutoScalingGroups', (i) => account.describeGroups(i)));
+  asg
+    .on(CreateAutoScalingGroupCommand)
+    .callsFake(run('autoscaling', 'CreateAutoScalingGroup', (i) => (account.createGroup(i), {})));
+  asg
+    .on(UpdateAutoScalingGroupCommand)
+    .callsFake(run('autoscaling', 'UpdateAutoScalingGroup', (i) => (account.updateGroup(i), {})));
+  asg
+    .on(DeleteAutoScalingGroupCommand)
+    .callsFake(run('autoscaling', 'DeleteAutoScalingGroup', (i) => (account.deleteGroup(i), {})));
+  asg
+    .on(SetInstanceProtectionCommand)
+    .callsFake(run('autoscaling', 'SetInstanceProtection', (i) => (account.protect(i), {})));
+  asg
+    .on(CreateOrUpdateTagsCommand)
+    .callsFake(run('autoscaling', 'CreateOrUpdateTags', (i) => (account.tag(i), {})));
+  asg.on(DescribeScalingActivitiesCommand).callsFake(
+    run('autoscaling', 'DescribeScalingActivities', (i: { AutoScalingGroupName?: string }) => ({
+      Activities: account.activities(i.AutoScalingGroupName),
+    })),
+  );
+
+  elb
+    .on(DescribeListenersCommand)
+    .callsFake(
+      run('elb', 'DescribeListeners', (i: { ListenerArns?: string[] }) =>
+        account.describeListener(i.ListenerArns?.[0]),
+      ),
+    );
+  elb
+    .on(ModifyListenerCommand)
+    .callsFake(
+      run('elb', 'ModifyListener', (i) => (account.modifyListener(i.ListenerArn, i.DefaultActions), {})),
+    );
+  elb.on(DescribeRulesCommand).callsFake(
+    run('elb', 'DescribeRules', () => {
+      throw awsError('RuleNotFoundException', 'One or more rules not found');
+    }),
+  );
+  elb.on(ModifyRuleCommand).callsFake(
+    run('elb', 'ModifyRule', () => {
+      throw awsError('RuleNotFoundException', 'One or more rules not found');
+    }),
+  );
+  elb
+    .on(DescribeTargetHealthCommand)
+    .callsFake(
+      run('elb', 'DescribeTargetHealth', (i: { TargetGroupArn?: string }) =>
+        account.targetHealth(i.TargetGroupArn),
+      ),
+    );
+  elb
+    .on(DescribeTargetGroupsCommand)
+    .callsFake(run('elb', 'DescribeTargetGroups', (i) => account.describeTargetGroups(i)));
+
+  const ports: AwsPorts = {
+    elb: new ElbPort(new ElasticLoadBalancingV2Client({ region: fx.region }), retry),
+    autoscaling: new AutoScalingPort(new AutoScalingClient({ region: fx.region }), retry),
+    ec2: new Ec2Port(new EC2Client({ region: fx.region }), retry),
+  };
+  return {
+    ports,
+    restore() {
+      elb.restore();
+      asg.restore();
+      ec2.restore();
+    },
+  };
+}
+
+/** The account of the README's example: an ALB listener forwarding to target group A, where the base group runs. */
+export function exampleAccount(options: FakeOptions & { baseInstances?: number }): FakeAwsAccount {
+  const account = new FakeAwsAccount(options);
+  const lbArn = `arn:aws:elasticloadbalancing:${fx.region}:${fx.account}:loadbalancer/${fx.lb}`;
+  for (const ami of [fx.goodAmi, fx.goodAmi2]) account.images.set(ami, { healthy: true, launches: true });
+  account.images.set(fx.badAmi, { healthy: false, launches: true });
+  account.images.set(fx.launchFailAmi, { healthy: true, launches: false });
+  account.templates.set(fx.launchTemplateId, {
+    id: fx.launchTemplateId,
+    name: 'catalog',
+    versions: [{ number: 1, imageId: fx.goodAmi }],
+    defaultVersion: 1,
+  });
+  account.addTargetGroup(fx.tgA, lbArn);
+  account.addTargetGroup(fx.tgB, lbArn);
+  account.addListener(fx.listenerArn, lbArn, [{ Type: 'forward', Order: 1, TargetGroupArn: fx.tgA }]);
+  account.seedGroup(fx.baseGroup, fx.launchTemplateId, fx.tgA, options.baseInstances ?? 2);
+  return account;
+}
+
+/** Retries with no waiting: throttling scenarios exercise the retry path without real sleeps. */
+export const instantRetry: RetryOptions = { retries: 10, minTimeout: 0, maxTimeout: 0 };
