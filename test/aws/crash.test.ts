@@ -76,3 +76,39 @@ describe('a deploy killed at each step, then run again', async () => {
     expect(recovered.length).toBeGreaterThan(total / 2);
   });
 });
+
+describe('a deploy killed at each step, then another runner deploys', async () => {
+  const total = await callsOfOneDeploy();
+
+  it.each(Array.from({ length: total }, (_, i) => i))(
+    'killed after %i calls: a runner with no journal deploys cleanly',
+    async (n) => {
+      const h = awsHarness();
+      try {
+        await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+        const before = [...h.account.calls.values()].reduce((a, b) => a + b, 0);
+        h.account.dieAfterCalls = before + n;
+        await expect(deploy(h.ctx, { deployment: 'd-2', version: goodAmi })).rejects.toThrow();
+        h.account.dieAfterCalls = undefined;
+        h.clock.advance(10 * 60_000);
+
+        const other = h.runner('ci-2');
+        try {
+          await deploy(other.ctx, { deployment: 'd-3', version: goodAmi2 });
+        } finally {
+          other.cleanup();
+        }
+        const weights = Object.entries(h.account.weights(h.env.listener)).filter(([, w]) => w > 0);
+        expect(weights).toHaveLength(1);
+        const liveGroups = [...h.account.groups.values()].filter(
+          (g) => g.targetGroups.includes(weights[0]?.[0] ?? '') && g.instances.length > 0,
+        );
+        expect(liveGroups.map((g) => Object.fromEntries(g.tags)['cutover:deployment'])).toEqual(['d-3']);
+        const running = [...h.account.groups.values()].filter((g) => g.instances.length > 0);
+        expect(running.length).toBeLessThanOrEqual(2);
+      } finally {
+        h.cleanup();
+      }
+    },
+  );
+});
