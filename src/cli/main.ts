@@ -6,11 +6,19 @@ import type { Command } from './command.js';
 import { abortCommand } from './commands/abort.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
+import { planCommand } from './commands/plan.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
 
-const commands: Command[] = [deployCommand, rollbackCommand, statusCommand, abortCommand, downCommand];
+const commands: Command[] = [
+  deployCommand,
+  planCommand,
+  rollbackCommand,
+  statusCommand,
+  abortCommand,
+  downCommand,
+];
 
 const overview = `cutover: blue/green zero-downtime deploys
 

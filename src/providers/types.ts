@@ -56,6 +56,11 @@ export interface Target {
   name: string;
   fleet: Fleet;
   router: TrafficRouter;
+  /**
+   * The calls a deploy of `version` would make from the current state, in order, one line each; it
+   * makes only reads. Changing calls start with their operation name; waits are in parentheses.
+   */
+  plan(version: string): Promise<string[]>;
   /** Checks what a deploy of `version` needs before anything changes; a UserInputError when it is not there. */
   preflight(version: string): Promise<void>;
   /** Facts about the target itself for `status`; `warning` when something needs a person's attention. */

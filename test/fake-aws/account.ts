@@ -66,6 +66,8 @@ export class FakeAwsAccount {
   throttleRate: number;
   private seed: number;
   readonly calls = new Map<string, number>();
+  /** Every call that got through, in order. */
+  readonly log: string[] = [];
   readonly images = new Map<string, { healthy: boolean; launches: boolean }>();
   readonly templates = new Map<string, FakeTemplate>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
@@ -100,6 +102,7 @@ export class FakeAwsAccount {
       ];
       throw awsError(name, 'Rate exceeded');
     }
+    this.log.push(operation);
   }
 
   // ---------- EC2 ----------

@@ -66,6 +66,7 @@ export class MemoryTarget implements Target {
 
   describe = async () => ({ details: {} });
   preflight = async () => {};
+  plan = async (version: string) => [`launch ${version}`];
 
   /** The version that takes all traffic, or undefined. */
   liveVersion(): string | undefined {

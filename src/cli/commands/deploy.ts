@@ -6,6 +6,7 @@ import { acquireLock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
 import { serviceRuntime } from '../runtime.js';
+import { printPlan } from './plan.js';
 
 export const deployCommand: Command = {
   name: 'deploy',
@@ -13,7 +14,7 @@ export const deployCommand: Command = {
   spec: {
     words: ['artifact', 'environment', 'version'],
     required: ['artifact', 'environment', 'version'],
-    flags: ['keep-failed'],
+    flags: ['keep-failed', 'dry-run'],
     options: [],
   },
   help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [--keep-failed] [--json]
@@ -27,6 +28,7 @@ Any failure before green is live puts traffic back on blue, stops green and exit
   environment=NAME   an environment of the config file
   version=VERSION    the build to deploy: a label such as v2 (letters, digits, . _ -)
   --keep-failed      leave a failed green fleet running to debug it
+  --dry-run          print the calls the deploy would make and change nothing (same as cutover plan)
   --config FILE      the config file (default: cutover.config.yaml)
   --state-dir DIR    where locks, the journal and the local agent live (default: .cutover)
   --json             JSON log lines (the default when stderr is not a terminal)
@@ -34,6 +36,7 @@ Any failure before green is live puts traffic back on blue, stops green and exit
 SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.`,
 
   async run(args, io) {
+    if (args.flags.has('dry-run')) return printPlan(args, io);
     const { service, stateDir, ctx } = serviceRuntime(args, io.events, io.signal);
     const version = validateVersion(service, args.words.version);
     const deployment = newDeploymentId(ctx.clock.now());

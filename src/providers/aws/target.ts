@@ -7,6 +7,7 @@ import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import type { AwsPorts } from './clients.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
+import { patterns } from './patterns.js';
 
 /**
  * The aws target: a fleet is an Auto Scaling group launched from a pinned launch-template version and
@@ -81,50 +82,69 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     return group;
   };
 
+  const templateRef = patterns.launchTemplateId.test(env.launchTemplate)
+    ? { LaunchTemplateId: env.launchTemplate }
+    : { LaunchTemplateName: env.launchTemplate };
+
+  /** Everything a launch decides from the current state, so that `plan` and `launch` cannot drift apart. */
+  const planLaunch = async (list: AutoScalingGroup[], weights: Weights) => {
+    const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
+    // The base group may be scaled to zero (retired): it still says which subnets and template to use.
+    const source = live ?? (await autoscaling.group(env.baseGroup));
+    if (!source) {
+      throw new UserInputError(
+        'BASE_GROUP_MISSING',
+        `neither a live group nor the base group \`${env.baseGroup}\` exists to copy subnets and settings from`,
+        'create the base Auto Scaling group, or fix `baseGroup`',
+      );
+    }
+    const liveTg = live ? ourTargetGroup(live) : undefined;
+    const idleTg = env.targetGroups.find((tg) => tg !== liveTg) as string;
+    const generation = Math.max(0, ...list.map(generationOf)) + 1;
+    const capacity = env.capacity ?? {
+      min: source.MinSize ?? 1,
+      max: source.MaxSize ?? 1,
+      desired: source.DesiredCapacity ?? 1,
+    };
+    if (capacity.desired < 1) {
+      throw new UserInputError(
+        'CAPACITY_ZERO',
+        `group \`${source.AutoScalingGroupName}\` to copy from has desired capacity 0`,
+        'set `capacity: { min, max, desired }` in the environment',
+      );
+    }
+    // Copy the live group's pinned version of the same template; otherwise start from the default.
+    const pinned = source.LaunchTemplate?.Version;
+    const sameTemplate =
+      source.LaunchTemplate?.LaunchTemplateId === env.launchTemplate ||
+      source.LaunchTemplate?.LaunchTemplateName === env.launchTemplate;
+    const sourceVersion = sameTemplate && pinned && /^\d+$/.test(pinned) ? pinned : '$Default';
+    return {
+      live,
+      source,
+      idleTg,
+      generation,
+      name: `${env.baseGroup}-g${generation}`,
+      capacity,
+      sourceVersion,
+    };
+  };
+
   const fleet: Fleet = {
     async launch(spec: LaunchSpec): Promise<FleetInfo> {
       const list = await groups();
-      const weights = await weightsOf(list);
-      const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
-      // The base group may be scaled to zero (retired): it still says which subnets and template to use.
-      const source = live ?? (await autoscaling.group(env.baseGroup));
-      if (!source) {
-        throw new UserInputError(
-          'BASE_GROUP_MISSING',
-          `neither a live group nor the base group \`${env.baseGroup}\` exists to copy subnets and settings from`,
-          'create the base Auto Scaling group, or fix `baseGroup`',
-        );
-      }
-      const liveTg = live ? ourTargetGroup(live) : undefined;
-      const idleTg = env.targetGroups.find((tg) => tg !== liveTg) as string;
-      const generation = Math.max(0, ...list.map(generationOf)) + 1;
-      const name = `${env.baseGroup}-g${generation}`;
-      const sourceVersion = source.LaunchTemplate?.Version;
+      const plan = await planLaunch(list, await weightsOf(list));
+      const { name, generation, idleTg, capacity, source } = plan;
       const templateVersion = await ec2.newTemplateVersion(
         env.launchTemplate,
-        sourceVersion && /^\d+$/.test(sourceVersion) ? sourceVersion : '$Default',
+        plan.sourceVersion,
         spec.version,
         `cutover ${spec.deployment}: ${artifact} ${spec.version}`,
       );
-      const capacity = env.capacity ?? {
-        min: source.MinSize ?? 1,
-        max: source.MaxSize ?? 1,
-        desired: source.DesiredCapacity ?? 1,
-      };
-      if (capacity.desired < 1) {
-        throw new UserInputError(
-          'CAPACITY_ZERO',
-          `group \`${source.AutoScalingGroupName}\` to copy from has desired capacity 0`,
-          'set `capacity: { min, max, desired }` in the environment',
-        );
-      }
       try {
         await autoscaling.create({
           AutoScalingGroupName: name,
-          LaunchTemplate: {
-            LaunchTemplateId: source.LaunchTemplate?.LaunchTemplateId,
-            Version: String(templateVersion),
-          },
+          LaunchTemplate: { ...templateRef, Version: String(templateVersion) },
           MinSize: capacity.min,
           MaxSize: capacity.max,
           DesiredCapacity: capacity.desired,
@@ -354,5 +374,56 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     }
   };
 
-  return { name: 'aws', fleet, router, describe, preflight };
+  // Mirrors the controller's deploy order (retire idle, launch, wait, shift, bake, keep blue as standby);
+  // a test compares it with the calls a real deploy makes against the fake account.
+  const plan = async (version: string): Promise<string[]> => {
+    await preflight(version);
+    const list = await groups();
+    const weights = await weightsOf(list);
+    const lines: string[] = [];
+    for (const idle of list.filter((g) => !(weights[g.AutoScalingGroupName ?? ''] ?? 0))) {
+      const name = idle.AutoScalingGroupName ?? '';
+      if (name === env.baseGroup) {
+        lines.push(
+          `SetInstanceProtection ${name} ProtectedFromScaleIn=false (${idle.Instances?.length ?? 0} instances)`,
+        );
+        lines.push(
+          `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted)`,
+        );
+      } else {
+        lines.push(`DeleteAutoScalingGroup ${name} ForceDelete=true (the previous standby)`);
+      }
+    }
+    const p = await planLaunch(
+      list.filter((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0),
+      weights,
+    );
+    lines.push(
+      `CreateLaunchTemplateVersion ${env.launchTemplate} SourceVersion=${p.sourceVersion} ImageId=${version}`,
+    );
+    lines.push(
+      `CreateAutoScalingGroup ${p.name} LaunchTemplate=${env.launchTemplate}:<new version> Min/Desired/Max=${p.capacity.min}/${p.capacity.desired}/${p.capacity.max} TargetGroupARNs=${p.idleTg} Subnets=${p.source.VPCZoneIdentifier ?? ''}`,
+    );
+    lines.push(
+      `(wait up to ${Math.round(env.healthCheck.readyTimeout / 1000)} s for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
+    );
+    lines.push(
+      `ModifyListener ${env.listener} forward ${p.idleTg}=100${env.targetGroups
+        .filter((t) => t !== p.idleTg)
+        .map((t) => ` ${t}=0`)
+        .join('')}`,
+    );
+    lines.push(`(bake ${Math.round(env.bake / 1000)} s)`);
+    if (p.live) {
+      lines.push(
+        `SetInstanceProtection ${p.live.AutoScalingGroupName} ProtectedFromScaleIn=true (${p.live.Instances?.length ?? 0} instances)`,
+      );
+      lines.push(
+        `CreateOrUpdateTags ${p.live.AutoScalingGroupName} cutover:role=standby cutover:standby-until=<now + ${Math.round(env.rollbackWindow / 60_000)} min>`,
+      );
+    }
+    return lines;
+  };
+
+  return { name: 'aws', fleet, router, describe, preflight, plan };
 }

@@ -132,7 +132,29 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
   // The version label was validated and the command checked with the config: nothing more to look up.
   const preflight = async () => {};
 
-  return { name: 'local', fleet, router, describe, preflight };
+  const plan = async (version: string): Promise<string[]> => {
+    const current = await service();
+    const live = Object.entries(current.weights).find(([, w]) => w > 0)?.[0];
+    const lines = [`(start the local agent and the router on ${options.env.listen} if they are not running)`];
+    for (const idle of current.fleets.filter((f) => f.id !== live))
+      lines.push(`retire fleet ${idle.id} (${idle.version})`);
+    lines.push(
+      `start ${options.env.capacity} × ${(options.artifactConfig.command ?? []).join(' ')} with VERSION=${version}`,
+    );
+    lines.push(
+      `(health checks: GET ${options.env.healthCheck.path} on each instance, up to ${Math.round(options.env.healthCheck.readyTimeout / 1000)} s)`,
+    );
+    lines.push(`set router weights: ${version} 100%`);
+    lines.push(`(bake ${Math.round(options.env.bake / 1000)} s)`);
+    const blue = current.fleets.find((f) => f.id === live);
+    if (blue)
+      lines.push(
+        `keep ${blue.version} as standby for ${Math.round(options.env.rollbackWindow / 60_000)} min`,
+      );
+    return lines;
+  };
+
+  return { name: 'local', fleet, router, describe, preflight, plan };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
