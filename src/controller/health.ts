@@ -8,7 +8,7 @@ import type { ControllerContext } from './context.js';
 const progressEveryMs = 2000;
 
 function checkTargets(fleet: FleetInfo): CheckTarget[] {
-  return fleet.instances.flatMap((i) => (i.url ? [{ id: i.id, url: i.url }] : []));
+  return (fleet.checkEndpoints ?? fleet.instances).flatMap((i) => (i.url ? [{ id: i.id, url: i.url }] : []));
 }
 
 /** Waits until every instance passes its checks; fails on the first unhealthy one or at the deadline. */

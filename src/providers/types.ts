@@ -15,6 +15,11 @@ export interface FleetInfo {
   createdAt: number;
   /** Set on a standby: when its rollback window closes and it may be retired. */
   standbyUntil?: number;
+  /**
+   * Where HTTP checks reach this fleet when not at its instances: an ALB test listener forwarding to it.
+   * Without it, checks go to each instance's `url`.
+   */
+  checkEndpoints?: Instance[];
 }
 
 export interface LaunchSpec {

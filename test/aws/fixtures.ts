@@ -12,6 +12,8 @@ export const goodAmi = 'ami-0abc1234def567890';
 export const goodAmi2 = 'ami-0fedcba9876543210';
 export const badAmi = 'ami-0bad0bad0bad0bad0';
 export const launchFailAmi = 'ami-0fa110fa110fa1100';
+/** Passes the target group's shallow health check, fails the app's own HTTP check. */
+export const shallowAmi = 'ami-05a11005a11005a11';
 
 export function awsEnvironmentYaml(overrides: Record<string, string> = {}): string {
   const keys: Record<string, string> = {

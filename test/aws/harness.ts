@@ -7,14 +7,22 @@ import { Journal } from '../../src/state/journal.js';
 import { exampleAccount, installFakeAccount, instantRetry } from '../fake-aws/install.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { tempDir } from '../helpers/tmp.js';
+import * as fx from './fixtures.js';
 import { awsEnvironmentYaml } from './fixtures.js';
+import { httpProbe } from '../../healthchecks/http.js';
 
 /**
  * The real controller and aws target against the fake account, in virtual time. A second harness can
  * share the account (`join`) to play a second CI runner that has no local state of its own.
  */
 export function awsHarness(
-  options: { throttleRate?: number; env?: Record<string, string>; baseInstances?: number } = {},
+  options: {
+    throttleRate?: number;
+    env?: Record<string, string>;
+    baseInstances?: number;
+    /** Checks green over real HTTP through the test listener, served on this local port. */
+    testListenerPort?: number;
+  } = {},
 ) {
   const clock = new FakeClock();
   const account = exampleAccount({
@@ -23,9 +31,28 @@ export function awsHarness(
     baseInstances: options.baseInstances ?? 2,
   });
   const installed = installFakeAccount(account, instantRetry);
+  if (options.testListenerPort) {
+    // The load balancer's DNS name and the test listener's port lead to a real local server.
+    account.loadBalancers.set(
+      `arn:aws:elasticloadbalancing:${fx.region}:${fx.account}:loadbalancer/${fx.lb}`,
+      '127.0.0.1',
+    );
+    const listener = account.listeners.get(fx.testListenerArn);
+    if (listener) listener.port = options.testListenerPort;
+  }
   const runner = (label: string) => {
+    const testListener: Record<string, string> = options.testListenerPort
+      ? { testListener: fx.testListenerArn }
+      : {};
     const env = configSchema.parse(
-      parse(awsEnvironmentYaml({ bake: '5m', healthCheck: '{ readyTimeout: 20m }', ...options.env })),
+      parse(
+        awsEnvironmentYaml({
+          bake: '5m',
+          healthCheck: '{ readyTimeout: 20m }',
+          ...testListener,
+          ...options.env,
+        }),
+      ),
     ).environments.prod as AwsEnvironmentConfig;
     const events: CutoverEvent[] = [];
     const dir = tempDir(`cutover-${label}-`);
@@ -44,12 +71,14 @@ export function awsHarness(
       journal: new Journal(dir.path, 'prod', 'catalog'),
       events: sink,
       clock,
-      probe: async (t) => ({
-        instance: t.id,
-        outcome: 'pass',
-        detail: 'no HTTP on the fake',
-        at: clock.now(),
-      }),
+      probe: options.testListenerPort
+        ? httpProbe(env.healthCheck, () => clock.now())
+        : async (t) => ({
+            instance: t.id,
+            outcome: 'pass',
+            detail: 'instances are not reachable here',
+            at: clock.now(),
+          }),
       healthCheck: env.healthCheck,
       strategy: env.strategy,
       bake: env.bake,

@@ -1,24 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { awsHarness } from './harness.js';
+import { announced, changingOperations } from './changing.js';
 import { baseGroup, goodAmi, goodAmi2, tgB } from './fixtures.js';
 
 let h: ReturnType<typeof awsHarness>;
 afterEach(() => h.cleanup());
 
-const changing = new Set([
-  'CreateLaunchTemplateVersion',
-  'CreateAutoScalingGroup',
-  'UpdateAutoScalingGroup',
-  'DeleteAutoScalingGroup',
-  'SetInstanceProtection',
-  'CreateOrUpdateTags',
-  'ModifyListener',
-  'ModifyRule',
-]);
-
-/** The changing operations a plan announces, in order. */
-const announced = (lines: string[]) => lines.filter((l) => !l.startsWith('(')).map((l) => l.split(' ')[0]);
+const changing = changingOperations;
 
 describe('plan', () => {
   it('names the exact calls of a first deploy, and makes none that change anything', async () => {

@@ -68,10 +68,16 @@ export class FakeAwsAccount {
   readonly calls = new Map<string, number>();
   /** Every call that got through, in order. */
   readonly log: string[] = [];
-  readonly images = new Map<string, { healthy: boolean; launches: boolean }>();
+  /** `healthy`: passes the target group's health check; `deepHealthy`: passes the app's own HTTP check. */
+  readonly images = new Map<string, { healthy: boolean; launches: boolean; deepHealthy?: boolean }>();
   readonly templates = new Map<string, FakeTemplate>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
-  readonly listeners = new Map<string, { loadBalancerArn: string; actions: Action[] }>();
+  readonly listeners = new Map<
+    string,
+    { loadBalancerArn: string; actions: Action[]; port: number; protocol: string }
+  >();
+  /** Load balancer ARN → DNS name; tests point it at 127.0.0.1 to send real HTTP through a "listener". */
+  readonly loadBalancers = new Map<string, string>();
   readonly groups = new Map<string, FakeGroup>();
   private nextInstance = 1;
 
@@ -375,14 +381,48 @@ export class FakeAwsAccount {
     return { TargetHealthDescriptions: rows };
   }
 
-  addListener(arn: string, loadBalancerArn: string, actions: Action[]): void {
-    this.listeners.set(arn, { loadBalancerArn, actions });
+  addListener(arn: string, loadBalancerArn: string, actions: Action[], port = 443, protocol = 'HTTPS'): void {
+    this.listeners.set(arn, { loadBalancerArn, actions, port, protocol });
   }
 
   describeListener(arn: string | undefined) {
     const listener = this.listeners.get(arn ?? '');
     if (!listener) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
-    return { Listeners: [{ ListenerArn: arn, DefaultActions: structuredClone(listener.actions) }] };
+    return {
+      Listeners: [
+        {
+          ListenerArn: arn,
+          LoadBalancerArn: listener.loadBalancerArn,
+          Port: listener.port,
+          Protocol: listener.protocol,
+          DefaultActions: structuredClone(listener.actions),
+        },
+      ],
+    };
+  }
+
+  describeLoadBalancers(arns: string[] | undefined) {
+    return {
+      LoadBalancers: (arns ?? []).map((arn) => {
+        const dns = this.loadBalancers.get(arn);
+        if (!dns) throw awsError('LoadBalancerNotFoundException', 'One or more load balancers not found');
+        return { LoadBalancerArn: arn, DNSName: dns };
+      }),
+    };
+  }
+
+  /** Whether a request through this listener now would reach healthy instances (for a local stand-in server). */
+  servesHealthy(arn: string): boolean {
+    const tg = Object.entries(this.weights(arn)).find(([, w]) => w > 0)?.[0];
+    const group = [...this.groups.values()].find(
+      (g) => tg && g.targetGroups.includes(tg) && g.instances.length > 0,
+    );
+    return group
+      ? group.instances.every((i) => {
+          const image = this.images.get(i.ami);
+          return image ? (image.deepHealthy ?? image.healthy) : true;
+        })
+      : false;
   }
 
   modifyListener(arn: string | undefined, actions: Action[] | undefined): void {

@@ -11,6 +11,7 @@ import {
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -105,6 +106,13 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
       ),
     );
   elb
+    .on(DescribeLoadBalancersCommand)
+    .callsFake(
+      run('elb', 'DescribeLoadBalancers', (i: { LoadBalancerArns?: string[] }) =>
+        account.describeLoadBalancers(i.LoadBalancerArns),
+      ),
+    );
+  elb
     .on(DescribeTargetGroupsCommand)
     .callsFake(run('elb', 'DescribeTargetGroups', (i) => account.describeTargetGroups(i)));
 
@@ -130,6 +138,7 @@ export function exampleAccount(options: FakeOptions & { baseInstances?: number }
   for (const ami of [fx.goodAmi, fx.goodAmi2]) account.images.set(ami, { healthy: true, launches: true });
   account.images.set(fx.badAmi, { healthy: false, launches: true });
   account.images.set(fx.launchFailAmi, { healthy: true, launches: false });
+  account.images.set(fx.shallowAmi, { healthy: true, launches: true, deepHealthy: false });
   account.templates.set(fx.launchTemplateId, {
     id: fx.launchTemplateId,
     name: 'catalog',
@@ -138,7 +147,16 @@ export function exampleAccount(options: FakeOptions & { baseInstances?: number }
   });
   account.addTargetGroup(fx.tgA, lbArn);
   account.addTargetGroup(fx.tgB, lbArn);
+  account.loadBalancers.set(lbArn, 'catalog-prod-1234567890.eu-west-1.elb.amazonaws.com');
   account.addListener(fx.listenerArn, lbArn, [{ Type: 'forward', Order: 1, TargetGroupArn: fx.tgA }]);
+  // The test listener forwards to the live group too until a deploy points it at green.
+  account.addListener(
+    fx.testListenerArn,
+    lbArn,
+    [{ Type: 'forward', Order: 1, TargetGroupArn: fx.tgA }],
+    8443,
+    'HTTP',
+  );
   account.seedGroup(fx.baseGroup, fx.launchTemplateId, fx.tgA, options.baseInstances ?? 2);
   return account;
 }

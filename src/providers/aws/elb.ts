@@ -1,5 +1,6 @@
 import {
   DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -90,6 +91,30 @@ export class ElbPort {
         this.retry,
       );
     }
+  }
+
+  /** The URL a client reaches a listener at: its load balancer's DNS name, protocol and port. */
+  async listenerUrl(arn: string): Promise<string> {
+    const listener = (
+      await call(
+        'DescribeListeners',
+        () => this.client.send(new DescribeListenersCommand({ ListenerArns: [arn] })),
+        this.retry,
+      )
+    ).Listeners?.[0];
+    const balancer = (
+      await call(
+        'DescribeLoadBalancers',
+        () =>
+          this.client.send(
+            new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener?.LoadBalancerArn ?? ''] }),
+          ),
+        this.retry,
+      )
+    ).LoadBalancers?.[0];
+    if (!listener?.Port || !balancer?.DNSName)
+      throw new Error(`listener \`${arn}\` has no port or load balancer DNS name`);
+    return `${(listener.Protocol ?? 'HTTP').toLowerCase()}://${balancer.DNSName}:${listener.Port}`;
   }
 
   async targetHealth(targetGroupArn: string): Promise<TargetHealthRow[]> {

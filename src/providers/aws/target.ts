@@ -130,6 +130,24 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     };
   };
 
+  /**
+   * Points the test listener at green's target group, so the configured HTTP checks reach green through
+   * the load balancer before any production traffic does.
+   */
+  const throughTestListener = async (targetGroup: string): Promise<Pick<FleetInfo, 'checkEndpoints'>> => {
+    if (!env.testListener) return {};
+    const state = await elb.readForward(env.testListener);
+    await elb.writeForward(env.testListener, state, new Map([[targetGroup, 1]]));
+    const applied = await elb.readForward(env.testListener);
+    if ([...applied.weights].some(([tg, w]) => w > 0 && tg !== targetGroup)) {
+      throw new DeploymentFailed(
+        'TEST_LISTENER_NOT_APPLIED',
+        `test listener \`${env.testListener}\` still forwards elsewhere`,
+      );
+    }
+    return { checkEndpoints: [{ id: 'test listener', url: await elb.listenerUrl(env.testListener) }] };
+  };
+
   const fleet: Fleet = {
     async launch(spec: LaunchSpec): Promise<FleetInfo> {
       const list = await groups();
@@ -219,7 +237,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
               );
             }
             healthy = rows.filter((r) => r.state === 'healthy').length;
-            if (healthy >= desired) return toFleet(group);
+            if (healthy >= desired) return { ...toFleet(group), ...(await throughTestListener(tg)) };
           }
           progress(
             `${inService.length}/${desired} InService, ${healthy}/${desired} healthy in the target group`,
@@ -407,6 +425,14 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     lines.push(
       `(wait up to ${Math.round(env.healthCheck.readyTimeout / 1000)} s for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
     );
+    if (env.testListener) {
+      lines.push(
+        `ModifyListener ${env.testListener} forward ${p.idleTg}=1 (the test listener, for HTTP checks)`,
+      );
+      lines.push(
+        `(HTTP checks: GET ${env.healthCheck.path} through the test listener, ${env.healthCheck.healthyThreshold} passes in a row)`,
+      );
+    }
     lines.push(
       `ModifyListener ${env.listener} forward ${p.idleTg}=100${env.targetGroups
         .filter((t) => t !== p.idleTg)
