@@ -7,6 +7,8 @@ export interface MonitorOptions extends Thresholds {
   probe: Probe;
   clock: Clock;
   signal?: AbortSignal;
+  /** Measurements the target takes itself (an ALB's target health), merged into every round. */
+  native?: () => Promise<Measurement[]>;
   /** Called after every round with each instance's verdict. */
   onRound?: (verdicts: Map<string, Verdict>, latest: Map<string, Measurement>) => void;
 }
@@ -32,10 +34,15 @@ export async function monitor(
   const latest = new Map<string, Measurement>();
   for (;;) {
     const started = options.clock.now();
-    const round = await Promise.all(targets.map((t) => options.probe(t)));
+    const [probed, native] = await Promise.all([
+      Promise.all(targets.map((t) => options.probe(t))),
+      options.native?.() ?? Promise.resolve([]),
+    ]);
+    const round = [...probed, ...native];
     const verdicts = new Map<string, Verdict>();
     for (const measurement of round) {
       const list = history.get(measurement.instance) ?? [];
+      history.set(measurement.instance, list);
       list.push(measurement);
       latest.set(measurement.instance, measurement);
       verdicts.set(measurement.instance, assess(list, options));

@@ -84,6 +84,7 @@ export async function watchHealthy(
     clock: ctx.clock,
     signal: ctx.signal,
     probe: ctx.probe,
+    native: () => ctx.target.fleet.health(fleet.id),
   });
   if (result.kind === 'unhealthy') {
     ctx.events.error(

@@ -1,3 +1,5 @@
+import type { Measurement } from '../../healthchecks/types.js';
+
 /** The two small interfaces every target implements; the controller depends on nothing else. */
 
 export interface Instance {
@@ -40,6 +42,11 @@ export interface Fleet {
   list(): Promise<FleetInfo[]>;
   /** Keeps a fleet that takes no traffic warm and guarded until `until`, when it may be retired. */
   keepAsStandby(fleetId: string, until: number): Promise<void>;
+  /**
+   * The fleet's health as the target itself sees it (an ALB's target health), one measurement per
+   * instance; empty where the target has no such view and HTTP checks are the whole story.
+   */
+  health(fleetId: string): Promise<Measurement[]>;
   /** Stops a fleet that takes no traffic, letting requests in flight finish first. */
   retire(fleetId: string): Promise<void>;
 }

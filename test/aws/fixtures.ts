@@ -12,6 +12,8 @@ export const goodAmi = 'ami-0abc1234def567890';
 export const goodAmi2 = 'ami-0fedcba9876543210';
 export const badAmi = 'ami-0bad0bad0bad0bad0';
 export const launchFailAmi = 'ami-0fa110fa110fa1100';
+/** Healthy at first; its targets turn unhealthy about two minutes into the bake. */
+export const decayAmi = 'ami-0dec0dec0dec0dec0';
 /** Passes the target group's shallow health check, fails the app's own HTTP check. */
 export const shallowAmi = 'ami-05a11005a11005a11';
 

@@ -48,7 +48,7 @@ export function awsHarness(
       parse(
         awsEnvironmentYaml({
           bake: '5m',
-          healthCheck: '{ readyTimeout: 20m }',
+          healthCheck: '{ readyTimeout: 20m, interval: 30s }',
           ...testListener,
           ...options.env,
         }),

@@ -3,7 +3,7 @@ import { deploy } from '../../src/controller/deploy.js';
 import { rollback } from '../../src/controller/rollback.js';
 import { DeploymentFailed, LockHeld, UserInputError } from '../../src/errors.js';
 import { awsHarness } from './harness.js';
-import { badAmi, baseGroup, goodAmi, goodAmi2, launchFailAmi, tgA, tgB } from './fixtures.js';
+import { badAmi, baseGroup, decayAmi, goodAmi, goodAmi2, launchFailAmi, tgA, tgB } from './fixtures.js';
 
 let h: ReturnType<typeof awsHarness>;
 afterEach(() => h.cleanup());
@@ -50,6 +50,19 @@ describe('aws target against the fake account', () => {
     await expect(failure).rejects.toMatchObject({ code: 'GREEN_UNHEALTHY' });
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 1 });
     expect(h.account.calls.get('ModifyListener')).toBeUndefined();
+    expect(h.account.groups.has(`${baseGroup}-g1`)).toBe(false);
+  });
+
+  it('GIVEN green turns unhealthy in its target group during the bake THEN traffic goes back and green is deleted', async () => {
+    h = awsHarness();
+    await expect(deploy(h.ctx, { deployment: 'd-1', version: decayAmi })).rejects.toMatchObject({
+      code: 'GREEN_UNHEALTHY',
+      message: expect.stringContaining('turned unhealthy while taking traffic'),
+    });
+    expect(h.codes()).toEqual(
+      expect.arrayContaining(['traffic.shifted', 'bake.started', 'health.failed', 'rollback.started']),
+    );
+    expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 100, [tgB]: 0 });
     expect(h.account.groups.has(`${baseGroup}-g1`)).toBe(false);
   });
 

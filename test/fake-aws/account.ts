@@ -69,7 +69,10 @@ export class FakeAwsAccount {
   /** Every call that got through, in order. */
   readonly log: string[] = [];
   /** `healthy`: passes the target group's health check; `deepHealthy`: passes the app's own HTTP check. */
-  readonly images = new Map<string, { healthy: boolean; launches: boolean; deepHealthy?: boolean }>();
+  readonly images = new Map<
+    string,
+    { healthy: boolean; launches: boolean; deepHealthy?: boolean; failsAfterMs?: number }
+  >();
   readonly templates = new Map<string, FakeTemplate>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
   readonly listeners = new Map<
@@ -350,7 +353,9 @@ export class FakeAwsAccount {
         const registered = instance.launchedAt + this.launchDelayMs;
         if (now < registered) continue;
         const elapsed = now - registered;
-        const healthy = this.images.get(instance.ami)?.healthy ?? true;
+        const image = this.images.get(instance.ami);
+        const decayed = image?.failsAfterMs !== undefined && now - instance.launchedAt >= image.failsAfterMs;
+        const healthy = (image?.healthy ?? true) && !decayed;
         const state = healthy
           ? elapsed >= tg.intervalMs * tg.healthyThreshold
             ? 'healthy'

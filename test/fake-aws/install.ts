@@ -138,6 +138,11 @@ export function exampleAccount(options: FakeOptions & { baseInstances?: number }
   for (const ami of [fx.goodAmi, fx.goodAmi2]) account.images.set(ami, { healthy: true, launches: true });
   account.images.set(fx.badAmi, { healthy: false, launches: true });
   account.images.set(fx.launchFailAmi, { healthy: true, launches: false });
+  account.images.set(fx.decayAmi, {
+    healthy: true,
+    launches: true,
+    failsAfterMs: 60_000 + 150_000 + 120_000,
+  });
   account.images.set(fx.shallowAmi, { healthy: true, launches: true, deepHealthy: false });
   account.templates.set(fx.launchTemplateId, {
     id: fx.launchTemplateId,

@@ -44,6 +44,7 @@ export class MemoryTarget implements Target {
       this.calls.push(`standby ${this.get(id).version}`);
       this.get(id).standbyUntil = until;
     },
+    health: async () => [],
     retire: async (id: string) => {
       const fleet = this.get(id);
       if ((this.weights[id] ?? 0) > 0) throw new Error(`retire of ${fleet.version} while it takes traffic`);

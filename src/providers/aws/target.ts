@@ -4,6 +4,7 @@ import type { AwsEnvironmentConfig } from '../../config/schema.js';
 import { defaults } from '../../config/defaults.js';
 import { parseDuration } from '../../duration.js';
 import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
+import type { Measurement } from '../../../healthchecks/types.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import type { AwsPorts } from './clients.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
@@ -269,6 +270,31 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         [tagKeys.role]: 'standby',
         [tagKeys.standbyUntil]: new Date(until).toISOString(),
       });
+    },
+
+    /** Target health of the group's instances: healthy passes, unhealthy fails, draining or gone is an error. */
+    async health(fleetId: string): Promise<Measurement[]> {
+      const group = await autoscaling.group(fleetId);
+      const tg = group ? ourTargetGroup(group) : undefined;
+      if (!group || !tg) {
+        return [
+          {
+            instance: fleetId,
+            outcome: 'error',
+            detail: `group or its target group cannot be read`,
+            at: clock.now(),
+          },
+        ];
+      }
+      const ids = new Set((group.Instances ?? []).map((i) => i.InstanceId));
+      return (await elb.targetHealth(tg))
+        .filter((row) => ids.has(row.id) && row.state !== 'initial')
+        .map((row) => ({
+          instance: row.id,
+          outcome: row.state === 'healthy' ? 'pass' : row.state === 'unhealthy' ? 'fail' : 'error',
+          detail: `target ${row.state}${row.reason ? ` (${row.reason})` : ''}`,
+          at: clock.now(),
+        }));
     },
 
     async retire(fleetId: string): Promise<void> {

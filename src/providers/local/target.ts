@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
 import { DeploymentFailed } from '../../errors.js';
+import type { Measurement } from '../../../healthchecks/types.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { FleetStatus, ServiceStatus } from './protocol.js';
@@ -92,6 +93,11 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
     async keepAsStandby(fleetId: string, until: number): Promise<void> {
       await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/standby`, { until });
+    },
+
+    // The local router has no health view of its own: the HTTP checks on each instance are it.
+    async health(): Promise<Measurement[]> {
+      return [];
     },
 
     async retire(fleetId: string): Promise<void> {
