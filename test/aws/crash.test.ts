@@ -12,12 +12,23 @@ async function callsOfOneDeploy(): Promise<number> {
   const h = awsHarness();
   try {
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
-    const before = [...h.account.calls.values()].reduce((a, b) => a + b, 0);
+    const before = h.account.log.length;
     await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
-    return [...h.account.calls.values()].reduce((a, b) => a + b, 0) - before;
+    return h.account.log.length - before;
   } finally {
     h.cleanup();
   }
+}
+
+/** d-1 is live; d-2's controller dies after `n` of its calls; AWS answers again ten minutes later. */
+async function killedMidDeploy(n: number): Promise<ReturnType<typeof awsHarness>> {
+  const h = awsHarness();
+  await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+  h.account.dieAfterCalls = h.account.log.length + n;
+  await expect(deploy(h.ctx, { deployment: 'd-2', version: goodAmi })).rejects.toThrow();
+  h.account.dieAfterCalls = undefined;
+  h.clock.advance(10 * 60_000);
+  return h;
 }
 
 describe('a deploy killed at each step, then run again', async () => {
@@ -31,16 +42,9 @@ describe('a deploy killed at each step, then run again', async () => {
   it.each(Array.from({ length: total }, (_, i) => i))(
     'killed after %i calls: the rerun recovers cleanly',
     async (n) => {
-      const h = awsHarness();
+      const h = await killedMidDeploy(n);
       try {
-        await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
-        const before = [...h.account.calls.values()].reduce((a, b) => a + b, 0);
-        h.account.dieAfterCalls = before + n;
-        await expect(deploy(h.ctx, { deployment: 'd-2', version: goodAmi })).rejects.toThrow();
-
-        // The rerun: same runner (its journal survives), AWS answering again, some minutes later.
-        h.account.dieAfterCalls = undefined;
-        h.clock.advance(10 * 60_000);
+        // The rerun: same runner, so its journal survives.
         // A death the deploy saw as a failed call may already have ended it (journaled as failed); a
         // death in the middle leaves it open for the rerun to finish or undo. Either way it ends here.
         if ((await recoverIfInterrupted(h.ctx))?.deployment === 'd-2') recovered.push(n);
@@ -83,15 +87,8 @@ describe('a deploy killed at each step, then another runner deploys', async () =
   it.each(Array.from({ length: total }, (_, i) => i))(
     'killed after %i calls: a runner with no journal deploys cleanly',
     async (n) => {
-      const h = awsHarness();
+      const h = await killedMidDeploy(n);
       try {
-        await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
-        const before = [...h.account.calls.values()].reduce((a, b) => a + b, 0);
-        h.account.dieAfterCalls = before + n;
-        await expect(deploy(h.ctx, { deployment: 'd-2', version: goodAmi })).rejects.toThrow();
-        h.account.dieAfterCalls = undefined;
-        h.clock.advance(10 * 60_000);
-
         const other = h.runner('ci-2');
         try {
           await deploy(other.ctx, { deployment: 'd-3', version: goodAmi2 });

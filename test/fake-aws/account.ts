@@ -95,14 +95,12 @@ export class FakeAwsAccount {
 
   /** After this many calls the caller is "dead": every later call fails, as if its process was killed. */
   dieAfterCalls: number | undefined;
-  private callCount = 0;
 
   /** Counts the call and, at the configured rate, throttles it as that service does. */
   enter(service: 'elb' | 'autoscaling' | 'ec2', operation: string): void {
-    if (this.dieAfterCalls !== undefined && this.callCount >= this.dieAfterCalls) {
+    if (this.dieAfterCalls !== undefined && this.log.length >= this.dieAfterCalls) {
       throw Object.assign(new Error('the controller process died here'), { name: 'ProcessDied' });
     }
-    this.callCount++;
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
     if (this.throttleRate > 0 && this.random() < this.throttleRate) {
       this.calls.set('(throttled)', (this.calls.get('(throttled)') ?? 0) + 1);

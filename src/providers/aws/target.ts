@@ -7,6 +7,7 @@ import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import type { AwsPorts } from './clients.js';
+import type { ForwardState } from './elb.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
 import { patterns } from './patterns.js';
 
@@ -64,8 +65,11 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     };
   };
 
-  const weightsOf = async (list: AutoScalingGroup[]): Promise<Weights> => {
-    const forward = await elb.readForward(env.listener);
+  const weightsOf = async (list: AutoScalingGroup[]): Promise<Weights> =>
+    weightsFrom(list, await elb.readForward(env.listener));
+
+  /** Each group's share of the forward action, in percent, from its target group's weight. */
+  const weightsFrom = (list: AutoScalingGroup[], forward: ForwardState): Weights => {
     const total = [...forward.weights.values()].reduce((a, b) => a + b, 0);
     const weights: Weights = {};
     if (total === 0) return weights;
@@ -331,8 +335,8 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
 
     async setWeights(weights: Weights): Promise<void> {
       const list = await groups();
-      const before = await weightsOf(list);
       const forward = await elb.readForward(env.listener);
+      const before = weightsFrom(list, forward);
       const next = new Map<string, number>(env.targetGroups.map((tg) => [tg, 0]));
       for (const [fleetId, weight] of Object.entries(weights)) {
         if (weight <= 0) continue;
