@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import { CutoverError, DeploymentFailed, describeCause } from '../errors.js';
+import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import { planSteps } from '../../strategies/index.js';
 import type { ControllerContext } from './context.js';
@@ -34,7 +34,16 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
 
   await ctx.target.preflight(version);
   await router.ensure();
-  const view = viewOf(await fleet.list(), await router.readWeights());
+  const fleets = await fleet.list();
+  const busy = fleets.find((f) => f.inProgress);
+  if (busy) {
+    throw new LockHeld(
+      'DEPLOY_IN_PROGRESS',
+      `deployment ${busy.deployment} of \`${busy.version}\` (fleet \`${busy.id}\`) has not gone live: it is running, or its controller died`,
+      'wait for it to finish; if its controller died, `cutover abort` with the same artifact and environment undoes it from any machine',
+    );
+  }
+  const view = viewOf(fleets, await router.readWeights());
   const blue = view.live;
   record('started', { blue: blue?.id });
   ctx.events.info(
@@ -127,6 +136,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   }
 
   record('live');
+  await fleet.promote(green.id);
   if (blue) {
     const until = ctx.clock.now() + ctx.rollbackWindow;
     await fleet.keepAsStandby(blue.id, until);

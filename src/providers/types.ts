@@ -18,6 +18,11 @@ export interface FleetInfo {
   /** Set on a standby: when its rollback window closes and it may be retired. */
   standbyUntil?: number;
   /**
+   * Launched by a deploy that has not gone live yet: that deploy is running, or its controller died.
+   * Set by targets whose state outlives the runner (aws tags); another deploy must not start meanwhile.
+   */
+  inProgress?: boolean;
+  /**
    * Where HTTP checks reach this fleet when not at its instances: an ALB test listener forwarding to it.
    * Without it, checks go to each instance's `url`.
    */
@@ -40,6 +45,8 @@ export interface Fleet {
   waitReady(fleetId: string, deadline: number, progress: Progress, signal?: AbortSignal): Promise<FleetInfo>;
   /** Every fleet of this artifact and environment, live, standby or otherwise. */
   list(): Promise<FleetInfo[]>;
+  /** Marks green as live once it has served traffic for the bake time. */
+  promote(fleetId: string): Promise<void>;
   /** Keeps a fleet that takes no traffic warm and guarded until `until`, when it may be retired. */
   keepAsStandby(fleetId: string, until: number): Promise<void>;
   /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
+import { abandonUnfinished } from '../../src/controller/abandon.js';
+import { LockHeld } from '../../src/errors.js';
 import { awsHarness } from './harness.js';
 import { baseGroup, goodAmi, goodAmi2, tgA, tgB } from './fixtures.js';
 
@@ -83,17 +85,28 @@ describe('a deploy killed at each step, then run again', async () => {
 
 describe('a deploy killed at each step, then another runner deploys', async () => {
   const total = await callsOfOneDeploy();
+  const refused: number[] = [];
 
   it.each(Array.from({ length: total }, (_, i) => i))(
-    'killed after %i calls: a runner with no journal deploys cleanly',
+    'killed after %i calls: a runner with no journal refuses while green is unfinished, aborts it, deploys cleanly',
     async (n) => {
       const h = await killedMidDeploy(n);
+      const other = h.runner('ci-2');
       try {
-        const other = h.runner('ci-2');
-        try {
+        const unfinished = (await other.ctx.target.fleet.list()).some((f) => f.inProgress);
+        const first = deploy(other.ctx, { deployment: 'd-3', version: goodAmi2 });
+        if (unfinished) {
+          // The dead runner's green still says it has not gone live: a second deploy must not start.
+          await expect(first).rejects.toBeInstanceOf(LockHeld);
+          await expect(first).rejects.toMatchObject({
+            code: 'DEPLOY_IN_PROGRESS',
+            message: expect.stringContaining('d-2'),
+          });
+          refused.push(n);
+          expect(await abandonUnfinished(other.ctx)).toBe('d-2');
           await deploy(other.ctx, { deployment: 'd-3', version: goodAmi2 });
-        } finally {
-          other.cleanup();
+        } else {
+          await first;
         }
         const weights = Object.entries(h.account.weights(h.env.listener)).filter(([, w]) => w > 0);
         expect(weights).toHaveLength(1);
@@ -104,8 +117,13 @@ describe('a deploy killed at each step, then another runner deploys', async () =
         const running = [...h.account.groups.values()].filter((g) => g.instances.length > 0);
         expect(running.length).toBeLessThanOrEqual(2);
       } finally {
+        other.cleanup();
         h.cleanup();
       }
     },
   );
+
+  it('was refused at the kill points between creating green and promoting it', () => {
+    expect(refused.length).toBeGreaterThan(total / 2);
+  });
 });

@@ -141,6 +141,26 @@ describe('aws target against the fake account', () => {
     expect(h.live()).toEqual({ [`${baseGroup}-g1`]: 100 });
   });
 
+  it('GIVEN a deploy is waiting for its green WHEN another runner starts a deploy THEN that one exits locked and the first finishes', async () => {
+    h = awsHarness();
+    const second = h.runner('ci-2');
+    const first = deploy(h.ctx, { deployment: 'd-a', version: goodAmi2 });
+    // Until describe calls show g1, a second deploy loses the race for its name instead (also exit 3).
+    const visible = () => {
+      const g1 = h.account.groups.get(`${baseGroup}-g1`);
+      return g1 !== undefined && h.clock.now() - g1.createdAt >= h.account.describeLagMs;
+    };
+    while (!visible()) await new Promise((r) => setImmediate(r));
+    await expect(deploy(second.ctx, { deployment: 'd-b', version: goodAmi })).rejects.toMatchObject({
+      code: 'DEPLOY_IN_PROGRESS',
+      message: expect.stringContaining('deployment d-a'),
+    });
+    second.cleanup();
+    await first;
+    expect(h.live()).toEqual({ [`${baseGroup}-g1`]: 100 });
+    expect(tags(`${baseGroup}-g1`)).toMatchObject({ 'cutover:role': 'live' });
+  });
+
   it('GIVEN a runner that never saw the deploys WHEN it runs status and rollback THEN it finds everything in AWS', async () => {
     h = awsHarness();
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });

@@ -45,6 +45,7 @@ export class MemoryTarget implements Target {
       this.get(id).standbyUntil = until;
     },
     health: async () => [],
+    promote: async () => {},
     retire: async (id: string) => {
       const fleet = this.get(id);
       if ((this.weights[id] ?? 0) > 0) throw new Error(`retire of ${fleet.version} while it takes traffic`);

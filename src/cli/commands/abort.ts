@@ -5,7 +5,12 @@ import { lockPath, readHolder } from '../../state/lock.js';
 import { selectService } from '../../config/select.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
-import { loadFromArgs, stateDirOf } from '../runtime.js';
+import { loadFromArgs, serviceRuntime, stateDirOf } from '../runtime.js';
+import { abandonUnfinished } from '../../controller/abandon.js';
+import { acquireLock } from '../../state/lock.js';
+import { newDeploymentId } from '../../ids.js';
+import type { ParsedArgs } from '../args.js';
+import type { CommandIO } from '../command.js';
 
 const waitMs = 120_000;
 
@@ -15,18 +20,18 @@ export const abortCommand: Command = {
   spec: { words: ['artifact', 'environment'], required: ['artifact', 'environment'], flags: [], options: [] },
   help: `Usage: cutover abort artifact=NAME environment=NAME
 
-Asks the deploy that holds the lock to stop (SIGTERM). That deploy moves traffic back to blue, stops
-green and exits 1, exactly as when a health check fails. Waits until it has finished.`,
+Asks the deploy that holds the lock on this machine to stop (SIGTERM). That deploy moves traffic back to
+blue, stops green and exits 1, exactly as when a health check fails. Waits until it has finished.
+With no deploy running here, it undoes a deploy that never went live and whose controller is gone
+(on aws, a group still tagged cutover:role=green, left by a runner that died): traffic back to the
+fleet that served before, green deleted. That also works from another machine.`,
 
   async run(args, io) {
     const loaded = loadFromArgs(args);
     const service = selectService(loaded, args.words.artifact ?? '', args.words.environment ?? '');
     const path = lockPath(stateDirOf(args, loaded), service.environment, service.artifact);
     const holder = readHolder(path);
-    if (!holder || !isAlive(holder.pid)) {
-      io.events.info('abort.requested', `no deploy runs for ${service.artifact} in ${service.environment}`);
-      return ExitCode.ok;
-    }
+    if (!holder || !isAlive(holder.pid)) return abandonElsewhere(args, io);
     if (holder.host !== hostname()) {
       throw new UserInputError(
         'ABORT_REMOTE',
@@ -50,3 +55,24 @@ green and exits 1, exactly as when a health check fails. Waits until it has fini
     return ExitCode.ok;
   },
 };
+
+async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number> {
+  const { service, stateDir, ctx } = serviceRuntime(args, io.events, io.signal);
+  const lock = acquireLock(stateDir, service.environment, service.artifact, {
+    deployment: newDeploymentId(ctx.clock.now()),
+    command: 'abort',
+    startedAt: ctx.clock.now(),
+  });
+  try {
+    const undone = await abandonUnfinished(ctx);
+    io.events.info(
+      'abort.requested',
+      undone
+        ? `undid ${undone}, which had not gone live`
+        : `no deploy runs for ${service.artifact} in ${service.environment}`,
+    );
+    return ExitCode.ok;
+  } finally {
+    lock.release();
+  }
+}

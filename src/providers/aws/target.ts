@@ -61,6 +61,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       deployment: tagOf(group, tagKeys.deployment) ?? '',
       createdAt: group.CreatedTime?.getTime() ?? 0,
       ...(until ? { standbyUntil: Date.parse(until) } : {}),
+      ...(tagOf(group, tagKeys.role) === 'green' ? { inProgress: true } : {}),
       instances: (group.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '' })),
     };
   };
@@ -264,6 +265,10 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
 
     async list(): Promise<FleetInfo[]> {
       return (await groups()).map(toFleet);
+    },
+
+    async promote(fleetId: string): Promise<void> {
+      await autoscaling.tag(fleetId, { [tagKeys.role]: 'live' });
     },
 
     async keepAsStandby(fleetId: string, until: number): Promise<void> {
@@ -470,6 +475,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         .join('')}`,
     );
     lines.push(`(bake ${Math.round(env.bake / 1000)} s)`);
+    lines.push(`CreateOrUpdateTags ${p.name} cutover:role=live`);
     if (p.live) {
       lines.push(
         `SetInstanceProtection ${p.live.AutoScalingGroupName} ProtectedFromScaleIn=true (${p.live.Instances?.length ?? 0} instances)`,

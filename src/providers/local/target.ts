@@ -95,6 +95,9 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/standby`, { until });
     },
 
+    // Which fleet is live is the router's weights; a local deploy in progress is the file lock.
+    async promote(): Promise<void> {},
+
     // The local router has no health view of its own: the HTTP checks on each instance are it.
     async health(): Promise<Measurement[]> {
       return [];
