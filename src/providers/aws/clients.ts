@@ -17,6 +17,9 @@ export interface AwsPorts {
  * overrides (AWS_ENDPOINT_URL*); the Region comes from the environment's config.
  */
 export function createAwsPorts(region: string, retry: RetryOptions): AwsPorts {
+  // The SDK's versions are pinned in package-lock.json; its raw stderr notice that later versions need
+  // Node 22 would break JSON log lines. The README records it for whoever upgrades the SDK.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return {
     elb: new ElbPort(new ElasticLoadBalancingV2Client({ region }), retry),
     autoscaling: new AutoScalingPort(new AutoScalingClient({ region }), retry),
