@@ -113,8 +113,11 @@ export async function checkOnce(ctx: ControllerContext, fleet: FleetInfo): Promi
   // Instances the runner cannot reach (aws) are gated by the target itself: its router refuses a
   // target group with no healthy target.
   const targets = checkTargets(fleet);
-  const round = await Promise.all(targets.map((t) => ctx.probe(t)));
-  const failed = round.filter((m) => m.outcome !== 'pass');
+  const [probed, native] = await Promise.all([
+    Promise.all(targets.map((t) => ctx.probe(t))),
+    ctx.target.fleet.health(fleet.id),
+  ]);
+  const failed = [...probed, ...native].filter((m) => m.outcome !== 'pass');
   if (failed.length > 0) {
     throw new DeploymentFailed(
       'STANDBY_UNHEALTHY',

@@ -111,6 +111,22 @@ describe('aws target against the fake account', () => {
     expect(h.live()).toEqual({ [`${baseGroup}-g1`]: 100 });
   });
 
+  it('GIVEN one standby instance is unhealthy in its target group WHEN rolling back THEN traffic stays', async () => {
+    h = awsHarness();
+    await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+    await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+    const standby = h.account.groups.get(`${baseGroup}-g1`);
+    const sick = standby?.instances[0];
+    if (!sick) throw new Error('no standby instance');
+    h.account.images.set('ami-0510c0510c0510c05', { healthy: false, launches: true });
+    sick.ami = 'ami-0510c0510c0510c05';
+    await expect(rollback(h.ctx, 'r-1', '')).rejects.toMatchObject({
+      code: 'STANDBY_UNHEALTHY',
+      message: expect.stringContaining(`${sick.id}: target unhealthy`),
+    });
+    expect(h.live()).toEqual({ [`${baseGroup}-g2`]: 100 });
+  });
+
   it('GIVEN the standby is gone WHEN rolling back THEN it says so and traffic stays', async () => {
     h = awsHarness();
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
