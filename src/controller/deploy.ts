@@ -136,7 +136,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   }
 
   record('live');
-  await fleet.promote(green.id);
+  await fleet.promote(green.id, blue?.version);
   if (blue) {
     const until = ctx.clock.now() + ctx.rollbackWindow;
     await fleet.keepAsStandby(blue.id, until);

@@ -31,7 +31,7 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Depl
   const weights = await router.readWeights();
   const greenTakesAll = green !== undefined && weights[green.id] === 100;
   if ((last.kind === 'deploy' && last.phase === 'live') || (last.kind === 'rollback' && greenTakesAll)) {
-    if (green && last.kind === 'deploy') await fleet.promote(green.id);
+    if (green && last.kind === 'deploy') await fleet.promote(green.id, blue?.version);
     if (blue) await fleet.keepAsStandby(blue.id, ctx.clock.now() + ctx.rollbackWindow);
     record('succeeded', `completed after an interruption during ${last.phase}`);
     ctx.events.info(

@@ -22,6 +22,8 @@ export interface FleetInfo {
    * Set by targets whose state outlives the runner (aws tags); another deploy must not start meanwhile.
    */
   inProgress?: boolean;
+  /** The version that was live before this fleet, where the target records it (aws tags). */
+  previousVersion?: string;
   /**
    * Where HTTP checks reach this fleet when not at its instances: an ALB test listener forwarding to it.
    * Without it, checks go to each instance's `url`.
@@ -45,8 +47,11 @@ export interface Fleet {
   waitReady(fleetId: string, deadline: number, progress: Progress, signal?: AbortSignal): Promise<FleetInfo>;
   /** Every fleet of this artifact and environment, live, standby or otherwise. */
   list(): Promise<FleetInfo[]>;
-  /** Marks green as live once it has served traffic for the bake time. */
-  promote(fleetId: string): Promise<void>;
+  /**
+   * Marks green as live once it has served traffic for the bake time, remembering the version it
+   * replaced where the target keeps state (so any runner can name the version to go back to).
+   */
+  promote(fleetId: string, previousVersion: string | undefined): Promise<void>;
   /** Keeps a fleet that takes no traffic warm and guarded until `until`, when it may be retired. */
   keepAsStandby(fleetId: string, until: number): Promise<void>;
   /**

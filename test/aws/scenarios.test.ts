@@ -182,6 +182,9 @@ describe('aws target against the fake account', () => {
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
     await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
     const fresh = h.runner('fresh');
+    // What to redeploy if the standby were gone is in AWS too, for a runner with no journal.
+    const live = (await fresh.ctx.target.fleet.list()).find((f) => f.id === `${baseGroup}-g2`);
+    expect(live?.previousVersion).toBe(goodAmi2);
     expect(await fresh.ctx.target.router.readWeights()).toEqual({ [`${baseGroup}-g2`]: 100 });
     await rollback(fresh.ctx, 'r-1', '');
     fresh.cleanup();

@@ -36,7 +36,7 @@ When no standby is left (its rollback window closed), it says which version to d
       await ctx.target.router.ensure();
       const weights = await ctx.target.router.readWeights();
       const live = viewOf(await ctx.target.fleet.list(), weights).live;
-      const previous = previousVersion(journal, live?.version);
+      const previous = previousVersion(journal, live?.version) ?? live?.previousVersion;
       const hint = previous
         ? `deploy it again: cutover deploy artifact=${service.artifact} environment=${service.environment} version=${previous}`
         : 'deploy a known-good version with cutover deploy';

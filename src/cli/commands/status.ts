@@ -36,7 +36,7 @@ starts nothing. With --json it prints one JSON object on stdout.`,
             until: standby.standbyUntil ? new Date(standby.standbyUntil).toISOString() : null,
           }
         : null,
-      previousVersion: previousVersion(journal, live?.version) ?? null,
+      previousVersion: previousVersion(journal, live?.version) ?? live?.previousVersion ?? null,
       weights,
       fleets: fleets.map((f) => ({
         fleet: f.id,

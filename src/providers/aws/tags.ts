@@ -9,6 +9,7 @@ export const tagKeys = {
   role: 'cutover:role',
   generation: 'cutover:generation',
   standbyUntil: 'cutover:standby-until',
+  previousVersion: 'cutover:previous-version',
 } as const;
 
 export function tagOf(group: AutoScalingGroup, key: string): string | undefined {

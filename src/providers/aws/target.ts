@@ -62,6 +62,9 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       createdAt: group.CreatedTime?.getTime() ?? 0,
       ...(until ? { standbyUntil: Date.parse(until) } : {}),
       ...(tagOf(group, tagKeys.role) === 'green' ? { inProgress: true } : {}),
+      ...(tagOf(group, tagKeys.previousVersion)
+        ? { previousVersion: tagOf(group, tagKeys.previousVersion) }
+        : {}),
       instances: (group.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '' })),
     };
   };
@@ -267,8 +270,11 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       return (await groups()).map(toFleet);
     },
 
-    async promote(fleetId: string): Promise<void> {
-      await autoscaling.tag(fleetId, { [tagKeys.role]: 'live' });
+    async promote(fleetId: string, previousVersion: string | undefined): Promise<void> {
+      await autoscaling.tag(fleetId, {
+        [tagKeys.role]: 'live',
+        ...(previousVersion ? { [tagKeys.previousVersion]: previousVersion } : {}),
+      });
     },
 
     async keepAsStandby(fleetId: string, until: number): Promise<void> {
@@ -475,7 +481,9 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         .join('')}`,
     );
     lines.push(`(bake ${Math.round(env.bake / 1000)} s)`);
-    lines.push(`CreateOrUpdateTags ${p.name} cutover:role=live`);
+    lines.push(
+      `CreateOrUpdateTags ${p.name} cutover:role=live${p.live ? ` cutover:previous-version=${tagOf(p.live, tagKeys.version) ?? p.live.AutoScalingGroupName}` : ''}`,
+    );
     if (p.live) {
       lines.push(
         `SetInstanceProtection ${p.live.AutoScalingGroupName} ProtectedFromScaleIn=true (${p.live.Instances?.length ?? 0} instances)`,
