@@ -85,77 +85,53 @@ describe('monitor (virtual time)', () => {
     { id: 'a', url: 'http://a.invalid' },
     { id: 'b', url: 'http://b.invalid' },
   ];
-  const scripted =
-    (clock: FakeClock, decide: (id: string, at: number) => Measurement['outcome']): Probe =>
-    async (t) => ({
+
+  /** Monitors targets a and b every 5 s (thresholds 2 and 2) with probes answered by `decide`. */
+  async function run(
+    mode: 'until-healthy' | 'watch',
+    until: number,
+    decide: (id: string, at: number) => Measurement['outcome'],
+  ) {
+    const clock = new FakeClock(0);
+    const probe: Probe = async (t) => ({
       instance: t.id,
       outcome: decide(t.id, clock.now()),
       detail: 'scripted',
       at: clock.now(),
     });
-  const options = (clock: FakeClock, probe: Probe) => ({
-    interval: 5000,
-    healthyThreshold: 2,
-    unhealthyThreshold: 2,
-    clock,
-    probe,
-  });
+    const result = await monitor(targets, mode, until, {
+      interval: 5000,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      clock,
+      probe,
+    });
+    return { result, clock };
+  }
 
   it('waits until every instance has passed the healthy threshold', async () => {
-    const clock = new FakeClock(0);
-    const result = await monitor(
-      targets,
-      'until-healthy',
-      60_000,
-      options(
-        clock,
-        scripted(clock, (id, at) => (id === 'b' && at < 5000 ? 'fail' : 'pass')),
-      ),
+    const { result, clock } = await run('until-healthy', 60_000, (id, at) =>
+      id === 'b' && at < 5000 ? 'fail' : 'pass',
     );
     expect(result).toEqual({ kind: 'healthy' });
     expect(clock.now()).toBe(10_000);
   });
 
   it('stops at the first unhealthy instance', async () => {
-    const clock = new FakeClock(0);
-    const result = await monitor(
-      targets,
-      'until-healthy',
-      60_000,
-      options(
-        clock,
-        scripted(clock, (id) => (id === 'b' ? 'error' : 'pass')),
-      ),
-    );
+    const { result } = await run('until-healthy', 60_000, (id) => (id === 'b' ? 'error' : 'pass'));
     expect(result).toMatchObject({ kind: 'unhealthy', instance: 'b' });
   });
 
   it('gives up at the deadline with what is still pending', async () => {
-    const clock = new FakeClock(0);
-    const result = await monitor(
-      targets,
-      'until-healthy',
-      20_000,
-      options(
-        clock,
-        scripted(clock, (_id, at) => ((at / 5000) % 2 ? 'fail' : 'pass')),
-      ),
+    const { result, clock } = await run('until-healthy', 20_000, (_id, at) =>
+      (at / 5000) % 2 ? 'fail' : 'pass',
     );
     expect(result).toMatchObject({ kind: 'timed-out', pending: [{ instance: 'a' }, { instance: 'b' }] });
     expect(clock.now()).toBeLessThanOrEqual(20_000);
   });
 
   it('watches for the whole duration when all stays healthy', async () => {
-    const clock = new FakeClock(0);
-    const result = await monitor(
-      targets,
-      'watch',
-      600_000,
-      options(
-        clock,
-        scripted(clock, () => 'pass'),
-      ),
-    );
+    const { result, clock } = await run('watch', 600_000, () => 'pass');
     expect(result).toEqual({ kind: 'watched' });
     expect(clock.now()).toBe(600_000);
   });
