@@ -10,7 +10,17 @@ export interface MonitorOptions extends Thresholds {
   /** Measurements the target takes itself (an ALB's target health), merged into every round. */
   native?: () => Promise<Measurement[]>;
   /** Called after every round with each instance's verdict. */
-  onRound?: (verdicts: Map<string, Verdict>, latest: Map<string, Measurement>) => void;
+  onRound?: (verdicts: Map<string, Verdict>) => void;
+}
+
+/** One round: every target probed, and the target's own view of health, all at once. */
+export async function measureRound(
+  targets: readonly CheckTarget[],
+  probe: Probe,
+  native?: () => Promise<Measurement[]>,
+): Promise<Measurement[]> {
+  const [probed, own] = await Promise.all([Promise.all(targets.map((t) => probe(t))), native?.() ?? []]);
+  return [...probed, ...own];
 }
 
 export type MonitorResult =
@@ -31,23 +41,17 @@ export async function monitor(
   options: MonitorOptions,
 ): Promise<MonitorResult> {
   const history = new Map<string, Measurement[]>(targets.map((t) => [t.id, []]));
-  const latest = new Map<string, Measurement>();
   for (;;) {
     const started = options.clock.now();
-    const [probed, native] = await Promise.all([
-      Promise.all(targets.map((t) => options.probe(t))),
-      options.native?.() ?? Promise.resolve([]),
-    ]);
-    const round = [...probed, ...native];
+    const round = await measureRound(targets, options.probe, options.native);
     const verdicts = new Map<string, Verdict>();
     for (const measurement of round) {
       const list = history.get(measurement.instance) ?? [];
       history.set(measurement.instance, list);
       list.push(measurement);
-      latest.set(measurement.instance, measurement);
       verdicts.set(measurement.instance, assess(list, options));
     }
-    options.onRound?.(verdicts, latest);
+    options.onRound?.(verdicts);
     const unhealthy = round.find((m) => verdicts.get(m.instance) === 'unhealthy');
     if (unhealthy) return { kind: 'unhealthy', instance: unhealthy.instance, measurement: unhealthy };
     if (mode === 'until-healthy' && [...verdicts.values()].every((v) => v === 'healthy'))

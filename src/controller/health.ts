@@ -1,6 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { DeploymentFailed } from '../errors.js';
-import { monitor } from '../../healthchecks/monitor.js';
+import { measureRound, monitor } from '../../healthchecks/monitor.js';
 import type { CheckTarget } from '../../healthchecks/types.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
@@ -110,14 +110,9 @@ export async function checkOnce(ctx: ControllerContext, fleet: FleetInfo): Promi
       `fleet of \`${fleet.version}\` has no instance to send traffic to`,
     );
   }
-  // Instances the runner cannot reach (aws) are gated by the target itself: its router refuses a
-  // target group with no healthy target.
-  const targets = checkTargets(fleet);
-  const [probed, native] = await Promise.all([
-    Promise.all(targets.map((t) => ctx.probe(t))),
-    ctx.target.fleet.health(fleet.id),
-  ]);
-  const failed = [...probed, ...native].filter((m) => m.outcome !== 'pass');
+  // Instances the runner cannot reach (aws) are judged by the target's own view of their health.
+  const round = await measureRound(checkTargets(fleet), ctx.probe, () => ctx.target.fleet.health(fleet.id));
+  const failed = round.filter((m) => m.outcome !== 'pass');
   if (failed.length > 0) {
     throw new DeploymentFailed(
       'STANDBY_UNHEALTHY',
