@@ -11,6 +11,7 @@ import {
   type AutoScalingGroup,
   type CreateAutoScalingGroupCommandInput,
 } from '@aws-sdk/client-auto-scaling';
+import { allPages } from './pages.js';
 import { call, type RetryOptions } from './retry.js';
 
 /** The Auto Scaling calls cutover makes. */
@@ -121,9 +122,7 @@ export class AutoScalingPort {
     AutoScalingGroupNames?: string[];
     Filters?: { Name: string; Values: string[] }[];
   }): Promise<AutoScalingGroup[]> {
-    const groups: AutoScalingGroup[] = [];
-    let token: string | undefined;
-    do {
+    return allPages(async (token) => {
       const page = await call(
         'DescribeAutoScalingGroups',
         () =>
@@ -132,9 +131,7 @@ export class AutoScalingPort {
           ),
         this.retry,
       );
-      groups.push(...(page.AutoScalingGroups ?? []));
-      token = page.NextToken;
-    } while (token);
-    return groups;
+      return { items: page.AutoScalingGroups, next: page.NextToken };
+    });
   }
 }

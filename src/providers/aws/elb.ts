@@ -10,6 +10,7 @@ import {
   type ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { allPages } from './pages.js';
 import { call, type RetryOptions } from './retry.js';
 
 /** The ELBv2 calls cutover makes, and nothing else: the router never touches the SDK client. */
@@ -132,9 +133,7 @@ export class ElbPort {
 
   /** Every page of DescribeTargetGroups for these ARNs; a missing one fails with TargetGroupNotFound. */
   async targetGroups(arns: string[]): Promise<TargetGroup[]> {
-    const groups: TargetGroup[] = [];
-    let marker: string | undefined;
-    do {
+    return allPages(async (marker) => {
       const page = await call(
         'DescribeTargetGroups',
         () =>
@@ -143,10 +142,8 @@ export class ElbPort {
           ),
         this.retry,
       );
-      groups.push(...(page.TargetGroups ?? []));
-      marker = page.NextMarker;
-    } while (marker);
-    return groups;
+      return { items: page.TargetGroups, next: page.NextMarker };
+    });
   }
 }
 

@@ -50,6 +50,9 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     return (base ? [base, ...tagged] : tagged).filter((g) => !retired(g));
   };
 
+  const instanceIds = (group: AutoScalingGroup): string[] =>
+    (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+
   const ourTargetGroup = (group: AutoScalingGroup): string | undefined =>
     group.TargetGroupARNs?.find((arn) => env.targetGroups.includes(arn));
 
@@ -278,9 +281,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     },
 
     async keepAsStandby(fleetId: string, until: number): Promise<void> {
-      const group = await requireGroup(fleetId);
-      const ids = (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-      await autoscaling.protect(fleetId, ids, true);
+      await autoscaling.protect(fleetId, instanceIds(await requireGroup(fleetId)), true);
       await autoscaling.tag(fleetId, {
         [tagKeys.role]: 'standby',
         [tagKeys.standbyUntil]: new Date(until).toISOString(),
@@ -301,7 +302,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           },
         ];
       }
-      const ids = new Set((group.Instances ?? []).map((i) => i.InstanceId));
+      const ids = new Set(instanceIds(group));
       return (await elb.targetHealth(tg))
         .filter((row) => ids.has(row.id) && row.state !== 'initial')
         .map((row) => ({
@@ -327,8 +328,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       if (fleetId === env.baseGroup) {
         const group = await requireGroup(fleetId);
         // Scale-in skips protected instances, and a standby's are protected: lift that first.
-        const ids = (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-        await autoscaling.protect(fleetId, ids, false);
+        await autoscaling.protect(fleetId, instanceIds(group), false);
         await autoscaling.resize(fleetId, { min: 0, max: group.MaxSize ?? 0, desired: 0 });
         options.note?.(`base group \`${fleetId}\` was not created by cutover: scaled to zero, not deleted`);
         return;
@@ -482,7 +482,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     );
     lines.push(`(bake ${Math.round(env.bake / 1000)} s)`);
     lines.push(
-      `CreateOrUpdateTags ${p.name} cutover:role=live${p.live ? ` cutover:previous-version=${tagOf(p.live, tagKeys.version) ?? p.live.AutoScalingGroupName}` : ''}`,
+      `CreateOrUpdateTags ${p.name} cutover:role=live${p.live ? ` cutover:previous-version=${toFleet(p.live).version}` : ''}`,
     );
     if (p.live) {
       lines.push(
