@@ -1,4 +1,5 @@
 import { DeploymentFailed } from '../errors.js';
+import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { checkOnce } from './health.js';
@@ -19,7 +20,8 @@ export interface RollbackResult {
 export async function rollback(
   ctx: ControllerContext,
   deployment: string,
-  redeployHint: string,
+  /** What to do when there is no standby, given the live fleet: asked only then, from what was read. */
+  redeployHint: (live: FleetInfo | undefined) => string,
 ): Promise<RollbackResult> {
   const { fleet, router } = ctx.target;
   const started = ctx.clock.now();
@@ -29,7 +31,7 @@ export async function rollback(
     throw new DeploymentFailed(
       'NO_STANDBY',
       `there is no standby fleet to roll back to${live ? `; ${live.version} takes traffic` : ''}`,
-      redeployHint,
+      redeployHint(live),
     );
   }
   const record = (phase: 'started' | 'shifting' | 'succeeded' | 'failed', extra: object = {}) =>

@@ -102,7 +102,7 @@ describe('aws target against the fake account', () => {
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
     await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
     const before = new Map(h.account.calls);
-    const result = await rollback(h.ctx, 'r-1', 'redeploy');
+    const result = await rollback(h.ctx, 'r-1', () => 'redeploy');
     expect(result).toMatchObject({ from: goodAmi, to: goodAmi2 });
     const delta = (op: string) => (h.account.calls.get(op) ?? 0) - (before.get(op) ?? 0);
     expect(delta('ModifyListener')).toBe(1);
@@ -120,7 +120,7 @@ describe('aws target against the fake account', () => {
     if (!sick) throw new Error('no standby instance');
     h.account.images.set('ami-0510c0510c0510c05', { healthy: false, launches: true });
     sick.ami = 'ami-0510c0510c0510c05';
-    await expect(rollback(h.ctx, 'r-1', '')).rejects.toMatchObject({
+    await expect(rollback(h.ctx, 'r-1', () => '')).rejects.toMatchObject({
       code: 'STANDBY_UNHEALTHY',
       message: expect.stringContaining(`${sick.id}: target unhealthy`),
     });
@@ -133,7 +133,7 @@ describe('aws target against the fake account', () => {
     await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
     h.account.deleteGroup({ AutoScalingGroupName: `${baseGroup}-g1`, ForceDelete: true });
     h.account.updateGroup({ AutoScalingGroupName: baseGroup, DesiredCapacity: 0 });
-    await expect(rollback(h.ctx, 'r-1', `cutover deploy … version=${goodAmi2}`)).rejects.toMatchObject({
+    await expect(rollback(h.ctx, 'r-1', () => `cutover deploy … version=${goodAmi2}`)).rejects.toMatchObject({
       code: 'NO_STANDBY',
       hint: expect.stringContaining(goodAmi2),
     });
@@ -186,7 +186,7 @@ describe('aws target against the fake account', () => {
     const live = (await fresh.ctx.target.fleet.list()).find((f) => f.id === `${baseGroup}-g2`);
     expect(live?.previousVersion).toBe(goodAmi2);
     expect(await fresh.ctx.target.router.readWeights()).toEqual({ [`${baseGroup}-g2`]: 100 });
-    await rollback(fresh.ctx, 'r-1', '');
+    await rollback(fresh.ctx, 'r-1', () => '');
     fresh.cleanup();
     expect(h.live()).toEqual({ [`${baseGroup}-g1`]: 100 });
   });

@@ -154,7 +154,7 @@ describe('rollback', () => {
   it('GIVEN v2 live and v1 standby WHEN rolling back THEN v1 takes traffic in one change and v2 becomes standby', async () => {
     harness = controllerHarness();
     await deployed('v1', 'v2');
-    const result = await rollback(harness.ctx, 'r-1', 'deploy v1');
+    const result = await rollback(harness.ctx, 'r-1', () => 'deploy v1');
     expect(result).toMatchObject({ from: 'v2', to: 'v1' });
     expect(harness.target.calls).toEqual(['weights v1=100', 'standby v2']);
     expect(harness.target.calls.some((c) => c.startsWith('launch'))).toBe(false);
@@ -163,15 +163,15 @@ describe('rollback', () => {
   it('GIVEN a rollback WHEN rolling back again THEN traffic goes forward to the other fleet', async () => {
     harness = controllerHarness();
     await deployed('v1', 'v2');
-    await rollback(harness.ctx, 'r-1', '');
-    await rollback(harness.ctx, 'r-2', '');
+    await rollback(harness.ctx, 'r-1', () => '');
+    await rollback(harness.ctx, 'r-2', () => '');
     expect(harness.target.liveVersion()).toBe('v2');
   });
 
   it('GIVEN no standby WHEN rolling back THEN it fails with the redeploy hint and traffic stays', async () => {
     harness = controllerHarness();
     await deployed('v1');
-    const failure = rollback(harness.ctx, 'r-1', 'deploy it again: cutover deploy … version=v0');
+    const failure = rollback(harness.ctx, 'r-1', () => 'deploy it again: cutover deploy … version=v0');
     await expect(failure).rejects.toMatchObject({
       code: 'NO_STANDBY',
       hint: expect.stringContaining('version=v0'),
@@ -183,7 +183,7 @@ describe('rollback', () => {
     harness = controllerHarness();
     await deployed('v1', 'v2');
     harness.script((version) => (version === 'v1' ? 'fail' : 'pass'));
-    await expect(rollback(harness.ctx, 'r-1', '')).rejects.toMatchObject({ code: 'STANDBY_UNHEALTHY' });
+    await expect(rollback(harness.ctx, 'r-1', () => '')).rejects.toMatchObject({ code: 'STANDBY_UNHEALTHY' });
     expect(harness.target.liveVersion()).toBe('v2');
     expect(harness.codes()).toContain('rollback.failed');
   });

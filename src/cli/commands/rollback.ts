@@ -1,6 +1,5 @@
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { rollback } from '../../controller/rollback.js';
-import { viewOf } from '../../controller/fleets.js';
 import { newDeploymentId } from '../../ids.js';
 import { acquireLock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
@@ -33,14 +32,14 @@ When no standby is left (its rollback window closed), it says which version to d
     try {
       const run = { ...ctx, events: ctx.events.child({ deployment }) };
       await recoverIfInterrupted(run);
+      // Starts a local agent that is down, so its fleets are found; a no-op on aws.
       await ctx.target.router.ensure();
-      const weights = await ctx.target.router.readWeights();
-      const live = viewOf(await ctx.target.fleet.list(), weights).live;
-      const previous = previousVersion(journal, live?.version) ?? live?.previousVersion;
-      const hint = previous
-        ? `deploy it again: cutover deploy artifact=${service.artifact} environment=${service.environment} version=${previous}`
-        : 'deploy a known-good version with cutover deploy';
-      const result = await rollback(run, deployment, hint);
+      const result = await rollback(run, deployment, (live) => {
+        const previous = previousVersion(journal, live?.version) ?? live?.previousVersion;
+        return previous
+          ? `deploy it again: cutover deploy artifact=${service.artifact} environment=${service.environment} version=${previous}`
+          : 'deploy a known-good version with cutover deploy';
+      });
       if (io.json) io.out(JSON.stringify(result));
       return ExitCode.ok;
     } finally {

@@ -32,11 +32,12 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       weights: {},
       fleets: [],
     };
-    if (!(await client.isRunning())) return empty;
+    // One request in the normal case; liveness is asked only when the request itself fails.
     try {
       return await client.request<ServiceStatus>('GET', base);
     } catch (error) {
       if (error instanceof AgentRefused && error.status === 404) return empty;
+      if (!(await client.isRunning())) return empty;
       throw error;
     }
   };
