@@ -26,12 +26,12 @@ export function stateDirOf(args: ParsedArgs, loaded: LoadedConfig): string {
   return resolve(loaded.baseDir, args.options['state-dir'] ?? loaded.config.stateDir);
 }
 
-export function serviceRuntime(
+export async function serviceRuntime(
   args: ParsedArgs,
   events: Events,
   signal: AbortSignal,
   clock: Clock = systemClock,
-): ServiceRuntime {
+): Promise<ServiceRuntime> {
   const loaded = loadFromArgs(args);
   const service = selectService(loaded, args.words.artifact ?? '', args.words.environment ?? '');
   const stateDir = stateDirOf(args, loaded);
@@ -43,7 +43,7 @@ export function serviceRuntime(
     target: env.target,
   });
   const ctx: ControllerContext = {
-    target: createTarget({
+    target: await createTarget({
       loaded,
       service,
       stateDir,

@@ -57,7 +57,7 @@ fleet that served before, green deleted. That also works from another machine.`,
 };
 
 async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number> {
-  const { service, stateDir, ctx } = serviceRuntime(args, io.events, io.signal);
+  const { service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
   const lock = acquireLock(stateDir, service.environment, service.artifact, {
     deployment: newDeploymentId(ctx.clock.now()),
     command: 'abort',

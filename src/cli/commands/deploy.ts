@@ -37,7 +37,7 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
 
   async run(args, io) {
     if (args.flags.has('dry-run')) return printPlan(args, io);
-    const { service, stateDir, ctx } = serviceRuntime(args, io.events, io.signal);
+    const { service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
     const version = validateVersion(service, args.words.version);
     const deployment = newDeploymentId(ctx.clock.now());
     const lock = acquireLock(stateDir, service.environment, service.artifact, {

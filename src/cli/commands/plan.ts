@@ -6,7 +6,7 @@ import { serviceRuntime } from '../runtime.js';
 
 /** Shared by `cutover plan` and `cutover deploy --dry-run`: reads, prints, changes nothing. */
 export async function printPlan(args: ParsedArgs, io: CommandIO): Promise<number> {
-  const { service, ctx } = serviceRuntime(args, io.events, io.signal);
+  const { service, ctx } = await serviceRuntime(args, io.events, io.signal);
   const version = validateVersion(service, args.words.version);
   const lines = await ctx.target.plan(version);
   io.out(

@@ -22,7 +22,7 @@ When no standby is left (its rollback window closed), it says which version to d
   environment=NAME   an environment of the config file`,
 
   async run(args, io) {
-    const { service, stateDir, journal, ctx } = serviceRuntime(args, io.events, io.signal);
+    const { service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
     const deployment = newDeploymentId(ctx.clock.now());
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
       deployment,

@@ -16,7 +16,7 @@ with its instances, the last deployment and its result, and who holds the lock. 
 starts nothing. With --json it prints one JSON object on stdout.`,
 
   async run(args, io) {
-    const { service, stateDir, journal, ctx } = serviceRuntime(args, io.events, io.signal);
+    const { service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
     const fleets = await ctx.target.fleet.list();
     const weights = await ctx.target.router.readWeights();
     const { live, standby } = viewOf(fleets, weights);
