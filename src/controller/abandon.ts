@@ -15,10 +15,8 @@ export async function abandonUnfinished(ctx: ControllerContext): Promise<string 
     fleets.filter((f) => f !== green),
     await ctx.target.router.readWeights(),
   );
-  // Blue is what took traffic besides green, or else the newest standby that still has instances.
-  const blue =
-    view.live ??
-    fleets.filter((f) => f !== green && f.instances.length > 0).sort((a, b) => b.createdAt - a.createdAt)[0];
+  // Blue is what took traffic besides green, or else the fleet recorded as live, or else the standby.
+  const blue = view.live ?? fleets.find((f) => f !== green && f.role === 'live') ?? view.standby;
   const reason = `abandoned: deployment ${green.deployment} had not gone live and its controller is gone`;
   await restoreBlue(ctx, green.deployment, blue, green, reason);
   ctx.journal.record({

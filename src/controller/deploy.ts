@@ -6,6 +6,7 @@ import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy, watchHealthy } from './health.js';
 import { restoreBlue } from './restore.js';
+import { makeLive, retireAll } from './roles.js';
 import { shift } from './shift.js';
 
 export interface DeployRequest {
@@ -45,27 +46,30 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   }
   const view = viewOf(fleets, await router.readWeights());
   const blue = view.live;
+  // A kept failed fleet is no rollback target; the standby is, and stays until green is live unless
+  // green needs its place (aws: its target group).
+  const givesWay = ctx.target.standbyGivesWay ? view.standby : undefined;
+  const useless = view.idle.filter((f) => f !== view.standby || f === givesWay);
   record('started', { blue: blue?.id });
   ctx.events.info(
     'deploy.started',
-    blue
+    (blue
       ? `deploying ${version}; ${blue.version} takes traffic now`
-      : `deploying ${version}; nothing takes traffic yet`,
+      : `deploying ${version}; nothing takes traffic yet`) +
+      (givesWay
+        ? `; standby ${givesWay.version} gives way to the new green, so rollback reaches ${blue?.version ?? 'nothing'} only`
+        : ''),
     { blue: blue?.version },
   );
-
-  // Never more than two fleets: a standby left by the last deploy gives way to the new green.
-  for (const old of view.idle) {
-    await fleet.retire(old.id);
-    const open = old.standbyUntil !== undefined && old.standbyUntil > ctx.clock.now();
-    ctx.events.info(
-      'standby.retired',
-      `retired ${old.version}${open ? ' (its rollback window was still open)' : ''}`,
-      {
-        fleet: old.id,
-      },
-    );
-  }
+  await retireAll(
+    ctx,
+    useless,
+    (old) =>
+      old === givesWay
+        ? `retired standby ${old.version}: the new green takes its place`
+        : `retired ${old.version} (${old.role}): it is no rollback target`,
+    false,
+  );
 
   const fail = (error: unknown): CutoverError => {
     const reason = error instanceof CutoverError ? error.message : describeCause(error);
@@ -120,7 +124,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
             ? { [green.id]: step.weight, [blue.id]: 100 - step.weight }
             : { [green.id]: step.weight };
         record('shifting', { weights });
-        await shift(ctx, weights, [green, ...(blue ? [blue] : [])]);
+        await shift(ctx, weights);
       } else {
         await watchHealthy(ctx, green, step.duration);
       }
@@ -136,18 +140,15 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   }
 
   record('live');
-  await fleet.promote(green.id, blue?.version);
-  if (blue) {
-    const until = ctx.clock.now() + ctx.rollbackWindow;
-    await fleet.keepAsStandby(blue.id, until);
-    ctx.events.info(
-      'standby.kept',
-      `${blue.version} stays up as standby until ${new Date(until).toISOString()}`,
-      {
-        fleet: blue.id,
-      },
-    );
-  }
+  await makeLive(ctx, green, blue);
+  // At most two fleets once a deploy ends: the new live one and its standby.
+  const left = (await fleet.list()).filter((f) => f.id !== green.id && f.id !== blue?.id);
+  await retireAll(
+    ctx,
+    left,
+    (old) => `retired ${old.version}: ${blue?.version ?? green.version} is the standby now`,
+    true,
+  );
   const ms = ctx.clock.now() - started;
   record('succeeded');
   ctx.events.info('deploy.succeeded', `${version} is live (took ${formatDuration(ms)})`, { ms });

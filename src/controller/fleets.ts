@@ -3,19 +3,27 @@ import type { FleetInfo, Weights } from '../providers/types.js';
 export interface ServiceView {
   /** The fleet that takes most of the traffic now (blue, for the next deploy). */
   live: FleetInfo | undefined;
-  /** The newest fleet that takes no traffic: the rollback target. */
+  /** The newest fleet recorded as standby that takes no traffic: the only rollback target. */
   standby: FleetInfo | undefined;
   /** Every fleet other than the live one. */
   idle: FleetInfo[];
 }
 
-/** Which fleet is live is read from the router's weights, never remembered. */
+/**
+ * Which fleet serves is read from the router's weights, never remembered; what a fleet is for (its role)
+ * is what the target recorded. At equal weights the fleet recorded as live wins, not the list's order.
+ */
 export function viewOf(fleets: readonly FleetInfo[], weights: Weights): ServiceView {
-  const byWeight = [...fleets].sort((a, b) => (weights[b.id] ?? 0) - (weights[a.id] ?? 0));
+  const share = (f: FleetInfo) => weights[f.id] ?? 0;
+  const byWeight = [...fleets].sort(
+    (a, b) => share(b) - share(a) || Number(b.role === 'live') - Number(a.role === 'live'),
+  );
   const top = byWeight[0];
-  const live = top && (weights[top.id] ?? 0) > 0 ? top : undefined;
+  const live = top && share(top) > 0 ? top : undefined;
   const idle = fleets.filter((f) => f !== live);
-  const standby = idle.filter((f) => !(weights[f.id] ?? 0)).sort((a, b) => b.createdAt - a.createdAt)[0];
+  const standby = idle
+    .filter((f) => f.role === 'standby' && share(f) === 0)
+    .sort((a, b) => b.createdAt - a.createdAt)[0];
   return { live, standby, idle };
 }
 

@@ -2,6 +2,7 @@ import type { ControllerContext } from './context.js';
 import type { DeploymentRecord } from '../state/journal.js';
 import { terminalPhases } from '../state/journal.js';
 import { restoreBlue } from './restore.js';
+import { makeLive, retireAll } from './roles.js';
 
 /**
  * A deploy or rollback whose controller died leaves its journal without an end. The next command that
@@ -31,8 +32,16 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Depl
   const weights = await router.readWeights();
   const greenTakesAll = green !== undefined && weights[green.id] === 100;
   if ((last.kind === 'deploy' && last.phase === 'live') || (last.kind === 'rollback' && greenTakesAll)) {
-    if (green && last.kind === 'deploy') await fleet.promote(green.id, blue?.version);
-    if (blue) await fleet.keepAsStandby(blue.id, ctx.clock.now() + ctx.rollbackWindow);
+    if (green) await makeLive(ctx, green, blue);
+    if (last.kind === 'deploy') {
+      const left = fleets.filter((f) => f !== green && f !== blue);
+      await retireAll(
+        ctx,
+        left,
+        (old) => `retired ${old.version}: the interrupted deploy had replaced it`,
+        true,
+      );
+    }
     record('succeeded', `completed after an interruption during ${last.phase}`);
     ctx.events.info(
       'recovery.finished',

@@ -5,7 +5,8 @@ import { shift } from './shift.js';
 
 /**
  * The single way back, shared by a failed check, `abort`, and recovery of a killed deploy: write the
- * intent (all traffic on blue) to the journal, apply it with the one shift routine, then stop green.
+ * intent (all traffic on blue) to the journal, apply it with the one shift routine, then stop green, or
+ * with --keep-failed record it as failed so that it never takes traffic again.
  */
 export async function restoreBlue(
   ctx: ControllerContext,
@@ -15,7 +16,6 @@ export async function restoreBlue(
   reason: string,
 ): Promise<void> {
   const weights: Weights = blue ? { [blue.id]: 100 } : {};
-  const fleets = [blue, green].filter((f): f is FleetInfo => f !== undefined);
   ctx.journal.record({
     deployment,
     kind: 'deploy',
@@ -31,33 +31,32 @@ export async function restoreBlue(
       : 'rolling back: no earlier version to return to',
     { reason },
   );
-  await shift(ctx, weights, fleets);
-  if (green) {
-    if (ctx.keepFailed) {
-      ctx.events.warn(
-        'green.retired',
-        `kept failed fleet ${green.version} running for debugging (--keep-failed)`,
-        {
-          fleet: green.id,
-        },
-      );
-    } else {
-      try {
-        await ctx.target.fleet.retire(green.id);
-        ctx.events.info('green.retired', `stopped the failed fleet of ${green.version}`, { fleet: green.id });
-      } catch (error) {
-        // Traffic is already safe on blue; a green that will not stop is reported, not fatal.
-        ctx.events.warn(
-          'green.retired',
-          `could not stop the failed fleet of ${green.version}: ${describeCause(error)}`,
-          {
-            fleet: green.id,
-          },
-        );
-      }
-    }
-  }
+  await shift(ctx, weights, { leaving: green?.id });
+  if (green) await setAside(ctx, green);
   ctx.events.info('rollback.succeeded', blue ? `traffic is on ${blue.version}` : 'no traffic was moved', {
     weights,
   });
+}
+
+async function setAside(ctx: ControllerContext, green: FleetInfo): Promise<void> {
+  try {
+    if (ctx.keepFailed) {
+      await ctx.target.fleet.setRole(green.id, { role: 'failed' });
+      ctx.events.warn(
+        'green.retired',
+        `kept failed fleet ${green.version} running for debugging (--keep-failed); it never takes traffic`,
+        { fleet: green.id },
+      );
+      return;
+    }
+    await ctx.target.fleet.retire(green.id);
+    ctx.events.info('green.retired', `stopped the failed fleet of ${green.version}`, { fleet: green.id });
+  } catch (error) {
+    // Traffic is already safe on blue; a green that will not stop is reported, not fatal.
+    ctx.events.warn(
+      'green.retired',
+      `could not ${ctx.keepFailed ? 'mark' : 'stop'} the failed fleet of ${green.version}: ${describeCause(error)}`,
+      { fleet: green.id },
+    );
+  }
 }

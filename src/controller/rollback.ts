@@ -3,6 +3,7 @@ import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { checkOnce } from './health.js';
+import { makeLive } from './roles.js';
 import { shift } from './shift.js';
 
 export interface RollbackResult {
@@ -15,7 +16,8 @@ export interface RollbackResult {
 
 /**
  * Puts traffic back on the standby in one change: no instance launched, so it takes about as long as
- * one health probe and one router update. The fleet that was live becomes the standby in turn.
+ * one health probe and one router update. Only a fleet recorded as standby is a target, never a failed
+ * or unfinished one. The standby becomes live and the fleet that was live becomes the standby in turn.
  */
 export async function rollback(
   ctx: ControllerContext,
@@ -25,8 +27,7 @@ export async function rollback(
 ): Promise<RollbackResult> {
   const { fleet, router } = ctx.target;
   const started = ctx.clock.now();
-  const fleets = await fleet.list();
-  const { live, standby } = viewOf(fleets, await router.readWeights());
+  const { live, standby } = viewOf(await fleet.list(), await router.readWeights());
   if (!standby) {
     throw new DeploymentFailed(
       'NO_STANDBY',
@@ -54,20 +55,13 @@ export async function rollback(
     await checkOnce(ctx, standby);
     const weights = { [standby.id]: 100 };
     record('shifting', { weights });
-    await shift(ctx, weights, fleets);
+    await shift(ctx, weights);
   } catch (error) {
     record('failed', { reason: (error as Error).message });
     ctx.events.error('rollback.failed', `rollback to ${standby.version} failed: ${(error as Error).message}`);
     throw error;
   }
-  if (live) {
-    const until = ctx.clock.now() + ctx.rollbackWindow;
-    await fleet.keepAsStandby(live.id, until);
-    ctx.events.info(
-      'standby.kept',
-      `${live.version} stays up as standby until ${new Date(until).toISOString()}`,
-    );
-  }
+  await makeLive(ctx, standby, live);
   record('succeeded');
   const ms = ctx.clock.now() - started;
   ctx.events.info('rollback.succeeded', `${standby.version} takes all traffic again`, { ms });

@@ -6,7 +6,30 @@ export interface Instance {
   id: string;
   /** Base URL the HTTP health checks use for this instance, when the runner can reach it directly. */
   url?: string;
+  /**
+   * Whether the target itself counts the instance as up (a local process listening on its port; an
+   * instance InService). False rules the instance out of serving; absent means the target cannot say.
+   */
+  up?: boolean;
 }
+
+/**
+ * What a fleet is for, recorded by the target and changed only by the controller (src/controller/roles.ts):
+ * - `green`: launched by a deploy that has not gone live;
+ * - `live`: the fleet the service runs on (traffic moves to green during a deploy, but blue stays live
+ *   until green has baked);
+ * - `standby`: the fleet a live one replaced, kept warm and guarded until its window closes: the only
+ *   rollback target;
+ * - `failed`: a green that failed and was kept with `--keep-failed`: never takes traffic again;
+ * - `retiring`: being stopped.
+ */
+export type FleetRole = 'green' | 'live' | 'standby' | 'failed' | 'retiring';
+
+/** A role change and what goes with it: the version a live fleet replaced; the end of a standby's window. */
+export type RoleChange =
+  | { role: 'live'; previousVersion?: string | undefined }
+  | { role: 'standby'; until: number }
+  | { role: 'failed' };
 
 export interface FleetInfo {
   id: string;
@@ -15,7 +38,8 @@ export interface FleetInfo {
   /** The deployment that launched it. */
   deployment: string;
   createdAt: number;
-  /** Set on a standby: when its rollback window closes and it may be retired. */
+  role: FleetRole;
+  /** Set on a standby only: when its rollback window closes and it may be retired. */
   standbyUntil?: number;
   /**
    * Launched by a deploy that has not gone live yet: that deploy is running, or its controller died.
@@ -48,12 +72,12 @@ export interface Fleet {
   /** Every fleet of this artifact and environment, live, standby or otherwise. */
   list(): Promise<FleetInfo[]>;
   /**
-   * Marks green as live once it has served traffic for the bake time, remembering the version it
-   * replaced where the target keeps state (so any runner can name the version to go back to).
+   * Records a fleet's new role where the target keeps state, with what the role means there: a live
+   * fleet loses any standby window and guard (aws: scale-in protection) and remembers the version it
+   * replaced, so any runner can name the version to go back to; a standby is guarded until `until`,
+   * when the target may retire it; a failed fleet is never given traffic.
    */
-  promote(fleetId: string, previousVersion: string | undefined): Promise<void>;
-  /** Keeps a fleet that takes no traffic warm and guarded until `until`, when it may be retired. */
-  keepAsStandby(fleetId: string, until: number): Promise<void>;
+  setRole(fleetId: string, change: RoleChange): Promise<void>;
   /**
    * The fleet's health as the target itself sees it (an ALB's target health), one measurement per
    * instance; empty where the target has no such view and HTTP checks are the whole story.
@@ -78,6 +102,11 @@ export interface TrafficRouter {
 
 export interface Target {
   name: string;
+  /**
+   * Green takes the standby's place (aws: its target group), so a deploy retires the standby before it
+   * launches and says so. Where false (local), the standby stays until green is live.
+   */
+  standbyGivesWay: boolean;
   fleet: Fleet;
   router: TrafficRouter;
   /**

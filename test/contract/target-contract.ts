@@ -69,8 +69,21 @@ export function describeTargetContract(name: string, setup: () => Promise<Contra
       await s.target.router.ensure();
       const one = await launched('d-1', s.versions[0]);
       const until = Date.UTC(2030, 0, 1);
-      await s.target.fleet.keepAsStandby(one.id, until);
-      expect((await s.target.fleet.list())[0]?.standbyUntil).toBe(until);
+      await s.target.fleet.setRole(one.id, { role: 'standby', until });
+      expect((await s.target.fleet.list())[0]).toMatchObject({ role: 'standby', standbyUntil: until });
+    });
+
+    it('records the roles a fleet goes through, and a fleet made live again has no window', async () => {
+      await s.target.router.ensure();
+      const one = await launched('d-1', s.versions[0]);
+      expect((await s.target.fleet.list())[0]?.role).toBe('green');
+      await s.target.fleet.setRole(one.id, { role: 'standby', until: Date.UTC(2030, 0, 1) });
+      await s.target.fleet.setRole(one.id, { role: 'live', previousVersion: s.versions[1] });
+      const live = (await s.target.fleet.list())[0];
+      expect(live?.role).toBe('live');
+      expect(live?.standbyUntil).toBeUndefined();
+      await s.target.fleet.setRole(one.id, { role: 'failed' });
+      expect((await s.target.fleet.list())[0]?.role).toBe('failed');
     });
   });
 }

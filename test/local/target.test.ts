@@ -117,7 +117,7 @@ describe('local target', () => {
     }
     await local.target.router.setWeights({ 'd-2': 100 });
     const standbyPid = (await service()).fleets[0]?.instances[0]?.pid ?? 0;
-    await local.target.fleet.keepAsStandby('d-1', Date.now() + 200);
+    await local.target.fleet.setRole('d-1', { role: 'standby', until: Date.now() + 200 });
     await until('the standby to be retired', async () => (await local.target.fleet.list()).length === 1);
     expect((await local.target.fleet.list())[0]?.id).toBe('d-2');
     await until('the standby process to exit', async () => !isAlive(standbyPid));

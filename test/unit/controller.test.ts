@@ -20,7 +20,7 @@ describe('deploy', () => {
     const result = await deploy(harness.ctx, { deployment: 'd-1', version: 'v1' });
     expect(result.previous).toBeUndefined();
     expect(harness.target.liveVersion()).toBe('v1');
-    expect(harness.target.calls).toEqual(['launch v1', 'weights v1=100']);
+    expect(harness.target.calls).toEqual(['launch v1', 'weights v1=100', 'live v1']);
     expect(harness.codes()).toContain('deploy.succeeded');
     expect(harness.journal.latest()?.phase).toBe('succeeded');
   });
@@ -29,7 +29,7 @@ describe('deploy', () => {
     harness = controllerHarness();
     await deployed('v1');
     await deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' });
-    expect(harness.target.calls).toEqual(['launch v2', 'weights v2=100', 'standby v1']);
+    expect(harness.target.calls).toEqual(['launch v2', 'weights v2=100', 'live v2', 'standby v1']);
     expect(harness.target.liveVersion()).toBe('v2');
     const standby = harness.target.fleets.find((f) => f.version === 'v1');
     expect(standby?.standbyUntil).toBe(harness.clock.now() + harness.ctx.rollbackWindow);
@@ -47,12 +47,48 @@ describe('deploy', () => {
     expect(Date.now() - realStart).toBeLessThan(5_000);
   });
 
-  it('GIVEN v1 live and a standby WHEN v3 is deployed THEN the old standby is retired before green launches', async () => {
+  it('GIVEN v2 live and v1 standby WHEN v3 is deployed THEN v1 stays until v3 is live, then gives way to v2', async () => {
     harness = controllerHarness();
     await deployed('v1', 'v2');
     await deploy(harness.ctx, { deployment: 'd-v3', version: 'v3' });
-    expect(harness.target.calls).toEqual(['retire v1', 'launch v3', 'weights v3=100', 'standby v2']);
+    expect(harness.target.calls).toEqual([
+      'launch v3',
+      'weights v3=100',
+      'live v3',
+      'standby v2',
+      'retire v1',
+    ]);
     expect(harness.target.fleets.map((f) => f.version).sort()).toEqual(['v2', 'v3']);
+  });
+
+  it('GIVEN v2 live and v1 standby WHEN v3 fails THEN v1 is still the standby and v2 still live', async () => {
+    harness = controllerHarness();
+    await deployed('v1', 'v2');
+    harness.script((version) => (version === 'v3' ? 'fail' : 'pass'));
+    await expect(deploy(harness.ctx, { deployment: 'd-v3', version: 'v3' })).rejects.toBeInstanceOf(
+      DeploymentFailed,
+    );
+    expect(harness.target.liveVersion()).toBe('v2');
+    expect(harness.target.fleets.map((f) => [f.version, f.role])).toEqual([
+      ['v1', 'standby'],
+      ['v2', 'live'],
+    ]);
+  });
+
+  it('GIVEN a target where green takes the place of the standby WHEN v3 is deployed THEN the standby goes first and the start says so', async () => {
+    harness = controllerHarness();
+    harness.target.standbyGivesWay = true;
+    await deployed('v1', 'v2');
+    await deploy(harness.ctx, { deployment: 'd-v3', version: 'v3' });
+    expect(harness.target.calls).toEqual([
+      'retire v1',
+      'launch v3',
+      'weights v3=100',
+      'live v3',
+      'standby v2',
+    ]);
+    const started = harness.events.find((e) => e.code === 'deploy.started');
+    expect(started?.message).toMatch(/standby v1 gives way/);
   });
 
   it('GIVEN green fails its health check WHEN deploying THEN traffic never leaves blue and green is retired', async () => {
@@ -122,7 +158,10 @@ describe('deploy', () => {
     await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toBeInstanceOf(
       DeploymentFailed,
     );
-    expect(harness.target.fleets.map((f) => f.version)).toEqual(['v1', 'v2']);
+    expect(harness.target.fleets.map((f) => [f.version, f.role])).toEqual([
+      ['v1', 'live'],
+      ['v2', 'failed'],
+    ]);
     expect(harness.target.liveVersion()).toBe('v1');
   });
 
@@ -156,7 +195,8 @@ describe('rollback', () => {
     await deployed('v1', 'v2');
     const result = await rollback(harness.ctx, 'r-1', () => 'deploy v1');
     expect(result).toMatchObject({ from: 'v2', to: 'v1' });
-    expect(harness.target.calls).toEqual(['weights v1=100', 'standby v2']);
+    expect(harness.target.calls).toEqual(['weights v1=100', 'live v1', 'standby v2']);
+    expect(harness.target.fleets.find((f) => f.version === 'v1')?.standbyUntil).toBeUndefined();
     expect(harness.target.calls.some((c) => c.startsWith('launch'))).toBe(false);
   });
 
@@ -248,7 +288,7 @@ describe('recovery of a killed controller', () => {
     harness.target.calls = [];
 
     await recoverIfInterrupted(harness.ctx);
-    expect(harness.target.calls).toEqual(['standby v1']);
+    expect(harness.target.calls).toEqual(['live v2', 'standby v1']);
     expect(harness.target.liveVersion()).toBe('v2');
     expect(harness.journal.latest()?.phase).toBe('succeeded');
   });

@@ -5,7 +5,17 @@ import { defaults } from '../../config/defaults.js';
 import { parseDuration } from '../../duration.js';
 import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
-import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
+import type {
+  Fleet,
+  FleetInfo,
+  FleetRole,
+  LaunchSpec,
+  Progress,
+  RoleChange,
+  Target,
+  TrafficRouter,
+  Weights,
+} from '../types.js';
 import type { AwsPorts } from './clients.js';
 import type { ForwardState } from './elb.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
@@ -53,22 +63,34 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   const instanceIds = (group: AutoScalingGroup): string[] =>
     (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 
+  const roles: readonly FleetRole[] = ['green', 'live', 'standby', 'failed'];
+  /** A group without cutover's role tag (the base group before the first deploy) counts as live. */
+  const roleOf = (group: AutoScalingGroup): FleetRole => {
+    const tagged = tagOf(group, tagKeys.role) as FleetRole | undefined;
+    return tagged && roles.includes(tagged) ? tagged : 'live';
+  };
+
   const ourTargetGroup = (group: AutoScalingGroup): string | undefined =>
     group.TargetGroupARNs?.find((arn) => env.targetGroups.includes(arn));
 
   const toFleet = (group: AutoScalingGroup): FleetInfo => {
+    const role = roleOf(group);
     const until = tagOf(group, tagKeys.standbyUntil);
     return {
       id: group.AutoScalingGroupName ?? '',
       version: tagOf(group, tagKeys.version) ?? `${group.AutoScalingGroupName} (base group)`,
       deployment: tagOf(group, tagKeys.deployment) ?? '',
       createdAt: group.CreatedTime?.getTime() ?? 0,
-      ...(until ? { standbyUntil: Date.parse(until) } : {}),
-      ...(tagOf(group, tagKeys.role) === 'green' ? { inProgress: true } : {}),
+      role,
+      ...(role === 'standby' && until ? { standbyUntil: Date.parse(until) } : {}),
+      ...(role === 'green' ? { inProgress: true } : {}),
       ...(tagOf(group, tagKeys.previousVersion)
         ? { previousVersion: tagOf(group, tagKeys.previousVersion) }
         : {}),
-      instances: (group.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '' })),
+      instances: (group.Instances ?? []).map((i) => ({
+        id: i.InstanceId ?? '',
+        up: i.LifecycleState === 'InService',
+      })),
     };
   };
 
@@ -210,6 +232,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         version: spec.version,
         deployment: spec.deployment,
         createdAt: clock.now(),
+        role: 'green',
         instances: [],
       };
     },
@@ -273,18 +296,30 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       return (await groups()).map(toFleet);
     },
 
-    async promote(fleetId: string, previousVersion: string | undefined): Promise<void> {
+    /**
+     * Roles are tags, so every runner sees them; the guard that goes with a standby is scale-in
+     * protection, lifted again when the group serves (or a failed one is kept) so scaling works normally.
+     */
+    async setRole(fleetId: string, change: RoleChange): Promise<void> {
+      const group = await requireGroup(fleetId);
+      const ids = instanceIds(group);
+      const guarded = (group.Instances ?? []).some((i) => i.ProtectedFromScaleIn);
+      if (change.role === 'standby') {
+        await autoscaling.protect(fleetId, ids, true);
+        await autoscaling.tag(fleetId, {
+          [tagKeys.role]: 'standby',
+          [tagKeys.standbyUntil]: new Date(change.until).toISOString(),
+        });
+        return;
+      }
+      if (guarded) await autoscaling.protect(fleetId, ids, false);
+      // An empty window reads as none: one tag call instead of a DeleteTags as well.
       await autoscaling.tag(fleetId, {
-        [tagKeys.role]: 'live',
-        ...(previousVersion ? { [tagKeys.previousVersion]: previousVersion } : {}),
-      });
-    },
-
-    async keepAsStandby(fleetId: string, until: number): Promise<void> {
-      await autoscaling.protect(fleetId, instanceIds(await requireGroup(fleetId)), true);
-      await autoscaling.tag(fleetId, {
-        [tagKeys.role]: 'standby',
-        [tagKeys.standbyUntil]: new Date(until).toISOString(),
+        [tagKeys.role]: change.role,
+        [tagKeys.standbyUntil]: '',
+        ...(change.role === 'live' && change.previousVersion
+          ? { [tagKeys.previousVersion]: change.previousVersion }
+          : {}),
       });
     },
 
@@ -450,7 +485,9 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted)`,
         );
       } else {
-        lines.push(`DeleteAutoScalingGroup ${name} ForceDelete=true (the previous standby)`);
+        lines.push(
+          `DeleteAutoScalingGroup ${name} ForceDelete=true (${toFleet(idle).role === 'standby' ? 'the standby gives way: green takes its target group, so no rollback to it after this' : `no rollback target: ${toFleet(idle).role}`})`,
+        );
       }
     }
     const p = await planLaunch(
@@ -495,5 +532,6 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     return lines;
   };
 
-  return { name: 'aws', fleet, router, describe, preflight, plan };
+  // Green is attached to the idle target group, which the standby holds: the standby must go first.
+  return { name: 'aws', standbyGivesWay: true, fleet, router, describe, preflight, plan };
 }

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { WeightedRouter } from './router.js';
 import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
-import { readStore, writeStore, type StoredFleet, type StoredInstance, type StoredService } from './store.js';
+import type { RoleChange } from '../types.js';
+import {
+  readStore,
+  roleOf,
+  writeStore,
+  type StoredFleet,
+  type StoredInstance,
+  type StoredService,
+} from './store.js';
 
 /**
  * The local target's long-lived half: a tiny ALB plus Auto Scaling on one host. It hosts one weighted
@@ -118,6 +126,7 @@ export class Agent {
       version: request.version,
       deployment: request.deployment,
       createdAt: Date.now(),
+      role: 'green',
       standbyUntil: undefined,
       command: request.command,
       cwd: request.cwd,
@@ -151,6 +160,10 @@ export class Agent {
       if ((weights[id] ?? 0) > 0 && service.retiring.has(id)) {
         throw new AgentError(409, `fleet \`${id}\` is being retired`);
       }
+      const fleet = service.stored.fleets.find((f) => f.id === id);
+      if ((weights[id] ?? 0) > 0 && fleet && roleOf(fleet, service.stored.weights) === 'failed') {
+        throw new AgentError(409, `fleet \`${id}\` failed its deploy and never takes traffic`);
+      }
     }
     try {
       service.router.setWeights(weights);
@@ -162,10 +175,18 @@ export class Agent {
     return this.status(service);
   }
 
-  keepAsStandby(environment: string, artifact: string, fleetId: string, until: number): FleetStatus {
+  /** Only a standby has a window: a fleet that becomes live again must not be retired when it closes. */
+  setRole(environment: string, artifact: string, fleetId: string, change: RoleChange): FleetStatus {
     const service = this.service(environment, artifact);
     const fleet = this.fleet(service, fleetId);
-    fleet.standbyUntil = until;
+    if (service.retiring.has(fleetId)) throw new AgentError(409, `fleet \`${fleetId}\` is being retired`);
+    const valid =
+      change.role === 'live' ||
+      change.role === 'failed' ||
+      (change.role === 'standby' && Number.isFinite(change.until));
+    if (!valid) throw new AgentError(400, `not a role change: ${JSON.stringify(change)}`);
+    fleet.role = change.role;
+    fleet.standbyUntil = change.role === 'standby' ? change.until : undefined;
     this.persist();
     return this.fleetStatus(service, fleet);
   }
@@ -306,6 +327,7 @@ export class Agent {
         for (const fleet of service.stored.fleets) {
           if (service.retiring.has(fleet.id)) continue;
           if (
+            roleOf(fleet, service.stored.weights) === 'standby' &&
             fleet.standbyUntil !== undefined &&
             now >= fleet.standbyUntil &&
             !service.stored.weights[fleet.id]
@@ -366,6 +388,7 @@ export class Agent {
       version: fleet.version,
       deployment: fleet.deployment,
       createdAt: fleet.createdAt,
+      role: service.retiring.has(fleet.id) ? 'retiring' : roleOf(fleet, service.stored.weights),
       standbyUntil: fleet.standbyUntil,
       instances: fleet.instances.map((stored) => {
         const runtime = service.instances.get(stored.id);

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import { Agent, AgentError } from './agent.js';
+import type { RoleChange } from '../types.js';
 import type { AgentInfo, EnsureServiceRequest, LaunchRequest } from './protocol.js';
 
 /**
@@ -41,8 +42,8 @@ export function createControlServer(agent: Agent, onDown: () => void): http.Serv
     ],
     [
       'PUT',
-      route(`${service}/fleets/(?<fleet>[^/]+)/standby`),
-      (p, body) => agent.keepAsStandby(p.env, p.artifact, p.fleet, (body as { until: number }).until),
+      route(`${service}/fleets/(?<fleet>[^/]+)/role`),
+      (p, body) => agent.setRole(p.env, p.artifact, p.fleet, body as RoleChange),
     ],
     [
       'DELETE',

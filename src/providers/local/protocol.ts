@@ -1,3 +1,5 @@
+import type { FleetRole } from '../types.js';
+
 /** What the CLI and the local agent say to each other over the agent's unix socket. */
 
 export type InstanceState = 'starting' | 'running' | 'restarting' | 'stopped';
@@ -18,6 +20,7 @@ export interface FleetStatus {
   version: string;
   deployment: string;
   createdAt: number;
+  role: FleetRole;
   standbyUntil: number | undefined;
   instances: InstanceStatus[];
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { FleetRole } from '../types.js';
 
 /** The agent's own record on disk, so a restarted agent re-adopts the fleets it was running. */
 
@@ -15,6 +16,8 @@ export interface StoredFleet {
   version: string;
   deployment: string;
   createdAt: number;
+  /** Absent in state written before roles were recorded: see `roleOf`. */
+  role?: Exclude<FleetRole, 'retiring'>;
   standbyUntil: number | undefined;
   command: string[];
   cwd: string;
@@ -49,4 +52,11 @@ export function writeStore(file: string, state: StoredState): void {
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
   renameSync(temp, file);
+}
+
+/** A fleet recorded before roles were: the one with traffic is live, one with a window is standby. */
+export function roleOf(fleet: StoredFleet, weights: Record<string, number>): Exclude<FleetRole, 'retiring'> {
+  if (fleet.role) return fleet.role;
+  if ((weights[fleet.id] ?? 0) > 0) return 'live';
+  return fleet.standbyUntil !== undefined ? 'standby' : 'green';
 }

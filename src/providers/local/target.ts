@@ -3,7 +3,16 @@ import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema
 import type { Clock } from '../../clock.js';
 import { DeploymentFailed } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
-import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
+import type {
+  Fleet,
+  FleetInfo,
+  LaunchSpec,
+  Progress,
+  RoleChange,
+  Target,
+  TrafficRouter,
+  Weights,
+} from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { FleetStatus, ServiceStatus } from './protocol.js';
 import { readStore } from './store.js';
@@ -92,12 +101,10 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       return (await service()).fleets.map(toFleetInfo);
     },
 
-    async keepAsStandby(fleetId: string, until: number): Promise<void> {
-      await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/standby`, { until });
+    // The agent records the role: it retires a standby whose window closed, and nothing else.
+    async setRole(fleetId: string, change: RoleChange): Promise<void> {
+      await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/role`, change);
     },
-
-    // Which fleet is live is the router's weights; a local deploy in progress is the file lock.
-    async promote(): Promise<void> {},
 
     // The local router has no health view of its own: the HTTP checks on each instance are it.
     async health(): Promise<Measurement[]> {
@@ -142,12 +149,17 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
   // The version label was validated and the command checked with the config: nothing more to look up.
   const preflight = async () => {};
 
+  // Mirrors the controller's order: fleets that are no rollback target go first; the standby stays until
+  // the new green is live, then gives way to the fleet green replaced.
   const plan = async (version: string): Promise<string[]> => {
     const current = await service();
     const live = Object.entries(current.weights).find(([, w]) => w > 0)?.[0];
+    const idle = current.fleets.filter((f) => f.id !== live);
+    const standbys = idle.filter((f) => f.role === 'standby').sort((a, b) => b.createdAt - a.createdAt);
+    const standby = standbys[0];
     const lines = [`(start the local agent and the router on ${options.env.listen} if they are not running)`];
-    for (const idle of current.fleets.filter((f) => f.id !== live))
-      lines.push(`retire fleet ${idle.id} (${idle.version})`);
+    for (const old of idle.filter((f) => f !== standby))
+      lines.push(`retire fleet ${old.id} (${old.version}, ${old.role})`);
     lines.push(
       `start ${options.env.capacity} × ${(options.artifactConfig.command ?? []).join(' ')} with VERSION=${version}`,
     );
@@ -161,10 +173,11 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       lines.push(
         `keep ${blue.version} as standby for ${Math.round(options.env.rollbackWindow / 60_000)} min`,
       );
+    if (standby) lines.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
     return lines;
   };
 
-  return { name: 'local', fleet, router, describe, preflight, plan };
+  return { name: 'local', standbyGivesWay: false, fleet, router, describe, preflight, plan };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
@@ -173,7 +186,12 @@ function toFleetInfo(status: FleetStatus): FleetInfo {
     version: status.version,
     deployment: status.deployment,
     createdAt: status.createdAt,
+    role: status.role,
     ...(status.standbyUntil !== undefined ? { standbyUntil: status.standbyUntil } : {}),
-    instances: status.instances.map((i) => ({ id: i.id, url: `http://127.0.0.1:${i.port}` })),
+    instances: status.instances.map((i) => ({
+      id: i.id,
+      url: `http://127.0.0.1:${i.port}`,
+      up: i.state === 'running',
+    })),
   };
 }
