@@ -22,6 +22,7 @@ export function httpProbe(options: HttpCheckOptions, now: () => number = Date.no
       return {
         instance: target.id,
         outcome: passed ? 'pass' : 'fail',
+        ...(!passed && response.statusCode === 503 ? { notReady: true } : {}),
         detail: `GET ${options.path} answered ${response.statusCode}${passed ? '' : `, expected ${options.expectStatus}`}`,
         at: now(),
       };
@@ -30,6 +31,7 @@ export function httpProbe(options: HttpCheckOptions, now: () => number = Date.no
       return {
         instance: target.id,
         outcome: 'error',
+        ...(code === 'ECONNREFUSED' ? { notReady: true } : {}),
         detail: `GET ${options.path} failed: ${code ?? (error as Error).message}`,
         at: now(),
       };

@@ -49,7 +49,8 @@ export async function monitor(
       const list = history.get(measurement.instance) ?? [];
       history.set(measurement.instance, list);
       list.push(measurement);
-      verdicts.set(measurement.instance, assess(list, options));
+      // Only a fleet that has not yet passed may still be warming up; one being watched has passed.
+      verdicts.set(measurement.instance, assess(list, { ...options, warmingUp: mode === 'until-healthy' }));
     }
     options.onRound?.(verdicts);
     const unhealthy = round.find((m) => verdicts.get(m.instance) === 'unhealthy');

@@ -1,16 +1,29 @@
 // The demo artifact `catalog`: one instance of one version. cutover gives it PORT and VERSION.
-// Version `broken` starts and listens, but its health endpoint answers 500.
+// Demo versions that misbehave on purpose, to try (and test) what cutover does about it:
+// - `broken` starts and listens, but its health endpoint answers 500;
+// - `warming` answers 503 for its first 1.5 s, as a service that loads caches before it serves;
+// - `sour` passes its first 3 health checks, then answers 500: it fails while it takes traffic.
 import http from 'node:http';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 const version = process.env.VERSION ?? 'dev';
+const startedAt = Date.now();
+let healthChecks = 0;
+
+function healthStatus() {
+  healthChecks++;
+  if (version === 'broken') return 500;
+  if (version === 'warming' && Date.now() - startedAt < 1500) return 503;
+  if (version === 'sour' && healthChecks > 3) return 500;
+  return 200;
+}
 
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
-    const healthy = version !== 'broken';
-    res.writeHead(healthy ? 200 : 500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ healthy, version }));
+    const status = healthStatus();
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ healthy: status === 200, version }));
     return;
   }
   const body = JSON.stringify({ service: 'catalog', version, port, pid: process.pid, path: req.url });

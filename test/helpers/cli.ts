@@ -62,7 +62,7 @@ environments:
     listen: 127.0.0.1:${port}
     capacity: 2
     bake: \${BAKE:-200ms}
-    rollbackWindow: 10m
+    rollbackWindow: \${WINDOW:-10m}
     drainTimeout: 2s
     healthCheck:
       interval: 100ms

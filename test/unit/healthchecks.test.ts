@@ -27,6 +27,23 @@ describe('assess', () => {
   });
 });
 
+describe('assess while an instance warms up', () => {
+  const notYet: Measurement = { instance: 'i', outcome: 'fail', notReady: true, detail: '503', at: 0 };
+  const warming = { ...thresholds, warmingUp: true };
+  it('GIVEN no pass yet WHEN it keeps saying not yet THEN it is pending, not unhealthy', () => {
+    expect(assess([notYet, notYet, notYet, notYet], warming)).toBe('pending');
+  });
+  it('GIVEN no pass yet WHEN it answers 500s THEN they count as today', () => {
+    expect(assess([notYet, m('fail'), notYet, m('fail'), m('fail')], warming)).toBe('unhealthy');
+  });
+  it('GIVEN it passed once WHEN it says not yet again THEN that counts as failure', () => {
+    expect(assess([m('pass'), notYet, notYet, notYet], warming)).toBe('unhealthy');
+  });
+  it('GIVEN an instance being watched (no warm-up) WHEN it says not yet THEN that counts as failure', () => {
+    expect(assess([notYet, notYet, notYet], thresholds)).toBe('unhealthy');
+  });
+});
+
 describe('HTTP probe (real HTTP)', () => {
   let server: http.Server;
   let base: string;
@@ -35,6 +52,7 @@ describe('HTTP probe (real HTTP)', () => {
       if (req.url === '/ok') return res.writeHead(200).end('ok');
       if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 2000);
       if (req.url === '/redirect') return res.writeHead(302, { location: '/ok' }).end();
+      if (req.url === '/warming') return res.writeHead(503).end('warming up');
       res.writeHead(500).end('no');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,6 +77,11 @@ describe('HTTP probe (real HTTP)', () => {
     });
   });
 
+  it('marks a 503 as not ready yet, and a 500 as plainly failed', async () => {
+    expect(await probe('/warming')).toMatchObject({ outcome: 'fail', notReady: true });
+    expect(await probe('/broken')).not.toHaveProperty('notReady');
+  });
+
   it('does not follow redirects: a 302 is not a 200', async () => {
     expect(await probe('/redirect')).toMatchObject({ outcome: 'fail' });
   });
@@ -76,7 +99,11 @@ describe('HTTP probe (real HTTP)', () => {
       id: 'i-2',
       url: `http://127.0.0.1:${port}`,
     });
-    expect(result).toMatchObject({ outcome: 'error', detail: expect.stringContaining('ECONNREFUSED') });
+    expect(result).toMatchObject({
+      outcome: 'error',
+      notReady: true,
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 });
 

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { cli, project, startCli } from '../helpers/cli.js';
+import { stopAgent } from '../helpers/local.js';
+
+/**
+ * Sequences a team runs in its first week, through the real CLI with real processes: each one left
+ * traffic on nothing, on a failed fleet, or with no way back before fleets had recorded roles.
+ */
+
+let p: Awaited<ReturnType<typeof project>>;
+afterEach(async () => {
+  await stopAgent(join(p.dir, '.cutover'));
+  p.remove();
+});
+
+const words = ['artifact=catalog', 'environment=e2e'];
+
+async function served(endpoint: string): Promise<string> {
+  const response = await request(endpoint);
+  return ((await response.body.json()) as { version: string }).version;
+}
+
+async function status(): Promise<{
+  live: { version: string } | null;
+  standby: { version: string } | null;
+  fleets: { version: string; instances: { id: string }[] }[];
+}> {
+  const result = await cli(p.dir, ['status', ...words, '--json']);
+  return JSON.parse(result.stdout) as Awaited<ReturnType<typeof status>>;
+}
+
+async function deploy(version: string, env: NodeJS.ProcessEnv = {}, ...flags: string[]) {
+  return cli(p.dir, ['deploy', ...words, `version=${version}`, ...flags], env);
+}
+
+describe('sequences that must stay safe (local, real processes)', () => {
+  it('GIVEN a rollback made a1 live again after its window had been set WHEN a later deploy fails in its bake THEN a1 was never touched and serves again', async () => {
+    p = await project();
+    expect((await deploy('a1', { WINDOW: '1s' })).code).toBe(0);
+    expect((await deploy('a2', { WINDOW: '1s' })).code).toBe(0);
+    expect((await cli(p.dir, ['rollback', ...words], { WINDOW: '1s' })).code).toBe(0);
+    const a1Pids = (await cli(p.dir, ['status', ...words, '--json'])).stdout;
+    await new Promise((r) => setTimeout(r, 1500)); // past the window a1 had as a standby
+    const failed = await deploy('sour', { BAKE: '3s' });
+    expect(failed.code).toBe(1);
+    expect(failed.events.map((e) => e.code)).toContain('rollback.succeeded');
+    expect(await served(p.endpoint)).toBe('a1');
+    expect((await status()).fleets.find((f) => f.version === 'a1')?.instances).toEqual(
+      (JSON.parse(a1Pids) as Awaited<ReturnType<typeof status>>).fleets.find((f) => f.version === 'a1')
+        ?.instances,
+    );
+  });
+
+  it('GIVEN a fleet kept with --keep-failed after an abort in its bake WHEN rolling back THEN traffic goes to the standby, never to the failed fleet', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    expect((await deploy('v2')).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3', '--keep-failed'], { BAKE: '20s' });
+    await new Promise<void>((resolve) => {
+      baking.child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('"bake.started"')) resolve();
+      });
+    });
+    expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
+    expect((await baking.done).code).toBe(1);
+    expect(await served(p.endpoint)).toBe('v2');
+    const rolledBack = await cli(p.dir, ['rollback', ...words]);
+    expect(rolledBack.code).toBe(0);
+    expect(await served(p.endpoint)).toBe('v1');
+    expect((await status()).standby?.version).toBe('v2');
+  });
+
+  it('GIVEN v1 standby WHEN a bad version fails THEN v1 is still there to roll back to', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    expect((await deploy('v2')).code).toBe(0);
+    expect((await deploy('broken')).code).toBe(1);
+    expect((await status()).standby?.version).toBe('v1');
+    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
+    expect(await served(p.endpoint)).toBe('v1');
+  });
+
+  it('GIVEN v3 goes live WHEN the deploy ends THEN the old standby is gone and two fleets are left', async () => {
+    p = await project();
+    for (const v of ['v1', 'v2', 'v3']) expect((await deploy(v)).code).toBe(0);
+    const now = await status();
+    expect(now.fleets.map((f) => f.version).sort()).toEqual(['v2', 'v3']);
+    expect(now.standby?.version).toBe('v2');
+  });
+
+  it('GIVEN a version that answers 503 while it warms up for 1.5 s WHEN deployed THEN it is waited for, not failed', async () => {
+    p = await project();
+    const result = await deploy('warming');
+    expect(result.code).toBe(0);
+    expect(await served(p.endpoint)).toBe('warming');
+  });
+
+  it('GIVEN a version that answers 500 WHEN deployed THEN it still fails fast, long before the ready timeout', async () => {
+    p = await project();
+    const started = Date.now();
+    const result = await deploy('broken');
+    expect(result.code).toBe(1);
+    expect(result.events.find((e) => e.code === 'deploy.failed')?.error).toBe('GREEN_UNHEALTHY');
+    expect(Date.now() - started).toBeLessThan(8_000); // readyTimeout is 10 s
+  });
+});
