@@ -477,17 +477,20 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     const lines: string[] = [];
     for (const idle of list.filter((g) => !(weights[g.AutoScalingGroupName ?? ''] ?? 0))) {
       const name = idle.AutoScalingGroupName ?? '';
+      const role = toFleet(idle).role;
+      const why =
+        role === 'standby'
+          ? 'the standby gives way: green takes its target group, so no rollback to it after this'
+          : `no rollback target: ${role}`;
       if (name === env.baseGroup) {
         lines.push(
           `SetInstanceProtection ${name} ProtectedFromScaleIn=false (${idle.Instances?.length ?? 0} instances)`,
         );
         lines.push(
-          `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted)`,
+          `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted; ${why})`,
         );
       } else {
-        lines.push(
-          `DeleteAutoScalingGroup ${name} ForceDelete=true (${toFleet(idle).role === 'standby' ? 'the standby gives way: green takes its target group, so no rollback to it after this' : `no rollback target: ${toFleet(idle).role}`})`,
-        );
+        lines.push(`DeleteAutoScalingGroup ${name} ForceDelete=true (${why})`);
       }
     }
     const p = await planLaunch(
