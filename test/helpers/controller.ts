@@ -52,6 +52,7 @@ export function controllerHarness(overrides: Partial<ControllerContext> = {}) {
     clock,
     target,
     journal,
+    stateDir: dir.path,
     events,
     abort,
     codes: () => events.map((e) => e.code),

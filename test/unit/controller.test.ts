@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
 import { rollback } from '../../src/controller/rollback.js';
+import { shift } from '../../src/controller/shift.js';
 import { DeploymentFailed } from '../../src/errors.js';
 import { controllerHarness } from '../helpers/controller.js';
 
@@ -162,6 +163,27 @@ describe('deploy', () => {
       ['v1', 'live'],
       ['v2', 'failed'],
     ]);
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN green is live WHEN blue cannot be kept as standby THEN the deploy succeeds with a warning', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    harness.target.beforeCall = (call) => {
+      if (call === 'standby v1') throw new Error('throttled');
+    };
+    const result = await deploy(harness.ctx, { deployment: 'd-2', version: 'v2' });
+    expect(result.version).toBe('v2');
+    expect(harness.target.liveVersion()).toBe('v2');
+    expect(harness.events.find((e) => e.code === 'standby.unguarded')?.level).toBe('warn');
+    expect(harness.journal.latest()?.phase).toBe('succeeded');
+  });
+
+  it('GIVEN v1 serves WHEN traffic is to move to nothing THEN the change is refused and v1 keeps it', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    await expect(shift(harness.ctx, {})).rejects.toMatchObject({ code: 'UNSAFE_WEIGHTS' });
+    expect(harness.codes()).toContain('traffic.refused');
     expect(harness.target.liveVersion()).toBe('v1');
   });
 
