@@ -96,7 +96,9 @@ describe('the local flow through the real CLI', () => {
       lastDeployment: { kind: 'deploy', version: 'broken', phase: 'failed' },
       lock: null,
     });
-    expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1']);
+    // The failed deploy left the standby where it was: v2 is still there to go forward to.
+    expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1', 'v2']);
+    expect(status.standby).toMatchObject({ version: 'v2' });
 
     const pids = instancePids(join(p.dir, '.cutover'));
     const down = await cli(p.dir, ['down', 'environment=e2e']);

@@ -35,14 +35,14 @@ async function deploy(version: string, env: NodeJS.ProcessEnv = {}, ...flags: st
   return cli(p.dir, ['deploy', ...words, `version=${version}`, ...flags], env);
 }
 
-describe('sequences that must stay safe (local, real processes)', () => {
+describe('sequences that must stay safe (local, real processes)', { timeout: 60_000 }, () => {
   it('GIVEN a rollback made a1 live again after its window had been set WHEN a later deploy fails in its bake THEN a1 was never touched and serves again', async () => {
     p = await project();
-    expect((await deploy('a1', { WINDOW: '1s' })).code).toBe(0);
-    expect((await deploy('a2', { WINDOW: '1s' })).code).toBe(0);
-    expect((await cli(p.dir, ['rollback', ...words], { WINDOW: '1s' })).code).toBe(0);
+    expect((await deploy('a1', { WINDOW: '5s' })).code).toBe(0);
+    expect((await deploy('a2', { WINDOW: '5s' })).code).toBe(0);
+    expect((await cli(p.dir, ['rollback', ...words], { WINDOW: '5s' })).code).toBe(0);
     const a1Pids = (await cli(p.dir, ['status', ...words, '--json'])).stdout;
-    await new Promise((r) => setTimeout(r, 1500)); // past the window a1 had as a standby
+    await new Promise((r) => setTimeout(r, 5500)); // past the window a1 had as a standby
     const failed = await deploy('sour', { BAKE: '3s' });
     expect(failed.code).toBe(1);
     expect(failed.events.map((e) => e.code)).toContain('rollback.succeeded');
