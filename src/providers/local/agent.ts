@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseListen } from '../../config/listen.js';
 import { WeightedRouter } from './router.js';
 import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
@@ -391,7 +392,9 @@ export function serviceKey(environment: string, artifact: string): string {
   return `${environment}/${artifact}`;
 }
 
+/** The config checked the address; a state file edited by hand is refused here rather than bound wrongly. */
 function splitListen(listen: string): [string, number] {
-  const at = listen.lastIndexOf(':');
-  return [listen.slice(0, at), Number(listen.slice(at + 1))];
+  const address = parseListen(listen);
+  if (!address) throw new AgentError(400, `\`${listen}\` is not a host:port address`);
+  return [address.host, address.port];
 }
