@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { CutoverError } from '../../errors.js';
+import { baseEnvironment } from './instance-env.js';
 import { agentPaths } from './paths.js';
 import { acceptsSocket } from './socket.js';
 
@@ -109,6 +110,8 @@ export class AgentClient {
       if (claimed) {
         const log = openSync(this.paths.log, 'a', 0o600);
         const child = spawn(process.execPath, [agentEntry(), '--state-dir', this.stateDir], {
+          // The agent outlives this CLI and serves every later one: it gets none of this shell's secrets.
+          env: baseEnvironment(process.env),
           detached: true,
           stdio: ['ignore', log, log],
         });

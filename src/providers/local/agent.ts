@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseListen } from '../../config/listen.js';
+import { instanceEnvironment } from './instance-env.js';
 import { WeightedRouter } from './router.js';
 import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
@@ -123,6 +124,7 @@ export class Agent {
       command: request.command,
       cwd: request.cwd,
       drainTimeoutMs: request.drainTimeoutMs,
+      env: request.env ?? {},
       instances: [],
     };
     for (let i = 0; i < request.capacity; i++) {
@@ -256,7 +258,12 @@ export class Agent {
       // Detached into its own process group: an instance outlives its agent and is re-adopted by the next.
       const child = spawn(command, args, {
         cwd: fleet.cwd,
-        env: { ...process.env, PORT: String(runtime.stored.port), VERSION: fleet.version, HOST: '127.0.0.1' },
+        env: instanceEnvironment({
+          base: process.env,
+          configured: fleet.env,
+          port: runtime.stored.port,
+          version: fleet.version,
+        }),
         detached: true,
         stdio: ['ignore', log, log],
       });

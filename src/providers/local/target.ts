@@ -52,6 +52,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
         command: options.artifactConfig.command,
         cwd: options.baseDir,
         drainTimeoutMs: options.env.drainTimeout,
+        env: options.env.env ?? {},
       });
       return toFleetInfo(status);
     },
