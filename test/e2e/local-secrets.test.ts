@@ -1,4 +1,5 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -78,5 +79,42 @@ describe('what a local instance is given', () => {
     expect(readFileSync(paths.state, 'utf8')).toContain(secret);
     expect(statSync(paths.state).mode & 0o777).toBe(0o600);
     expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('a state folder other users can write', () => {
+  it('GIVEN the state folder is o+w WHEN a deploy runs THEN it exits 2 naming the folder and the chmod, and starts no agent', async () => {
+    await secretProject();
+    const stateDir = join(dir.path, '.cutover');
+    mkdirSync(stateDir);
+    chmodSync(stateDir, 0o777);
+    const result = await cli(dir.path, ['deploy', ...words, 'version=v1'], cliEnv);
+    expect(result.code).toBe(2);
+    expect(result.events.at(-1)).toMatchObject({
+      code: 'STATE_DIR_SHARED',
+      exitCode: 2,
+      hint: expect.stringContaining(`chmod o-w ${stateDir}`),
+    });
+    expect(String(result.events.at(-1)?.message)).toContain(`\`${stateDir}\``);
+    expect(existsSync(agentPaths(stateDir).socket)).toBe(false);
+  });
+
+  it('GIVEN the agent folder is o+w WHEN the agent itself is started THEN it refuses, saying why, and listens nowhere', async () => {
+    dir = tempDir('cutover-agent-');
+    const paths = agentPaths(dir.path);
+    mkdirSync(paths.dir, { recursive: true });
+    chmodSync(paths.dir, 0o777);
+    const agent = spawnSync(
+      process.execPath,
+      [resolve('dist/src/providers/local/agent-main.js'), '--state-dir', dir.path],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    expect(agent.status).toBe(2);
+    expect(agent.stderr).toContain(`\`${paths.dir}\` can be written by other users`);
+    expect(agent.stderr).toContain(`chmod o-w ${paths.dir}`);
+    expect(existsSync(paths.socket)).toBe(false);
   });
 });

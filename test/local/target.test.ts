@@ -54,6 +54,16 @@ describe('local target', () => {
     expect(statSync(paths.socket).mode & 0o777).toBe(0o600);
   });
 
+  it('GIVEN a fleet is launched THEN its instance logs are 0600 in a 0700 folder', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    const logs = (await service()).fleets[0]?.instances.map((i) => i.log) ?? [];
+    expect(logs).toHaveLength(2);
+    expect(statSync(agentPaths(local.stateDir).logs).mode & 0o777).toBe(0o700);
+    for (const log of logs) expect(statSync(log).mode & 0o777).toBe(0o600);
+  });
+
   it('restarts an instance that dies, on the same port', async () => {
     local = await localTarget();
     await local.target.router.ensure();

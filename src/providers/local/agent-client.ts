@@ -6,6 +6,7 @@ import http from 'node:http';
 import { CutoverError } from '../../errors.js';
 import { baseEnvironment } from './instance-env.js';
 import { agentPaths } from './paths.js';
+import { refuseSharedStateFolders } from './private-folders.js';
 import { acceptsSocket } from './socket.js';
 
 export class AgentRefused extends CutoverError {
@@ -40,6 +41,8 @@ export class AgentClient {
 
   /** Connects to the agent, starting it first when none answers. */
   async connect(): Promise<void> {
+    // Checked on every connect, not only before a start: a running agent's folder can be opened up later.
+    refuseSharedStateFolders(this.stateDir);
     if (!(await this.isRunning())) await this.startAgent();
   }
 

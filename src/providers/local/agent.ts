@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseListen } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
@@ -56,7 +56,9 @@ export class Agent {
 
   /** Re-adopts what the last agent left: routers come back on their addresses, live processes are kept. */
   async start(): Promise<void> {
-    mkdirSync(this.logDir, { recursive: true });
+    // Instance logs may show what an instance was given: owner-only, like the state file.
+    mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.logDir, 0o700);
     for (const stored of readStore(this.stateFile).services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {
@@ -253,8 +255,10 @@ export class Agent {
 
   private spawnInstance(fleet: StoredFleet, runtime: RuntimeInstance): void {
     const [command, ...args] = fleet.command as [string, ...string[]];
-    const log = openSync(runtime.stored.log, 'a');
+    const log = openSync(runtime.stored.log, 'a', 0o600);
     try {
+      // A log left by an older agent may have been created readable by all.
+      fchmodSync(log, 0o600);
       // Detached into its own process group: an instance outlives its agent and is re-adopted by the next.
       const child = spawn(command, args, {
         cwd: fleet.cwd,
