@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseListen } from '../../config/listen.js';
+import { parseListen, sameAddress } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
 import { WeightedRouter } from './router.js';
 import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
@@ -97,6 +97,16 @@ export class Agent {
         );
       }
       return this.status(existing);
+    }
+    const wanted = parseListen(listen);
+    for (const other of this.services.values()) {
+      const theirs = parseListen(other.stored.listen);
+      if (wanted && theirs && sameAddress(wanted, theirs)) {
+        throw new AgentError(
+          409,
+          `${listen} already serves artifact \`${other.stored.artifact}\` of environment \`${other.stored.environment}\`; one address serves one artifact`,
+        );
+      }
     }
     const stored: StoredService = { environment, artifact, listen, weights: {}, fleets: [] };
     const service = await this.openService(stored);

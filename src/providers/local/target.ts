@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
-import { DeploymentFailed } from '../../errors.js';
+import { parseListen, sameAddress } from '../../config/listen.js';
+import { DeploymentFailed, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
@@ -140,8 +141,37 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     };
   };
 
-  // The version label was validated and the command checked with the config: nothing more to look up.
-  const preflight = async () => {};
+  /**
+   * The version label and the command were checked with the config. What is left is the address: one
+   * router per address, so a second artifact on an address another artifact serves is refused here,
+   * before the agent starts anything, rather than by the agent's bind.
+   */
+  const preflight = async () => {
+    const ours = parseListen(options.env.listen);
+    if (!ours) return;
+    const taken = (await allServices()).find((s) => {
+      if (s.environment === environment && s.artifact === artifact) return false;
+      const theirs = parseListen(s.listen);
+      return theirs !== undefined && sameAddress(ours, theirs);
+    });
+    if (taken) {
+      throw new UserInputError(
+        'LISTEN_TAKEN',
+        `${options.env.listen} already serves artifact \`${taken.artifact}\` (environment \`${taken.environment}\` on ${taken.listen}), so \`${artifact}\` cannot have a router there`,
+        `one address serves one artifact: give \`${artifact}\` an environment of its own with another \`listen\`, or stop \`${taken.artifact}\` first with \`cutover down environment=${taken.environment}\``,
+      );
+    }
+  };
+
+  // What the agent serves, or, with no agent, what the next agent will re-adopt from its state file.
+  const allServices = async (): Promise<{ environment: string; artifact: string; listen: string }[]> => {
+    try {
+      return await client.request<ServiceStatus[]>('GET', '/v1/services');
+    } catch (error) {
+      if (await client.isRunning()) throw error;
+      return readStore(client.paths.state).services;
+    }
+  };
 
   const plan = async (version: string): Promise<string[]> => {
     const current = await service();
