@@ -80,6 +80,17 @@ describe('local target', () => {
     expect(after).toMatchObject({ port: before.port, restarts: 1, lastExit: 'killed by SIGKILL' });
   });
 
+  it('GIVEN an instance that keeps exiting WHEN its fleet is listed THEN the instance is not running', async () => {
+    local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    await until('the instances to exit', async () =>
+      (await service()).fleets[0]!.instances.every((i) => i.restarts > 0),
+    );
+    const [listed] = await local.target.fleet.list();
+    expect(listed?.instances.map((i) => i.running)).toEqual([false, false]);
+  });
+
   it('fails waitReady at once, naming the log, when an instance exits while starting', async () => {
     local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
     await local.target.router.ensure();

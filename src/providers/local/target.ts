@@ -134,9 +134,11 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     const stored = readStore(client.paths.state).services.find(
       (s) => s.environment === environment && s.artifact === artifact && s.fleets.length > 0,
     );
+    // Never deployed and no agent: nothing to say beyond "nothing is deployed", which status sees itself.
     if (running || !stored) return { details };
     return {
       details,
+      down: `the local agent is not running, so nothing answers on ${options.env.listen}`,
       warning: `the local agent is not running, so the router on ${options.env.listen} is down; its fleets may still run. Any cutover deploy or rollback starts it again and re-adopts them`,
     };
   };
@@ -205,6 +207,10 @@ function toFleetInfo(status: FleetStatus): FleetInfo {
     deployment: status.deployment,
     createdAt: status.createdAt,
     ...(status.standbyUntil !== undefined ? { standbyUntil: status.standbyUntil } : {}),
-    instances: status.instances.map((i) => ({ id: i.id, url: `http://127.0.0.1:${i.port}` })),
+    instances: status.instances.map((i) => ({
+      id: i.id,
+      url: `http://127.0.0.1:${i.port}`,
+      running: i.state === 'running',
+    })),
   };
 }
