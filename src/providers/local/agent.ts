@@ -40,7 +40,7 @@ export class AgentError extends Error {
 }
 
 const superviseEveryMs = 250;
-const stopGraceMs = 5000;
+export const stopGraceMs = 5000;
 
 export class Agent {
   private services = new Map<string, RuntimeService>();
