@@ -84,8 +84,9 @@ describe('local target', () => {
     local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
     await local.target.router.ensure();
     await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
-    await until('the instances to exit', async () =>
-      (await service()).fleets[0]!.instances.every((i) => i.restarts > 0),
+    await until(
+      'the instances to exit',
+      async () => (await service()).fleets[0]?.instances.every((i) => i.restarts > 0) ?? false,
     );
     const [listed] = await local.target.fleet.list();
     expect(listed?.instances.map((i) => i.running)).toEqual([false, false]);
