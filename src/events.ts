@@ -30,6 +30,7 @@ export const eventCodes = [
   'abort.requested',
   'agent.started',
   'environment.down',
+  'status.not_serving',
   'target.note',
   'aws.retry',
 ] as const;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { defaults } from './defaults.js';
 import { patterns, regionOfArn } from '../providers/aws/patterns.js';
+import { isLoopback, parseListen, sameAddress, type ListenAddress } from './listen.js';
 
 /** Names end up in file names, process titles and AWS resource names, so they are kept plain. */
 export const namePattern = /^[a-z0-9][a-z0-9-]{0,38}$/;
@@ -41,13 +42,47 @@ const strategy = z.enum(['all-at-once']).default(defaults.strategy);
 
 const listen = z
   .string()
-  .regex(/^[0-9.]+:\d{1,5}$/, 'expected host:port on a local address, such as 127.0.0.1:8080')
+  .refine(
+    (text) => parseListen(text) !== undefined,
+    'expected host:port with a port from 1 to 65535, such as 127.0.0.1:8080 or [::1]:8080',
+  )
   .default(defaults.local.listen);
+
+/** cutover sets these itself for every instance; a config value would be silently overridden. */
+const reservedVariables = ['PORT', 'VERSION', 'HOST'];
+
+const variableName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// Names are checked here rather than by a key schema: zod reports a bad record key only as "Invalid key".
+const instanceEnv = z
+  // The message names the type only: a value here may be a secret, and errors are printed.
+  .record(z.string(), z.string({ error: 'expected a string (quote numbers and booleans)' }))
+  .superRefine((env, ctx) => {
+    for (const name of Object.keys(env)) {
+      if (!variableName.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'variable names are letters, digits and _, not starting with a digit',
+        });
+      } else if (reservedVariables.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'PORT, VERSION and HOST are set by cutover for each instance',
+        });
+      }
+    }
+  });
 
 const localEnvironment = z
   .object({
     target: z.literal('local'),
     listen,
+    /** Allows a `listen` address other hosts can reach; the router has no authentication of its own. */
+    listenPublic: z.boolean().default(defaults.local.listenPublic),
+    /** Variables the instances get beside PORT, VERSION, HOST and a small base; kept out of every output. */
+    env: instanceEnv.optional(),
     capacity: count(1, 32).default(defaults.capacity),
     healthCheck,
     strategy,
@@ -55,7 +90,17 @@ const localEnvironment = z
     rollbackWindow: duration(defaults.rollbackWindow),
     drainTimeout: duration(defaults.local.drainTimeout),
   })
-  .strict();
+  .strict()
+  .superRefine((env, ctx) => {
+    const address = parseListen(env.listen);
+    if (address && !isLoopback(address) && !env.listenPublic) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen'],
+        message: `${env.listen} is not a loopback address, so other hosts could reach the router; use 127.0.0.1, [::1] or localhost, or set \`listenPublic: true\``,
+      });
+    }
+  });
 
 const arnOf = (pattern: RegExp, what: string) => z.string().regex(pattern, `expected ${what}`);
 
@@ -119,7 +164,7 @@ const awsEnvironment = z
 
 const artifact = z
   .object({
-    /** How the local target starts one instance; it is given PORT and VERSION in its environment. */
+    /** How the local target starts one instance; it is given PORT, VERSION, HOST and its environment's `env`. */
     command: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
@@ -132,7 +177,25 @@ export const configSchema = z
     artifacts: z.record(nameKey, artifact),
     environments: z.record(nameKey, z.discriminatedUnion('target', [localEnvironment, awsEnvironment])),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Two routers cannot share an address: the second deploy would fail only once it tried to bind.
+    const seen: [string, ListenAddress][] = [];
+    for (const [name, env] of Object.entries(config.environments)) {
+      if (env.target !== 'local') continue;
+      const address = parseListen(env.listen);
+      if (!address) continue;
+      const other = seen.find(([, a]) => sameAddress(a, address));
+      if (other) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'listen'],
+          message: `${env.listen} is also the address of environment \`${other[0]}\`; environments \`${other[0]}\` and \`${name}\` need different addresses`,
+        });
+      }
+      seen.push([name, address]);
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type EnvironmentConfig = Config['environments'][string];

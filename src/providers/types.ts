@@ -116,6 +116,9 @@ export interface Target {
   plan(version: string): Promise<string[]>;
   /** Checks what a deploy of `version` needs before anything changes; a UserInputError when it is not there. */
   preflight(version: string): Promise<void>;
-  /** Facts about the target itself for `status`; `warning` when something needs a person's attention. */
-  describe(): Promise<{ details: Record<string, unknown>; warning?: string }>;
+  /**
+   * Facts about the target itself for `status`; `warning` when something needs a person's attention;
+   * `down` when the target knows nothing can answer (the local agent, which holds the router, is not running).
+   */
+  describe(): Promise<{ details: Record<string, unknown>; warning?: string; down?: string }>;
 }

@@ -54,6 +54,16 @@ describe('local target', () => {
     expect(statSync(paths.socket).mode & 0o777).toBe(0o600);
   });
 
+  it('GIVEN a fleet is launched THEN its instance logs are 0600 in a 0700 folder', async () => {
+    local = await localTarget();
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    const logs = (await service()).fleets[0]?.instances.map((i) => i.log) ?? [];
+    expect(logs).toHaveLength(2);
+    expect(statSync(agentPaths(local.stateDir).logs).mode & 0o777).toBe(0o700);
+    for (const log of logs) expect(statSync(log).mode & 0o777).toBe(0o600);
+  });
+
   it('restarts an instance that dies, on the same port', async () => {
     local = await localTarget();
     await local.target.router.ensure();
@@ -68,6 +78,18 @@ describe('local target', () => {
     });
     const after = (await service()).fleets[0]?.instances[0];
     expect(after).toMatchObject({ port: before.port, restarts: 1, lastExit: 'killed by SIGKILL' });
+  });
+
+  it('GIVEN an instance that keeps exiting WHEN its fleet is listed THEN the instance is not running', async () => {
+    local = await localTarget([process.execPath, '-e', 'process.exit(3)']);
+    await local.target.router.ensure();
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    await until(
+      'the instances to exit',
+      async () => (await service()).fleets[0]?.instances.every((i) => i.restarts > 0) ?? false,
+    );
+    const [listed] = await local.target.fleet.list();
+    expect(listed?.instances.map((i) => i.up)).toEqual([false, false]);
   });
 
   it('fails waitReady at once, naming the log, when an instance exits while starting', async () => {

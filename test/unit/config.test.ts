@@ -134,3 +134,119 @@ describe('service and version', () => {
     expect(validateVersion(selectService(loaded(), 'catalog', 'local'), version)).toBe(version);
   });
 });
+
+describe('the local `listen` address', () => {
+  const withListen = (listen: string, extra = '') =>
+    minimal.replace('target: local', `target: local\n    listen: "${listen}"${extra}`);
+
+  function loadError(text: string): UserInputError {
+    try {
+      loadConfig(write('listen.yaml', text));
+    } catch (error) {
+      if (error instanceof UserInputError) return error;
+      throw error;
+    }
+    throw new Error('the config loaded');
+  }
+
+  it.each([
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '127.0.0.1:99999',
+    '127.0.0.1',
+    ':8080',
+    '999.1.1.1:80',
+    '[::g]:80',
+  ])('GIVEN listen %j WHEN the config loads THEN it is refused naming the key', (listen) => {
+    const error = loadError(withListen(listen));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(
+      /`environments\.local\.listen`: expected host:port with a port from 1 to 65535/,
+    );
+  });
+
+  it.each(['127.0.0.1:1', '127.0.0.1:65535', '127.4.5.6:8080', 'localhost:8080', '[::1]:8080'])(
+    'GIVEN loopback listen %j WHEN the config loads THEN it is accepted',
+    (listen) => {
+      const { config } = loadConfig(write('listen.yaml', withListen(listen)));
+      expect(config.environments.local).toMatchObject({ listen, listenPublic: false });
+    },
+  );
+
+  it.each(['0.0.0.0:8080', '192.168.1.10:8080', '[::]:8080', 'example.com:8080'])(
+    'GIVEN listen %j that is not loopback WHEN listenPublic is not set THEN it is refused, saying how to allow it',
+    (listen) => {
+      const error = loadError(withListen(listen));
+      expect(error.message).toMatch(/`environments\.local\.listen`: .* is not a loopback address/);
+      expect(error.message).toContain('`listenPublic: true`');
+    },
+  );
+
+  it('GIVEN an address that is not loopback WHEN listenPublic is true THEN it is accepted', () => {
+    const { config } = loadConfig(
+      write('listen.yaml', withListen('0.0.0.0:8080', '\n    listenPublic: true')),
+    );
+    expect(config.environments.local).toMatchObject({ listen: '0.0.0.0:8080', listenPublic: true });
+  });
+
+  it.each([
+    ['127.0.0.1:8080', '127.0.0.1:8080'],
+    ['localhost:8080', '127.0.0.1:8080'],
+    ['[::1]:8080', 'localhost:8080'],
+  ])(
+    'GIVEN two environments on %s and %s WHEN the config loads THEN it is refused naming both',
+    (first, second) => {
+      const error = loadError(`
+artifacts:
+  catalog:
+    command: [node, server.mjs]
+environments:
+  staging:
+    target: local
+    listen: "${first}"
+  review:
+    target: local
+    listen: "${second}"
+`);
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toMatch(
+        /`environments\.review\.listen`: .*environments `staging` and `review` need different addresses/,
+      );
+    },
+  );
+
+  it('GIVEN two environments on different ports of one host WHEN the config loads THEN both are accepted', () => {
+    const { config } = loadConfig(
+      write('two.yaml', minimal + '  other:\n    target: local\n    listen: 127.0.0.1:8081\n'),
+    );
+    expect(Object.keys(config.environments)).toEqual(['local', 'other']);
+  });
+});
+
+describe('the local `env` map', () => {
+  const withEnv = (lines: string) => minimal.replace('target: local', `target: local\n    env:\n${lines}`);
+
+  it('GIVEN env values with ${VAR} WHEN the config loads THEN they are interpolated from the environment', () => {
+    const { config } = loadConfig(
+      write('env-map.yaml', withEnv('      API_TOKEN: ${TOKEN}\n      MODE: fast\n')),
+      {
+        TOKEN: 'hunter2',
+      },
+    );
+    expect(config.environments.local).toMatchObject({ env: { API_TOKEN: 'hunter2', MODE: 'fast' } });
+  });
+
+  it.each([
+    ['PORT: "1"', /`environments\.local\.env\.PORT`.*set by cutover/],
+    ['"1BAD": x', /`environments\.local\.env\.1BAD`.*variable names/],
+    ['DEBUG: 1', /`environments\.local\.env\.DEBUG`: expected a string/],
+  ])('GIVEN env entry %s WHEN the config loads THEN it is refused naming the key', (line, pattern) => {
+    expect(() => loadConfig(write('env-bad.yaml', withEnv(`      ${line}\n`)))).toThrowError(pattern);
+  });
+
+  it('GIVEN a secret value of the wrong type WHEN the config is refused THEN the error does not print the value', () => {
+    expect(() => loadConfig(write('env-secret.yaml', withEnv('      TOKEN: [s3cr3t-value]\n')))).toThrowError(
+      expect.not.objectContaining({ message: expect.stringContaining('s3cr3t-value') }),
+    );
+  });
+});

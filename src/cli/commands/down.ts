@@ -1,6 +1,8 @@
 import { selectEnvironment } from '../../config/select.js';
 import { UserInputError } from '../../errors.js';
 import { AgentClient } from '../../providers/local/agent-client.js';
+import { refuseSharedStateFolders } from '../../providers/local/private-folders.js';
+import { recordsEnvironment, stopRecordedEnvironment } from '../../providers/local/stop-recorded.js';
 import { acquireLock, type Lock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
@@ -13,7 +15,9 @@ export const downCommand: Command = {
   help: `Usage: cutover down environment=NAME
 
 Stops the local router and every fleet (live, standby, failed) of every artifact in a local environment.
-The local agent exits when no environment is left. Refused (exit 3) while a deploy or rollback runs there.`,
+The local agent exits when no environment is left. When the agent is not running, the instances its
+state file records for the environment are stopped directly (their process groups, SIGKILL after 5 s)
+and forgotten, so no later agent restarts them. Refused (exit 3) while a deploy or rollback runs there.`,
 
   async run(args, io) {
     const loaded = loadFromArgs(args);
@@ -27,10 +31,13 @@ The local agent exits when no environment is left. Refused (exit 3) while a depl
     }
     const stateDir = stateDirOf(args, loaded);
     const client = new AgentClient(stateDir);
-    if (!(await client.isRunning())) {
-      io.events.info('environment.down', `nothing runs in ${environment}`, { environment });
+    const agentRunning = await client.isRunning();
+    if (!agentRunning && !recordsEnvironment(client.paths.state, environment)) {
+      io.events.info('environment.down', `nothing runs in ${environment}`, { environment, stopped: [] });
       return ExitCode.ok;
     }
+    // The pids to signal come from the state file: whoever could write it could aim them.
+    refuseSharedStateFolders(stateDir);
     const locks: Lock[] = [];
     try {
       for (const artifact of Object.keys(loaded.config.artifacts)) {
@@ -42,17 +49,20 @@ The local agent exits when no environment is left. Refused (exit 3) while a depl
           }),
         );
       }
-      const { stopped } = await client.request<{ stopped: string[] }>(
-        'DELETE',
-        `/v1/environments/${encodeURIComponent(environment)}`,
-      );
+      // A dead agent's instances keep running: they are stopped from its record, without starting one.
+      const stopped = agentRunning
+        ? (
+            await client.request<{ stopped: string[] }>(
+              'DELETE',
+              `/v1/environments/${encodeURIComponent(environment)}`,
+            )
+          ).stopped
+        : await stopRecordedEnvironment(client.paths.state, environment);
+      const how = agentRunning ? '' : ' (the local agent was not running: stopped from its state file)';
       io.events.info(
         'environment.down',
-        stopped.length ? `stopped ${stopped.join(', ')}` : `nothing ran in ${environment}`,
-        {
-          environment,
-          stopped,
-        },
+        stopped.length ? `stopped ${stopped.join(', ')}${how}` : `nothing ran in ${environment}`,
+        { environment, stopped },
       );
       return ExitCode.ok;
     } finally {

@@ -1,4 +1,5 @@
 import { viewOf } from '../../controller/fleets.js';
+import { whyNotServing } from '../../controller/serving.js';
 import { lockPath, readHolder } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
@@ -13,7 +14,11 @@ export const statusCommand: Command = {
 
 Shows the live version and its weight, the standby and when its rollback window closes, every fleet
 with its instances, the last deployment and its result, and who holds the lock. It changes nothing and
-starts nothing. With --json it prints one JSON object on stdout.`,
+starts nothing. With --json it prints one JSON object on stdout.
+
+Exits 0 when the environment is served: a fleet takes traffic and at least one of its instances runs.
+Exits 1, saying why (\`serving: false\` and \`notServing\` in --json), when nothing serves it: nothing
+deployed, no fleet with traffic, no running instance in the live fleet, or the local agent not running.`,
 
   async run(args, io) {
     const { service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
@@ -23,6 +28,7 @@ starts nothing. With --json it prints one JSON object on stdout.`,
     const last = journal.latest();
     const holder = readHolder(lockPath(stateDir, service.environment, service.artifact));
     const about = await ctx.target.describe();
+    const notServing = whyNotServing(fleets, weights, about.down);
     const status = {
       artifact: service.artifact,
       environment: service.environment,
@@ -41,6 +47,7 @@ starts nothing. With --json it prints one JSON object on stdout.`,
       fleets: fleets.map((f) => ({
         fleet: f.id,
         version: f.version,
+        role: f.role,
         weight: weights[f.id] ?? 0,
         instances: f.instances,
       })),
@@ -57,10 +64,19 @@ starts nothing. With --json it prints one JSON object on stdout.`,
       lock: holder ?? null,
       targetDetails: about.details,
       warning: about.warning ?? null,
+      serving: notServing === undefined,
+      notServing: notServing ?? null,
     };
+    // A pipeline can gate on `cutover status` as a smoke check: 1 means nothing answers this environment.
+    const exitCode = notServing === undefined ? ExitCode.ok : ExitCode.failed;
+    if (notServing) {
+      io.events.warn('status.not_serving', `nothing serves ${service.environment}: ${notServing}`, {
+        reason: notServing,
+      });
+    }
     if (io.json) {
       io.out(JSON.stringify(status, null, 2));
-      return ExitCode.ok;
+      return exitCode;
     }
     const lines = [
       `${service.artifact} in ${service.environment} (${service.env.target}${status.endpoint ? `, ${status.endpoint}` : ''})`,
@@ -70,7 +86,8 @@ starts nothing. With --json it prints one JSON object on stdout.`,
     ];
     if (holder) lines.push(`  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid})`);
     if (about.warning) lines.push(`  warning:  ${about.warning}`);
+    if (notServing) lines.push(`  serving:  no: ${notServing}`);
     io.out(lines.join('\n'));
-    return ExitCode.ok;
+    return exitCode;
   },
 };

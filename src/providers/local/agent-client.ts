@@ -4,7 +4,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { CutoverError } from '../../errors.js';
+import { baseEnvironment } from './instance-env.js';
 import { agentPaths } from './paths.js';
+import { refuseSharedStateFolders } from './private-folders.js';
 import { acceptsSocket } from './socket.js';
 
 export class AgentRefused extends CutoverError {
@@ -39,6 +41,8 @@ export class AgentClient {
 
   /** Connects to the agent, starting it first when none answers. */
   async connect(): Promise<void> {
+    // Checked on every connect, not only before a start: a running agent's folder can be opened up later.
+    refuseSharedStateFolders(this.stateDir);
     if (!(await this.isRunning())) await this.startAgent();
   }
 
@@ -109,6 +113,8 @@ export class AgentClient {
       if (claimed) {
         const log = openSync(this.paths.log, 'a', 0o600);
         const child = spawn(process.execPath, [agentEntry(), '--state-dir', this.stateDir], {
+          // The agent outlives this CLI and serves every later one: it gets none of this shell's secrets.
+          env: baseEnvironment(process.env),
           detached: true,
           stdio: ['ignore', log, log],
         });

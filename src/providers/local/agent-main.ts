@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { Agent } from './agent.js';
 import { createControlServer, listenOwnerOnly } from './control.js';
+import { CutoverError } from '../../errors.js';
 import { agentPaths } from './paths.js';
+import { refuseSharedStateFolders } from './private-folders.js';
 import { acceptsSocket } from './socket.js';
 
 /**
@@ -13,6 +15,15 @@ async function main(): Promise<void> {
   const flag = process.argv.indexOf('--state-dir');
   const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
   const paths = agentPaths(stateDir);
+  try {
+    refuseSharedStateFolders(stateDir);
+  } catch (error) {
+    if (!(error instanceof CutoverError)) throw error;
+    console.error(
+      `${new Date().toISOString()} agent refused to start: ${error.message}; ${error.hint ?? ''}`,
+    );
+    process.exit(2);
+  }
   if (await acceptsSocket(paths.socket)) {
     console.error(`another agent already answers on ${paths.socket}`);
     return;

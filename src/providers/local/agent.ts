@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseListen, sameAddress } from '../../config/listen.js';
+import { instanceEnvironment } from './instance-env.js';
 import { WeightedRouter } from './router.js';
 import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
@@ -46,7 +48,7 @@ export class AgentError extends Error {
 }
 
 const superviseEveryMs = 250;
-const stopGraceMs = 5000;
+export const stopGraceMs = 5000;
 
 export class Agent {
   private services = new Map<string, RuntimeService>();
@@ -62,7 +64,9 @@ export class Agent {
 
   /** Re-adopts what the last agent left: routers come back on their addresses, live processes are kept. */
   async start(): Promise<void> {
-    mkdirSync(this.logDir, { recursive: true });
+    // Instance logs may show what an instance was given: owner-only, like the state file.
+    mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.logDir, 0o700);
     for (const stored of readStore(this.stateFile).services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {
@@ -102,6 +106,16 @@ export class Agent {
       }
       return this.status(existing);
     }
+    const wanted = parseListen(listen);
+    for (const other of this.services.values()) {
+      const theirs = parseListen(other.stored.listen);
+      if (wanted && theirs && sameAddress(wanted, theirs)) {
+        throw new AgentError(
+          409,
+          `${listen} already serves artifact \`${other.stored.artifact}\` of environment \`${other.stored.environment}\`; one address serves one artifact`,
+        );
+      }
+    }
     const stored: StoredService = { environment, artifact, listen, weights: {}, fleets: [] };
     const service = await this.openService(stored);
     this.persist();
@@ -131,6 +145,7 @@ export class Agent {
       command: request.command,
       cwd: request.cwd,
       drainTimeoutMs: request.drainTimeoutMs,
+      env: request.env ?? {},
       instances: [],
     };
     for (let i = 0; i < request.capacity; i++) {
@@ -271,12 +286,19 @@ export class Agent {
 
   private spawnInstance(fleet: StoredFleet, runtime: RuntimeInstance): void {
     const [command, ...args] = fleet.command as [string, ...string[]];
-    const log = openSync(runtime.stored.log, 'a');
+    const log = openSync(runtime.stored.log, 'a', 0o600);
     try {
+      // A log left by an older agent may have been created readable by all.
+      fchmodSync(log, 0o600);
       // Detached into its own process group: an instance outlives its agent and is re-adopted by the next.
       const child = spawn(command, args, {
         cwd: fleet.cwd,
-        env: { ...process.env, PORT: String(runtime.stored.port), VERSION: fleet.version, HOST: '127.0.0.1' },
+        env: instanceEnvironment({
+          base: process.env,
+          configured: fleet.env,
+          port: runtime.stored.port,
+          version: fleet.version,
+        }),
         detached: true,
         stdio: ['ignore', log, log],
       });
@@ -414,7 +436,9 @@ export function serviceKey(environment: string, artifact: string): string {
   return `${environment}/${artifact}`;
 }
 
+/** The config checked the address; a state file edited by hand is refused here rather than bound wrongly. */
 function splitListen(listen: string): [string, number] {
-  const at = listen.lastIndexOf(':');
-  return [listen.slice(0, at), Number(listen.slice(at + 1))];
+  const address = parseListen(listen);
+  if (!address) throw new AgentError(400, `\`${listen}\` is not a host:port address`);
+  return [address.host, address.port];
 }

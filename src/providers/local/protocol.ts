@@ -45,6 +45,8 @@ export interface LaunchRequest {
   command: string[];
   cwd: string;
   drainTimeoutMs: number;
+  /** The environment's `env:` map; it may hold secrets, so the agent keeps it only in its state file. */
+  env: Record<string, string>;
 }
 
 export interface AgentInfo {

@@ -22,6 +22,8 @@ export interface StoredFleet {
   command: string[];
   cwd: string;
   drainTimeoutMs: number;
+  /** Kept so a restarted instance gets it again; absent in state files written before it existed. */
+  env?: Record<string, string>;
   instances: StoredInstance[];
 }
 

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
-import { DeploymentFailed } from '../../errors.js';
+import { parseListen, sameAddress } from '../../config/listen.js';
+import { DeploymentFailed, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
 import type {
   Fleet,
@@ -61,6 +62,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
         command: options.artifactConfig.command,
         cwd: options.baseDir,
         drainTimeoutMs: options.env.drainTimeout,
+        env: options.env.env ?? {},
       });
       return toFleetInfo(status);
     },
@@ -139,15 +141,46 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     const stored = readStore(client.paths.state).services.find(
       (s) => s.environment === environment && s.artifact === artifact && s.fleets.length > 0,
     );
+    // Never deployed and no agent: nothing to say beyond "nothing is deployed", which status sees itself.
     if (running || !stored) return { details };
     return {
       details,
+      down: `the local agent is not running, so nothing answers on ${options.env.listen}`,
       warning: `the local agent is not running, so the router on ${options.env.listen} is down; its fleets may still run. Any cutover deploy or rollback starts it again and re-adopts them`,
     };
   };
 
-  // The version label was validated and the command checked with the config: nothing more to look up.
-  const preflight = async () => {};
+  /**
+   * The version label and the command were checked with the config. What is left is the address: one
+   * router per address, so a second artifact on an address another artifact serves is refused here,
+   * before the agent starts anything, rather than by the agent's bind.
+   */
+  const preflight = async () => {
+    const ours = parseListen(options.env.listen);
+    if (!ours) return;
+    const taken = (await allServices()).find((s) => {
+      if (s.environment === environment && s.artifact === artifact) return false;
+      const theirs = parseListen(s.listen);
+      return theirs !== undefined && sameAddress(ours, theirs);
+    });
+    if (taken) {
+      throw new UserInputError(
+        'LISTEN_TAKEN',
+        `${options.env.listen} already serves artifact \`${taken.artifact}\` (environment \`${taken.environment}\` on ${taken.listen}), so \`${artifact}\` cannot have a router there`,
+        `one address serves one artifact: give \`${artifact}\` an environment of its own with another \`listen\`, or stop \`${taken.artifact}\` first with \`cutover down environment=${taken.environment}\``,
+      );
+    }
+  };
+
+  // What the agent serves, or, with no agent, what the next agent will re-adopt from its state file.
+  const allServices = async (): Promise<{ environment: string; artifact: string; listen: string }[]> => {
+    try {
+      return await client.request<ServiceStatus[]>('GET', '/v1/services');
+    } catch (error) {
+      if (await client.isRunning()) throw error;
+      return readStore(client.paths.state).services;
+    }
+  };
 
   // Mirrors the controller's order: fleets that are no rollback target go first; the standby stays until
   // the new green is live, then gives way to the fleet green replaced.

@@ -1,0 +1,30 @@
+import { serviceKey, stopGraceMs } from './agent.js';
+import { stillOurs } from './ownership.js';
+import { stopProcessGroup } from './processes.js';
+import { readStore, writeStore } from './store.js';
+
+/**
+ * `down` without an agent: stops every instance of an environment that the agent's state file
+ * records, the way the agent would (its whole process group, SIGKILL after a grace time), then drops
+ * the environment from the file so that the next agent neither re-adopts nor restarts them.
+ * Returns the services stopped, as `environment/artifact`.
+ */
+export async function stopRecordedEnvironment(stateFile: string, environment: string): Promise<string[]> {
+  const state = readStore(stateFile);
+  const ours = state.services.filter((s) => s.environment === environment);
+  await Promise.all(
+    ours.flatMap((service) =>
+      service.fleets.flatMap((fleet) =>
+        fleet.instances.map(async (instance) => {
+          if (stillOurs(instance)) await stopProcessGroup(instance.pid, stopGraceMs);
+        }),
+      ),
+    ),
+  );
+  writeStore(stateFile, { services: state.services.filter((s) => s.environment !== environment) });
+  return ours.map((s) => serviceKey(s.environment, s.artifact));
+}
+
+export function recordsEnvironment(stateFile: string, environment: string): boolean {
+  return readStore(stateFile).services.some((s) => s.environment === environment);
+}

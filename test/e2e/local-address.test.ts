@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { AgentClient } from '../../src/providers/local/agent-client.js';
+import { freePort, isAlive } from '../../src/providers/local/processes.js';
+import { cli } from '../helpers/cli.js';
+import { demoServer, instancePids, stopAgent } from '../helpers/local.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let dir: ReturnType<typeof tempDir>;
+afterEach(async () => {
+  await stopAgent(join(dir.path, '.cutover'));
+  dir.remove();
+});
+
+/** One local environment and two artifacts: both would want the environment's one address. */
+async function twoArtifacts(): Promise<string> {
+  dir = tempDir('cutover-address-');
+  const port = await freePort();
+  const command = `[${JSON.stringify(process.execPath)}, ${JSON.stringify(demoServer)}]`;
+  writeFileSync(
+    join(dir.path, 'cutover.config.yaml'),
+    `artifacts:
+  catalog:
+    command: ${command}
+  search:
+    command: ${command}
+environments:
+  e2e:
+    target: local
+    listen: 127.0.0.1:${port}
+    capacity: 1
+    bake: 100ms
+    healthCheck: { interval: 100ms, healthyThreshold: 1, readyTimeout: 10s }
+`,
+  );
+  return `http://127.0.0.1:${port}/`;
+}
+
+describe('one address, one artifact', () => {
+  it('GIVEN catalog serves an address WHEN search is deployed to the same environment THEN it exits 2 naming catalog, starting nothing', async () => {
+    const endpoint = await twoArtifacts();
+    expect((await cli(dir.path, ['deploy', 'artifact=catalog', 'environment=e2e', 'version=v1'])).code).toBe(
+      0,
+    );
+    const pids = instancePids(join(dir.path, '.cutover'));
+
+    const second = await cli(dir.path, ['deploy', 'artifact=search', 'environment=e2e', 'version=v1']);
+    expect(second.code).toBe(2);
+    expect(second.events.at(-1)).toMatchObject({
+      code: 'LISTEN_TAKEN',
+      exitCode: 2,
+      hint: expect.stringContaining('cutover down environment=e2e'),
+    });
+    expect(String(second.events.at(-1)?.message)).toContain('artifact `catalog`');
+    expect(second.events.map((e) => e.code)).not.toContain('deploy.started');
+    expect(instancePids(join(dir.path, '.cutover'))).toEqual(pids);
+    const served = (await (await request(endpoint)).body.json()) as { service: string };
+    expect(served.service).toBe('catalog');
+  });
+
+  it('GIVEN catalog was deployed and its agent died WHEN search is deployed there THEN it is refused from the state file, with no agent started', async () => {
+    await twoArtifacts();
+    expect((await cli(dir.path, ['deploy', 'artifact=catalog', 'environment=e2e', 'version=v1'])).code).toBe(
+      0,
+    );
+    const client = new AgentClient(join(dir.path, '.cutover'));
+    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
+    process.kill(agent.pid, 'SIGKILL');
+    while (isAlive(agent.pid)) await new Promise((r) => setTimeout(r, 20));
+
+    const second = await cli(dir.path, ['deploy', 'artifact=search', 'environment=e2e', 'version=v1']);
+    expect(second.code).toBe(2);
+    expect(second.events.at(-1)).toMatchObject({ code: 'LISTEN_TAKEN' });
+    expect(await client.isRunning()).toBe(false);
+  });
+});
