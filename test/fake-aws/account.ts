@@ -93,6 +93,21 @@ export class FakeAwsAccount {
     this.seed = options.seed ?? 42;
   }
 
+  /**
+   * Operation → how many of its next calls lose their response: the call takes effect, the client sees
+   * a dropped connection (see `lostResponseError` in install.ts).
+   */
+  readonly lostResponses = new Map<string, number>();
+
+  /** Whether this call's response is lost; counts one off. */
+  loseResponse(operation: string): boolean {
+    const left = this.lostResponses.get(operation) ?? 0;
+    if (left <= 0) return false;
+    this.lostResponses.set(operation, left - 1);
+    this.calls.set('(response lost)', (this.calls.get('(response lost)') ?? 0) + 1);
+    return true;
+  }
+
   /** After this many calls the caller is "dead": every later call fails, as if its process was killed. */
   dieAfterCalls: number | undefined;
 
