@@ -146,3 +146,37 @@ describe('fake account', () => {
     expect(fake.describeImage(goodAmi)).toEqual({ ImageId: goodAmi, State: 'available' });
   });
 });
+
+describe('fake account: idempotency and lost responses', () => {
+  const request = (token: string, ami = goodAmi) => ({
+    LaunchTemplateId: launchTemplateId,
+    SourceVersion: '1',
+    ClientToken: token,
+    LaunchTemplateData: { ImageId: ami },
+  });
+
+  it('GIVEN a ClientToken already used with the same request WHEN CreateLaunchTemplateVersion is called again THEN it answers the same version and creates none', () => {
+    const { fake } = account();
+    const first = fake.createTemplateVersion(request('t-1'));
+    const again = fake.createTemplateVersion(request('t-1'));
+    expect(again).toEqual(first);
+    expect(fake.templates.get(launchTemplateId)?.versions).toHaveLength(2);
+    expect(fake.createTemplateVersion(request('t-2')).LaunchTemplateVersion.VersionNumber).toBe(3);
+  });
+
+  it('GIVEN a ClientToken used with other parameters THEN it fails with IdempotentParameterMismatch', () => {
+    const { fake } = account();
+    fake.createTemplateVersion(request('t-1'));
+    expect(() => fake.createTemplateVersion(request('t-1', 'ami-0fedcba9876543210'))).toThrowError(
+      expect.objectContaining({ name: 'IdempotentParameterMismatch' }),
+    );
+  });
+
+  it('GIVEN a lost response is armed for an operation THEN that many calls lose it, then answers come back', () => {
+    const { fake } = account();
+    fake.lostResponses.set('CreateAutoScalingGroup', 1);
+    expect(fake.loseResponse('CreateAutoScalingGroup')).toBe(true);
+    expect(fake.loseResponse('CreateAutoScalingGroup')).toBe(false);
+    expect(fake.loseResponse('DescribeListeners')).toBe(false);
+  });
+});

@@ -82,6 +82,14 @@ export class FakeAwsAccount {
   /** Load balancer ARN → DNS name; tests point it at 127.0.0.1 to send real HTTP through a "listener". */
   readonly loadBalancers = new Map<string, string>();
   readonly groups = new Map<string, FakeGroup>();
+  /** EC2 ClientToken → the request it came with and what was answered. */
+  private readonly clientTokens = new Map<
+    string,
+    {
+      request: string;
+      response: { LaunchTemplateVersion: { LaunchTemplateId: string; VersionNumber: number } };
+    }
+  >();
   private nextInstance = 1;
 
   constructor(options: FakeOptions) {
@@ -139,8 +147,24 @@ export class FakeAwsAccount {
     LaunchTemplateId?: string;
     LaunchTemplateName?: string;
     SourceVersion?: string;
+    ClientToken?: string;
     LaunchTemplateData?: { ImageId?: string };
   }) {
+    // EC2 idempotency: the same token with the same request answers what the first call did.
+    if (input.ClientToken) {
+      const { ClientToken: token, ...request } = input;
+      const seen = this.clientTokens.get(token);
+      const key = JSON.stringify(request);
+      if (seen && seen.request !== key)
+        throw awsError(
+          'IdempotentParameterMismatch',
+          `Client token ${token} was already used with different request parameters`,
+        );
+      if (seen) return structuredClone(seen.response);
+      const response = this.createTemplateVersion(request);
+      this.clientTokens.set(token, { request: key, response });
+      return structuredClone(response);
+    }
     const template = [...this.templates.values()].find(
       (t) => t.id === input.LaunchTemplateId || t.name === input.LaunchTemplateName,
     );

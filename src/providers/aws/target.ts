@@ -170,7 +170,15 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         plan.sourceVersion,
         spec.version,
         `cutover ${spec.deployment}: ${artifact} ${spec.version}`,
+        `cutover-${spec.deployment}`,
       );
+      const launched: FleetInfo = {
+        id: name,
+        version: spec.version,
+        deployment: spec.deployment,
+        createdAt: clock.now(),
+        instances: [],
+      };
       try {
         await autoscaling.create({
           AutoScalingGroupName: name,
@@ -199,19 +207,15 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           await clock.sleep(1000);
           holder = await autoscaling.group(name);
         }
+        // Our own create took effect and only its answer was lost: the retry found our group.
+        if (holder && tagOf(holder, tagKeys.deployment) === spec.deployment) return launched;
         throw new LockHeld(
           'LOCKED',
           `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
           'wait for that deploy to finish, then run cutover status',
         );
       }
-      return {
-        id: name,
-        version: spec.version,
-        deployment: spec.deployment,
-        createdAt: clock.now(),
-        instances: [],
-      };
+      return launched;
     },
 
     async waitReady(
