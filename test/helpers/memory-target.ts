@@ -68,6 +68,7 @@ export class MemoryTarget implements Target {
 
   describe = async () => ({ details: {} });
   preflight = async () => {};
+  checkRouting = async () => {};
   plan = async (version: string) => [`launch ${version}`];
 
   /** The version that takes all traffic, or undefined. */

@@ -396,14 +396,11 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     };
   };
 
-  const preflight = async (version: string): Promise<void> => {
-    const image = await ec2.image(version);
-    if (!image || image.State !== 'available') {
-      throw new UserInputError(
-        'AMI_NOT_FOUND',
-        `AMI \`${version}\` ${image ? `is ${image.State}` : 'does not exist'} in ${env.region}`,
-      );
-    }
+  /**
+   * The listener and both target groups can be read, and the forward action sends only to the two
+   * `targetGroups`: a weight change rewrites the whole action, so it would drop anything else.
+   */
+  const checkRouting = async (): Promise<void> => {
     let forward;
     try {
       forward = await elb.readForward(env.listener);
@@ -429,6 +426,17 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         'list the two target groups the listener alternates between in `targetGroups`',
       );
     }
+  };
+
+  const preflight = async (version: string): Promise<void> => {
+    const image = await ec2.image(version);
+    if (!image || image.State !== 'available') {
+      throw new UserInputError(
+        'AMI_NOT_FOUND',
+        `AMI \`${version}\` ${image ? `is ${image.State}` : 'does not exist'} in ${env.region}`,
+      );
+    }
+    await checkRouting();
     if (!(await autoscaling.group(env.baseGroup)) && (await groups()).length === 0) {
       throw new UserInputError(
         'BASE_GROUP_MISSING',
@@ -499,5 +507,5 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     return lines;
   };
 
-  return { name: 'aws', fleet, router, describe, preflight, plan };
+  return { name: 'aws', fleet, router, describe, preflight, checkRouting, plan };
 }

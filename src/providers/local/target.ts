@@ -141,6 +141,8 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
   // The version label was validated and the command checked with the config: nothing more to look up.
   const preflight = async () => {};
+  // The router is cutover's own: nothing else can have been added to it.
+  const checkRouting = async () => {};
 
   const plan = async (version: string): Promise<string[]> => {
     const current = await service();
@@ -164,7 +166,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     return lines;
   };
 
-  return { name: 'local', fleet, router, describe, preflight, plan };
+  return { name: 'local', fleet, router, describe, preflight, checkRouting, plan };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
