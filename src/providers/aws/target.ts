@@ -50,6 +50,22 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     return (base ? [base, ...tagged] : tagged).filter((g) => !retired(g));
   };
 
+  const generationName = new RegExp(`^${env.baseGroup.replace(/[.]/g, '\\.')}-g\\d+$`);
+  /** A group cutover launched here: named by generation and tagged for this artifact and environment. */
+  const createdByUs = (group: AutoScalingGroup): boolean =>
+    generationName.test(group.AutoScalingGroupName ?? '') &&
+    tagOf(group, tagKeys.artifact) === artifact &&
+    tagOf(group, tagKeys.environment) === environment;
+
+  const refuseUnlessOurs = (group: AutoScalingGroup): void => {
+    if (createdByUs(group)) return;
+    throw new DeploymentFailed(
+      'GROUP_NOT_CREATED_BY_CUTOVER',
+      `Auto Scaling group \`${group.AutoScalingGroupName}\` was not created by cutover for ${artifact} in ${environment}: it is not named \`${env.baseGroup}-g<N>\` with tags ${tagKeys.artifact}=${artifact} and ${tagKeys.environment}=${environment}; cutover does not delete or scale it`,
+      'delete it yourself if it is no longer needed, or remove its cutover:* tags so that cutover leaves it out',
+    );
+  };
+
   const instanceIds = (group: AutoScalingGroup): string[] =>
     (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 
@@ -329,14 +345,15 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       const left = trafficLeftAt.get(fleetId);
       if (left !== undefined && clock.now() - left < env.settle)
         await clock.sleep(env.settle - (clock.now() - left));
+      const group = await requireGroup(fleetId);
       if (fleetId === env.baseGroup) {
-        const group = await requireGroup(fleetId);
         // Scale-in skips protected instances, and a standby's are protected: lift that first.
         await autoscaling.protect(fleetId, instanceIds(group), false);
         await autoscaling.resize(fleetId, { min: 0, max: group.MaxSize ?? 0, desired: 0 });
         options.note?.(`base group \`${fleetId}\` was not created by cutover: scaled to zero, not deleted`);
         return;
       }
+      refuseUnlessOurs(group);
       await autoscaling.delete(fleetId);
     },
   };
@@ -462,6 +479,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted)`,
         );
       } else {
+        refuseUnlessOurs(idle);
         lines.push(`DeleteAutoScalingGroup ${name} ForceDelete=true (the previous standby)`);
       }
     }
