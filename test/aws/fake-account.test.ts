@@ -180,3 +180,38 @@ describe('fake account: idempotency and lost responses', () => {
     expect(fake.loseResponse('DescribeListeners')).toBe(false);
   });
 });
+
+describe('fake account: a force-deleted group lingers until its instances are gone', () => {
+  it('GIVEN a group with registered instances WHEN force-deleted THEN it stays listed as "Delete in progress", its name taken, until drained and terminated', () => {
+    const { clock, fake } = account();
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    const listed = fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups[0];
+    expect(listed?.Status).toBe('Delete in progress');
+    expect(listed?.Instances?.map((i) => i.LifecycleState)).toEqual(['Terminating', 'Terminating']);
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: baseGroup,
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+      }),
+    ).toThrowError(expect.objectContaining({ name: 'AlreadyExistsFault' }));
+    // The targets drain for the deregistration delay (300 s), then the instances shut down.
+    clock.advance(300_000);
+    expect(fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups).toHaveLength(1);
+    clock.advance(fake.terminateDelayMs);
+    expect(fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups).toEqual([]);
+    fake.createGroup({
+      AutoScalingGroupName: baseGroup,
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+    });
+  });
+
+  it('GIVEN a group being deleted THEN changing it fails as AWS does, and deleting it again changes nothing', () => {
+    const { fake } = account();
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    expect(() => fake.updateGroup({ AutoScalingGroupName: baseGroup, DesiredCapacity: 2 })).toThrowError(
+      expect.objectContaining({ name: 'ValidationError' }),
+    );
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    expect(fake.deletedOrDeleting(baseGroup)).toBe(true);
+  });
+});

@@ -40,6 +40,8 @@ interface FakeGroup {
   tags: Map<string, string>;
   instances: FakeInstance[];
   activities: Activity[];
+  /** Set by a force delete: the instances terminating, each until when; the group goes with the last. */
+  deleting?: { terminating: { id: string; until: number }[]; goneAt: number };
 }
 
 interface FakeTemplate {
@@ -56,6 +58,7 @@ export interface FakeOptions {
   pageSize?: number;
   throttleRate?: number;
   seed?: number;
+  terminateDelayMs?: number;
 }
 
 export class FakeAwsAccount {
@@ -64,6 +67,8 @@ export class FakeAwsAccount {
   describeLagMs: number;
   pageSize: number;
   throttleRate: number;
+  /** How long an instance takes to shut down once its targets have drained. */
+  terminateDelayMs: number;
   private seed: number;
   readonly calls = new Map<string, number>();
   /** Every call that got through, in order. */
@@ -98,6 +103,7 @@ export class FakeAwsAccount {
     this.describeLagMs = options.describeLagMs ?? 5_000;
     this.pageSize = options.pageSize ?? 2;
     this.throttleRate = options.throttleRate ?? 0;
+    this.terminateDelayMs = options.terminateDelayMs ?? 30_000;
     this.seed = options.seed ?? 42;
   }
 
@@ -199,6 +205,7 @@ export class FakeAwsAccount {
     Tags?: { Key?: string; Value?: string }[];
   }): void {
     const name = input.AutoScalingGroupName ?? '';
+    this.sweep();
     if (this.groups.has(name))
       throw awsError(
         'AlreadyExistsFault',
@@ -268,6 +275,7 @@ export class FakeAwsAccount {
     NextToken?: string;
     MaxRecords?: number;
   }) {
+    this.sweep();
     const visible = [...this.groups.values()].filter((g) => this.now() - g.createdAt >= this.describeLagMs);
     const matching = visible.filter((g) => {
       if (input.AutoScalingGroupNames && !input.AutoScalingGroupNames.includes(g.name)) return false;
@@ -292,7 +300,7 @@ export class FakeAwsAccount {
     MaxSize?: number;
     DesiredCapacity?: number;
   }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    const group = this.requireChangeable(input.AutoScalingGroupName);
     group.min = input.MinSize ?? group.min;
     group.max = input.MaxSize ?? group.max;
     group.desired = input.DesiredCapacity ?? group.desired;
@@ -300,15 +308,38 @@ export class FakeAwsAccount {
   }
 
   deleteGroup(input: { AutoScalingGroupName?: string; ForceDelete?: boolean }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    this.sweep();
+    const group = this.groups.get(input.AutoScalingGroupName ?? '');
+    // Asked again while it empties: the delete is already under way.
+    if (group?.deleting) return;
+    if (!group) this.requireGroup(input.AutoScalingGroupName);
+    if (!group) return;
     if (group.instances.length > 0 && !input.ForceDelete) {
       throw awsError(
         'ResourceInUse',
         'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
       );
     }
-    for (const instance of group.instances) this.terminate(group, instance);
-    this.groups.delete(group.name);
+    if (group.instances.length === 0) {
+      this.groups.delete(group.name);
+      return;
+    }
+    // Asynchronous: each instance leaves its target groups (draining for the deregistration delay),
+    // then shuts down; the group stays listed, its name taken, until the last one is gone.
+    const terminating = group.instances.map((instance) => {
+      const drained = this.terminate(group, instance);
+      return { id: instance.id, until: Math.max(drained, this.now()) + this.terminateDelayMs };
+    });
+    group.desired = 0;
+    group.min = 0;
+    group.deleting = { terminating, goneAt: Math.max(...terminating.map((t) => t.until)) };
+  }
+
+  /** Absent, or being deleted: what a test means by "the group was deleted". */
+  deletedOrDeleting(name: string): boolean {
+    this.sweep();
+    const group = this.groups.get(name);
+    return !group || group.deleting !== undefined;
   }
 
   protect(input: {
@@ -316,7 +347,7 @@ export class FakeAwsAccount {
     InstanceIds?: string[];
     ProtectedFromScaleIn?: boolean;
   }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    const group = this.requireChangeable(input.AutoScalingGroupName);
     for (const id of input.InstanceIds ?? []) {
       const instance = group.instances.find((i) => i.id === id);
       if (!instance)
@@ -330,7 +361,7 @@ export class FakeAwsAccount {
 
   tag(input: { Tags?: { ResourceId?: string; Key?: string; Value?: string }[] }): void {
     for (const tag of input.Tags ?? [])
-      this.requireGroup(tag.ResourceId).tags.set(tag.Key ?? '', tag.Value ?? '');
+      this.requireChangeable(tag.ResourceId).tags.set(tag.Key ?? '', tag.Value ?? '');
   }
 
   activities(name: string | undefined): Activity[] {
@@ -545,13 +576,25 @@ export class FakeAwsAccount {
     }
   }
 
-  private terminate(group: FakeGroup, instance: FakeInstance): void {
+  /** Takes the instance out of the group and its target groups; returns when its targets have drained. */
+  private terminate(group: FakeGroup, instance: FakeInstance): number {
     group.instances = group.instances.filter((i) => i !== instance);
+    let drained = this.now();
     if (this.now() >= instance.launchedAt + this.launchDelayMs) {
       for (const arn of group.targetGroups) {
         const tg = this.targetGroups.get(arn);
-        tg?.draining.set(instance.id, this.now() + tg.deregistrationDelayMs);
+        if (!tg) continue;
+        tg.draining.set(instance.id, this.now() + tg.deregistrationDelayMs);
+        drained = Math.max(drained, this.now() + tg.deregistrationDelayMs);
       }
+    }
+    return drained;
+  }
+
+  /** Forgets the groups whose delete has finished: state follows virtual time, read on every call. */
+  private sweep(): void {
+    for (const group of [...this.groups.values()]) {
+      if (group.deleting && this.now() >= group.deleting.goneAt) this.groups.delete(group.name);
     }
   }
 
@@ -571,6 +614,7 @@ export class FakeAwsAccount {
       HealthCheckGracePeriod: group.grace,
       CreatedTime: new Date(group.createdAt),
       TargetGroupARNs: [...group.targetGroups],
+      ...(group.deleting ? { Status: 'Delete in progress' } : {}),
       Tags: [...group.tags].map(([Key, Value]): TagDescription => ({
         Key,
         Value,
@@ -578,23 +622,43 @@ export class FakeAwsAccount {
         ResourceType: 'auto-scaling-group',
         PropagateAtLaunch: true,
       })),
-      Instances: group.instances.map((i): Instance => ({
-        InstanceId: i.id,
-        LifecycleState: now - i.launchedAt >= this.launchDelayMs ? 'InService' : 'Pending',
-        HealthStatus: 'Healthy',
-        ProtectedFromScaleIn: i.protectedFromScaleIn,
-        AvailabilityZone: 'eu-west-1a',
-      })),
+      Instances: [
+        ...group.instances.map((i): Instance => ({
+          InstanceId: i.id,
+          LifecycleState: now - i.launchedAt >= this.launchDelayMs ? 'InService' : 'Pending',
+          HealthStatus: 'Healthy',
+          ProtectedFromScaleIn: i.protectedFromScaleIn,
+          AvailabilityZone: 'eu-west-1a',
+        })),
+        ...(group.deleting?.terminating ?? [])
+          .filter((t) => now < t.until)
+          .map((t): Instance => ({
+            InstanceId: t.id,
+            LifecycleState: 'Terminating',
+            HealthStatus: 'Healthy',
+            ProtectedFromScaleIn: false,
+            AvailabilityZone: 'eu-west-1a',
+          })),
+      ],
     };
   }
 
   private requireGroup(name: string | undefined): FakeGroup {
+    this.sweep();
     const group = this.groups.get(name ?? '');
     if (!group)
       throw awsError(
         'ValidationError',
         `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
       );
+    return group;
+  }
+
+  /** A group being deleted can no longer be changed. */
+  private requireChangeable(name: string | undefined): FakeGroup {
+    const group = this.requireGroup(name);
+    if (group.deleting)
+      throw awsError('ValidationError', `AutoScalingGroup ${group.name} is pending delete.`);
     return group;
   }
 

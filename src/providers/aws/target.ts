@@ -40,15 +40,23 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   // A base group scaled to zero stays attached to its target group; it is retired, not a fleet.
   const retired = (group: AutoScalingGroup) => (group.DesiredCapacity ?? 0) === 0 && !group.Instances?.length;
 
-  const groups = async (): Promise<AutoScalingGroup[]> => {
+  // ForceDelete is asynchronous: the group stays listed ("Delete in progress"), still attached to its
+  // target group, until its instances are gone. It is no fleet, but its name is still taken.
+  const deleting = (group: AutoScalingGroup) => group.Status !== undefined && group.Status !== '';
+
+  /** Every group of this artifact and environment, and the base group; `fleets` are those that serve or may. */
+  const scan = async (): Promise<{ all: AutoScalingGroup[]; fleets: AutoScalingGroup[] }> => {
     const tagged = await autoscaling.groupsTagged({
       [tagKeys.artifact]: artifact,
       [tagKeys.environment]: environment,
     });
     const hasBase = tagged.some((g) => g.AutoScalingGroupName === env.baseGroup);
     const base = hasBase ? undefined : await autoscaling.group(env.baseGroup);
-    return (base ? [base, ...tagged] : tagged).filter((g) => !retired(g));
+    const all = base ? [base, ...tagged] : tagged;
+    return { all, fleets: all.filter((g) => !retired(g) && !deleting(g)) };
   };
+
+  const groups = async (): Promise<AutoScalingGroup[]> => (await scan()).fleets;
 
   const generationName = new RegExp(`^${env.baseGroup.replace(/[.]/g, '\\.')}-g\\d+$`);
   /** A group cutover launched here: named by generation and tagged for this artifact and environment. */
@@ -115,7 +123,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     : { LaunchTemplateName: env.launchTemplate };
 
   /** Everything a launch decides from the current state, so that `plan` and `launch` cannot drift apart. */
-  const planLaunch = async (list: AutoScalingGroup[], weights: Weights) => {
+  const planLaunch = async (list: AutoScalingGroup[], weights: Weights, all: AutoScalingGroup[]) => {
     const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
     // The base group may be scaled to zero (retired): it still says which subnets and template to use.
     const source = live ?? (await autoscaling.group(env.baseGroup));
@@ -128,7 +136,8 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     }
     const liveTg = live ? ourTargetGroup(live) : undefined;
     const idleTg = env.targetGroups.find((tg) => tg !== liveTg) as string;
-    const generation = Math.max(0, ...list.map(generationOf)) + 1;
+    // Groups still being deleted hold their names: count them, or the next name may be refused.
+    const generation = Math.max(0, ...all.map(generationOf)) + 1;
     const capacity = env.capacity ?? {
       min: source.MinSize ?? 1,
       max: source.MaxSize ?? 1,
@@ -178,8 +187,8 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
 
   const fleet: Fleet = {
     async launch(spec: LaunchSpec): Promise<FleetInfo> {
-      const list = await groups();
-      const plan = await planLaunch(list, await weightsOf(list));
+      const { all, fleets: list } = await scan();
+      const plan = await planLaunch(list, await weightsOf(list), all);
       const { name, generation, idleTg, capacity, source } = plan;
       const templateVersion = await ec2.newTemplateVersion(
         env.launchTemplate,
@@ -466,7 +475,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   // a test compares it with the calls a real deploy makes against the fake account.
   const plan = async (version: string): Promise<string[]> => {
     await preflight(version);
-    const list = await groups();
+    const { all, fleets: list } = await scan();
     const weights = await weightsOf(list);
     const lines: string[] = [];
     for (const idle of list.filter((g) => !(weights[g.AutoScalingGroupName ?? ''] ?? 0))) {
@@ -486,6 +495,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     const p = await planLaunch(
       list.filter((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0),
       weights,
+      all,
     );
     lines.push(
       `CreateLaunchTemplateVersion ${env.launchTemplate} SourceVersion=${p.sourceVersion} ImageId=${version}`,
