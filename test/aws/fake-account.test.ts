@@ -215,3 +215,57 @@ describe('fake account: a force-deleted group lingers until its instances are go
     expect(fake.deletedOrDeleting(baseGroup)).toBe(true);
   });
 });
+
+describe('fake account: what a group carries beyond its capacity', () => {
+  it('GIVEN a target-tracking policy on ALB request count WHEN its ResourceLabel names a target group the group is not attached to THEN it fails with ValidationError', () => {
+    const { fake } = account();
+    const policy = (tg: string) => ({
+      AutoScalingGroupName: baseGroup,
+      PolicyName: 'requests',
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: {
+        PredefinedMetricSpecification: {
+          PredefinedMetricType: 'ALBRequestCountPerTarget' as const,
+          ResourceLabel: `app/catalog-prod/50dc6c495c0c9188/${tg.split(':').at(-1)}`,
+        },
+        TargetValue: 100,
+      },
+    });
+    expect(() => fake.putScalingPolicy(policy(tgB))).toThrowError(
+      expect.objectContaining({ name: 'ValidationError' }),
+    );
+    fake.putScalingPolicy(policy(tgA));
+    fake.putScalingPolicy(policy(tgA));
+    expect(fake.describePolicies({ AutoScalingGroupName: baseGroup }).ScalingPolicies).toHaveLength(1);
+  });
+
+  it('GIVEN CreateAutoScalingGroup with both LaunchTemplate and MixedInstancesPolicy, or a hook out of range THEN it fails with ValidationError', () => {
+    const { fake } = account();
+    const template = { LaunchTemplateId: launchTemplateId, Version: '1' };
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: 'g',
+        LaunchTemplate: template,
+        MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: template } },
+      }),
+    ).toThrowError(expect.objectContaining({ name: 'ValidationError' }));
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: 'g',
+        LaunchTemplate: template,
+        LifecycleHookSpecificationList: [
+          {
+            LifecycleHookName: 'h',
+            LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+            HeartbeatTimeout: 10,
+          },
+        ],
+      }),
+    ).toThrowError(/HeartbeatTimeout/);
+    fake.createGroup({
+      AutoScalingGroupName: 'g',
+      MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: template } },
+    });
+    expect(fake.groups.get('g')?.mixed?.LaunchTemplate?.LaunchTemplateSpecification).toEqual(template);
+  });
+});

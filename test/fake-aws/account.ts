@@ -1,5 +1,15 @@
 import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { AutoScalingGroup, Activity, Instance, TagDescription } from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingGroup,
+  Activity,
+  Instance,
+  LifecycleHook,
+  LifecycleHookSpecification,
+  MixedInstancesPolicy,
+  PutScalingPolicyCommandInput,
+  ScalingPolicy,
+  TagDescription,
+} from '@aws-sdk/client-auto-scaling';
 
 /** See BEHAVIOUR.md beside this file for what this models and why. */
 
@@ -38,6 +48,12 @@ interface FakeGroup {
   grace: number;
   targetGroups: string[];
   tags: Map<string, string>;
+  /** Keys of the tags that propagate to instances at launch. */
+  propagated: Set<string>;
+  /** Set when the group launches from a mixed instances policy instead of `LaunchTemplate`. */
+  mixed?: MixedInstancesPolicy;
+  hooks: LifecycleHook[];
+  policies: ScalingPolicy[];
   instances: FakeInstance[];
   activities: Activity[];
   /** Set by a force delete: the instances terminating, each until when; the group goes with the last. */
@@ -195,6 +211,7 @@ export class FakeAwsAccount {
   createGroup(input: {
     AutoScalingGroupName?: string;
     LaunchTemplate?: { LaunchTemplateId?: string; LaunchTemplateName?: string; Version?: string };
+    MixedInstancesPolicy?: MixedInstancesPolicy;
     MinSize?: number;
     MaxSize?: number;
     DesiredCapacity?: number;
@@ -202,7 +219,8 @@ export class FakeAwsAccount {
     HealthCheckType?: string;
     HealthCheckGracePeriod?: number;
     TargetGroupARNs?: string[];
-    Tags?: { Key?: string; Value?: string }[];
+    LifecycleHookSpecificationList?: LifecycleHookSpecification[];
+    Tags?: { Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
   }): void {
     const name = input.AutoScalingGroupName ?? '';
     this.sweep();
@@ -211,12 +229,18 @@ export class FakeAwsAccount {
         'AlreadyExistsFault',
         `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`,
       );
+    if (input.LaunchTemplate && input.MixedInstancesPolicy)
+      throw awsError(
+        'ValidationError',
+        'Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.',
+      );
+    const spec =
+      input.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ?? input.LaunchTemplate;
     const template = [...this.templates.values()].find(
-      (t) =>
-        t.id === input.LaunchTemplate?.LaunchTemplateId ||
-        t.name === input.LaunchTemplate?.LaunchTemplateName,
+      (t) => t.id === spec?.LaunchTemplateId || t.name === spec?.LaunchTemplateName,
     );
     if (!template) throw awsError('ValidationError', 'The specified launch template does not exist');
+    const hooks = (input.LifecycleHookSpecificationList ?? []).map((h) => this.validHook(name, h));
     for (const tg of input.TargetGroupARNs ?? []) {
       if (!this.targetGroups.has(tg))
         throw awsError('ValidationError', `Provided Target Groups may not be valid: ${tg}`);
@@ -225,7 +249,7 @@ export class FakeAwsAccount {
       name,
       createdAt: this.now(),
       templateId: template.id,
-      templateVersion: input.LaunchTemplate?.Version ?? '$Default',
+      templateVersion: spec?.Version ?? '$Default',
       min: input.MinSize ?? 0,
       max: input.MaxSize ?? 0,
       desired: input.DesiredCapacity ?? input.MinSize ?? 0,
@@ -234,6 +258,10 @@ export class FakeAwsAccount {
       grace: input.HealthCheckGracePeriod ?? 0,
       targetGroups: input.TargetGroupARNs ?? [],
       tags: new Map((input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      propagated: new Set((input.Tags ?? []).filter((t) => t.PropagateAtLaunch).map((t) => t.Key ?? '')),
+      ...(input.MixedInstancesPolicy ? { mixed: structuredClone(input.MixedInstancesPolicy) } : {}),
+      hooks,
+      policies: [],
       instances: [],
       activities: [],
     };
@@ -259,6 +287,9 @@ export class FakeAwsAccount {
       grace: 300,
       targetGroups: [targetGroup],
       tags: new Map(),
+      propagated: new Set(),
+      hooks: [],
+      policies: [],
       activities: [],
       instances: Array.from({ length: instances }, () => ({
         id: this.instanceId(),
@@ -359,9 +390,61 @@ export class FakeAwsAccount {
     }
   }
 
-  tag(input: { Tags?: { ResourceId?: string; Key?: string; Value?: string }[] }): void {
-    for (const tag of input.Tags ?? [])
-      this.requireChangeable(tag.ResourceId).tags.set(tag.Key ?? '', tag.Value ?? '');
+  tag(input: {
+    Tags?: { ResourceId?: string; Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
+  }): void {
+    for (const tag of input.Tags ?? []) {
+      const group = this.requireChangeable(tag.ResourceId);
+      group.tags.set(tag.Key ?? '', tag.Value ?? '');
+      if (tag.PropagateAtLaunch) group.propagated.add(tag.Key ?? '');
+      else group.propagated.delete(tag.Key ?? '');
+    }
+  }
+
+  /** Creates or replaces the policy of that name; ALB request count must name an attached target group. */
+  putScalingPolicy(input: PutScalingPolicyCommandInput): { PolicyARN: string } {
+    const group = this.requireChangeable(input.AutoScalingGroupName);
+    const type = input.PolicyType ?? 'SimpleScaling';
+    if (!['SimpleScaling', 'StepScaling', 'TargetTrackingScaling', 'PredictiveScaling'].includes(type))
+      throw awsError('ValidationError', `Invalid policy type ${type}`);
+    const label =
+      input.TargetTrackingConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType ===
+      'ALBRequestCountPerTarget'
+        ? input.TargetTrackingConfiguration.PredefinedMetricSpecification.ResourceLabel
+        : undefined;
+    if (label !== undefined) {
+      const attached = group.targetGroups.some((arn) => label.endsWith(`/${arn.split(':').at(-1)}`));
+      if (!attached)
+        throw awsError(
+          'ValidationError',
+          `The target group in ResourceLabel ${label} is not attached to Auto Scaling group ${group.name}`,
+        );
+    }
+    const arn = `arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:0000:autoScalingGroupName/${group.name}:policyName/${input.PolicyName}`;
+    const { AutoScalingGroupName, PolicyName, ...rest } = structuredClone(input);
+    const policy: ScalingPolicy = {
+      ...rest,
+      AutoScalingGroupName,
+      PolicyName,
+      PolicyType: type,
+      PolicyARN: arn,
+    };
+    group.policies = [...group.policies.filter((p) => p.PolicyName !== PolicyName), policy];
+    return { PolicyARN: arn };
+  }
+
+  describePolicies(input: { AutoScalingGroupName?: string; NextToken?: string; MaxRecords?: number }) {
+    const all = this.requireGroup(input.AutoScalingGroupName).policies;
+    const start = Number(input.NextToken ?? 0);
+    const size = Math.min(this.pageSize, input.MaxRecords ?? 50);
+    return {
+      ScalingPolicies: structuredClone(all.slice(start, start + size)),
+      NextToken: start + size < all.length ? String(start + size) : undefined,
+    };
+  }
+
+  describeLifecycleHooks(name: string | undefined) {
+    return { LifecycleHooks: structuredClone(this.requireGroup(name).hooks) };
   }
 
   activities(name: string | undefined): Activity[] {
@@ -603,7 +686,9 @@ export class FakeAwsAccount {
     return {
       AutoScalingGroupName: group.name,
       AutoScalingGroupARN: `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0000:autoScalingGroupName/${group.name}`,
-      LaunchTemplate: { LaunchTemplateId: group.templateId, Version: group.templateVersion },
+      ...(group.mixed
+        ? { MixedInstancesPolicy: structuredClone(group.mixed) }
+        : { LaunchTemplate: { LaunchTemplateId: group.templateId, Version: group.templateVersion } }),
       MinSize: group.min,
       MaxSize: group.max,
       DesiredCapacity: group.desired,
@@ -620,7 +705,7 @@ export class FakeAwsAccount {
         Value,
         ResourceId: group.name,
         ResourceType: 'auto-scaling-group',
-        PropagateAtLaunch: true,
+        PropagateAtLaunch: group.propagated.has(Key),
       })),
       Instances: [
         ...group.instances.map((i): Instance => ({
@@ -652,6 +737,28 @@ export class FakeAwsAccount {
         `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
       );
     return group;
+  }
+
+  /** The limits the Auto Scaling API reference gives for a lifecycle hook. */
+  private validHook(group: string, spec: LifecycleHookSpecification): LifecycleHook {
+    if (
+      !['autoscaling:EC2_INSTANCE_LAUNCHING', 'autoscaling:EC2_INSTANCE_TERMINATING'].includes(
+        spec.LifecycleTransition ?? '',
+      )
+    )
+      throw awsError('ValidationError', `Invalid lifecycle transition ${spec.LifecycleTransition}`);
+    const heartbeat = spec.HeartbeatTimeout ?? 3600;
+    if (heartbeat < 30 || heartbeat > 7200)
+      throw awsError('ValidationError', 'HeartbeatTimeout must be between 30 and 7200 seconds');
+    if (spec.DefaultResult && !['CONTINUE', 'ABANDON'].includes(spec.DefaultResult))
+      throw awsError('ValidationError', `Invalid DefaultResult ${spec.DefaultResult}`);
+    return {
+      ...structuredClone(spec),
+      AutoScalingGroupName: group,
+      HeartbeatTimeout: heartbeat,
+      DefaultResult: spec.DefaultResult ?? 'ABANDON',
+      GlobalTimeout: Math.min(172_800, heartbeat * 100),
+    };
   }
 
   /** A group being deleted can no longer be changed. */

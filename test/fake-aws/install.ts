@@ -4,7 +4,10 @@ import {
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
   DescribeScalingActivitiesCommand,
+  PutScalingPolicyCommand,
   SetInstanceProtectionCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -73,6 +76,19 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
   asg
     .on(CreateOrUpdateTagsCommand)
     .callsFake(run('autoscaling', 'CreateOrUpdateTags', (i) => (account.tag(i), {})));
+  asg
+    .on(PutScalingPolicyCommand)
+    .callsFake(run('autoscaling', 'PutScalingPolicy', (i) => account.putScalingPolicy(i)));
+  asg
+    .on(DescribePoliciesCommand)
+    .callsFake(run('autoscaling', 'DescribePolicies', (i) => account.describePolicies(i)));
+  asg
+    .on(DescribeLifecycleHooksCommand)
+    .callsFake(
+      run('autoscaling', 'DescribeLifecycleHooks', (i: { AutoScalingGroupName?: string }) =>
+        account.describeLifecycleHooks(i.AutoScalingGroupName),
+      ),
+    );
   asg.on(DescribeScalingActivitiesCommand).callsFake(
     run('autoscaling', 'DescribeScalingActivities', (i: { AutoScalingGroupName?: string }) => ({
       Activities: account.activities(i.AutoScalingGroupName),

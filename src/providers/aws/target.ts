@@ -1,4 +1,10 @@
-import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingGroup,
+  CreateAutoScalingGroupCommandInput,
+  LifecycleHookSpecification,
+  PutScalingPolicyCommandInput,
+  ScalingPolicy,
+} from '@aws-sdk/client-auto-scaling';
 import type { Clock } from '../../clock.js';
 import type { AwsEnvironmentConfig } from '../../config/schema.js';
 import { defaults } from '../../config/defaults.js';
@@ -151,19 +157,84 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       );
     }
     // Copy the live group's pinned version of the same template; otherwise start from the default.
-    const pinned = source.LaunchTemplate?.Version;
+    const sourceTemplate =
+      source.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ?? source.LaunchTemplate;
+    const pinned = sourceTemplate?.Version;
     const sameTemplate =
-      source.LaunchTemplate?.LaunchTemplateId === env.launchTemplate ||
-      source.LaunchTemplate?.LaunchTemplateName === env.launchTemplate;
+      sourceTemplate?.LaunchTemplateId === env.launchTemplate ||
+      sourceTemplate?.LaunchTemplateName === env.launchTemplate;
     const sourceVersion = sameTemplate && pinned && /^\d+$/.test(pinned) ? pinned : '$Default';
+    const name = `${env.baseGroup}-g${generation}`;
+    const sourceName = source.AutoScalingGroupName ?? '';
+    const [policies, hooks] = await Promise.all([
+      autoscaling.policies(sourceName),
+      autoscaling.lifecycleHooks(sourceName),
+    ]);
     return {
       live,
       source,
       idleTg,
       generation,
-      name: `${env.baseGroup}-g${generation}`,
+      name,
       capacity,
       sourceVersion,
+      hooks: hooks.map((hook): LifecycleHookSpecification => ({
+        LifecycleHookName: hook.LifecycleHookName,
+        LifecycleTransition: hook.LifecycleTransition,
+        NotificationMetadata: hook.NotificationMetadata,
+        HeartbeatTimeout: hook.HeartbeatTimeout,
+        DefaultResult: hook.DefaultResult,
+        NotificationTargetARN: hook.NotificationTargetARN,
+        RoleARN: hook.RoleARN,
+      })),
+      policies: policies.map((policy) => copyPolicy(policy, name, idleTg)),
+      // The owner's tags (cost allocation, ownership) follow the fleet; cutover's own are set per group,
+      // and aws:* ones are reserved for AWS to set.
+      tags: (source.Tags ?? [])
+        .filter((t) => t.Key && !t.Key.startsWith('cutover:') && !t.Key.startsWith('aws:'))
+        .map((t) => ({ Key: t.Key, Value: t.Value ?? '', PropagateAtLaunch: t.PropagateAtLaunch ?? false })),
+    };
+  };
+
+  /** What CreateAutoScalingGroup gets: the launch plan, launching the new template version. */
+  const createInput = (
+    plan: Awaited<ReturnType<typeof planLaunch>>,
+    templateVersion: string,
+    spec: LaunchSpec,
+  ): CreateAutoScalingGroupCommandInput => {
+    const template = { ...templateRef, Version: templateVersion };
+    const mixed = plan.source.MixedInstancesPolicy;
+    return {
+      AutoScalingGroupName: plan.name,
+      // With a mixed instances policy the template lives inside it, and LaunchTemplate must be absent.
+      ...(mixed
+        ? {
+            MixedInstancesPolicy: {
+              ...mixed,
+              LaunchTemplate: { ...mixed.LaunchTemplate, LaunchTemplateSpecification: template },
+            },
+          }
+        : { LaunchTemplate: template }),
+      MinSize: plan.capacity.min,
+      MaxSize: plan.capacity.max,
+      DesiredCapacity: plan.capacity.desired,
+      VPCZoneIdentifier: plan.source.VPCZoneIdentifier,
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: plan.source.HealthCheckGracePeriod ?? 300,
+      TargetGroupARNs: [plan.idleTg],
+      // In the create call, not PutLifecycleHook afterwards: a launch hook must see the first instances.
+      ...(plan.hooks.length ? { LifecycleHookSpecificationList: plan.hooks } : {}),
+      Tags: [
+        ...plan.tags,
+        ...Object.entries({
+          [tagKeys.artifact]: artifact,
+          [tagKeys.environment]: environment,
+          [tagKeys.version]: spec.version,
+          [tagKeys.deployment]: spec.deployment,
+          [tagKeys.role]: 'green',
+          [tagKeys.generation]: String(plan.generation),
+        }).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
+      ],
     };
   };
 
@@ -189,7 +260,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     async launch(spec: LaunchSpec): Promise<FleetInfo> {
       const { all, fleets: list } = await scan();
       const plan = await planLaunch(list, await weightsOf(list), all);
-      const { name, generation, idleTg, capacity, source } = plan;
+      const { name, generation } = plan;
       const templateVersion = await ec2.newTemplateVersion(
         env.launchTemplate,
         plan.sourceVersion,
@@ -205,25 +276,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         instances: [],
       };
       try {
-        await autoscaling.create({
-          AutoScalingGroupName: name,
-          LaunchTemplate: { ...templateRef, Version: String(templateVersion) },
-          MinSize: capacity.min,
-          MaxSize: capacity.max,
-          DesiredCapacity: capacity.desired,
-          VPCZoneIdentifier: source.VPCZoneIdentifier,
-          HealthCheckType: 'ELB',
-          HealthCheckGracePeriod: source.HealthCheckGracePeriod ?? 300,
-          TargetGroupARNs: [idleTg],
-          Tags: Object.entries({
-            [tagKeys.artifact]: artifact,
-            [tagKeys.environment]: environment,
-            [tagKeys.version]: spec.version,
-            [tagKeys.deployment]: spec.deployment,
-            [tagKeys.role]: 'green',
-            [tagKeys.generation]: String(generation),
-          }).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
-        });
+        await autoscaling.create(createInput(plan, String(templateVersion), spec));
       } catch (error) {
         if ((error as { name?: string }).name !== 'AlreadyExistsFault') throw error;
         // The winner's group was just created: describe calls may miss it for a few seconds.
@@ -232,13 +285,23 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           await clock.sleep(1000);
           holder = await autoscaling.group(name);
         }
-        // Our own create took effect and only its answer was lost: the retry found our group.
-        if (holder && tagOf(holder, tagKeys.deployment) === spec.deployment) return launched;
-        throw new LockHeld(
-          'LOCKED',
-          `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
-          'wait for that deploy to finish, then run cutover status',
-        );
+        // A group tagged with our own deployment is our first attempt, which took effect though its
+        // answer was lost; any other holder is another deploy's claim on this generation.
+        if (!holder || tagOf(holder, tagKeys.deployment) !== spec.deployment) {
+          throw new LockHeld(
+            'LOCKED',
+            `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
+            'wait for that deploy to finish, then run cutover status',
+          );
+        }
+      }
+      for (const policy of plan.policies) {
+        await autoscaling.putPolicy(policy);
+        if (policy.PolicyType === 'StepScaling' || policy.PolicyType === 'SimpleScaling') {
+          options.note?.(
+            `scaling policy \`${policy.PolicyName}\` of \`${name}\` was copied, but the CloudWatch alarms that trigger it were not: it does not act until an alarm names it`,
+          );
+        }
       }
       return launched;
     },
@@ -500,9 +563,19 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     lines.push(
       `CreateLaunchTemplateVersion ${env.launchTemplate} SourceVersion=${p.sourceVersion} ImageId=${version}`,
     );
+    const overrides = p.source.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.length ?? 0;
+    const launchWith = p.source.MixedInstancesPolicy
+      ? `MixedInstancesPolicy(LaunchTemplate=${env.launchTemplate}:<new version>, ${overrides} overrides)`
+      : `LaunchTemplate=${env.launchTemplate}:<new version>`;
+    const extras = [
+      p.hooks.length ? ` LifecycleHooks=${p.hooks.map((h) => h.LifecycleHookName).join(',')}` : '',
+      p.tags.length ? ` CopiedTags=${p.tags.map((t) => t.Key).join(',')}` : '',
+    ].join('');
     lines.push(
-      `CreateAutoScalingGroup ${p.name} LaunchTemplate=${env.launchTemplate}:<new version> Min/Desired/Max=${p.capacity.min}/${p.capacity.desired}/${p.capacity.max} TargetGroupARNs=${p.idleTg} Subnets=${p.source.VPCZoneIdentifier ?? ''}`,
+      `CreateAutoScalingGroup ${p.name} ${launchWith} Min/Desired/Max=${p.capacity.min}/${p.capacity.desired}/${p.capacity.max} TargetGroupARNs=${p.idleTg} Subnets=${p.source.VPCZoneIdentifier ?? ''}${extras}`,
     );
+    for (const policy of p.policies)
+      lines.push(`PutScalingPolicy ${p.name} ${policy.PolicyName} ${policy.PolicyType}`);
     lines.push(
       `(wait up to ${Math.round(env.healthCheck.readyTimeout / 1000)} s for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
     );
@@ -536,4 +609,36 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   };
 
   return { name: 'aws', fleet, router, describe, preflight, checkRouting, plan };
+}
+
+/**
+ * The PutScalingPolicy that recreates `policy` on group `name`. A target-tracking policy on ALB request
+ * count per target names its target group in ResourceLabel (`app/<lb>/<id>/targetgroup/<name>/<id>`):
+ * it is pointed at the new group's target group, which sits on the same load balancer.
+ */
+function copyPolicy(policy: ScalingPolicy, name: string, targetGroup: string): PutScalingPolicyCommandInput {
+  const tracking = policy.TargetTrackingConfiguration;
+  const predefined = tracking?.PredefinedMetricSpecification;
+  const label =
+    predefined?.PredefinedMetricType === 'ALBRequestCountPerTarget' && predefined.ResourceLabel
+      ? predefined.ResourceLabel.replace(/targetgroup\/.*$/, targetGroup.split(':').at(-1) ?? '')
+      : predefined?.ResourceLabel;
+  return {
+    AutoScalingGroupName: name,
+    PolicyName: policy.PolicyName,
+    PolicyType: policy.PolicyType,
+    AdjustmentType: policy.AdjustmentType,
+    MinAdjustmentMagnitude: policy.MinAdjustmentMagnitude,
+    ScalingAdjustment: policy.ScalingAdjustment,
+    Cooldown: policy.Cooldown,
+    MetricAggregationType: policy.MetricAggregationType,
+    StepAdjustments: policy.StepAdjustments,
+    EstimatedInstanceWarmup: policy.EstimatedInstanceWarmup,
+    TargetTrackingConfiguration:
+      tracking && predefined
+        ? { ...tracking, PredefinedMetricSpecification: { ...predefined, ResourceLabel: label } }
+        : tracking,
+    PredictiveScalingConfiguration: policy.PredictiveScalingConfiguration,
+    Enabled: policy.Enabled,
+  };
 }
