@@ -171,7 +171,7 @@ export class FakeAwsAccount {
     SourceVersion?: string;
     ClientToken?: string;
     LaunchTemplateData?: { ImageId?: string };
-  }) {
+  }): { LaunchTemplateVersion: { LaunchTemplateId: string; VersionNumber: number } } {
     // EC2 idempotency: the same token with the same request answers what the first call did.
     if (input.ClientToken) {
       const { ClientToken: token, ...request } = input;
