@@ -49,6 +49,13 @@ export async function serviceRuntime(
       stateDir,
       clock,
       note: (message) => scoped.warn('target.note', message),
+      retried: ({ operation, attempt, waitMs, error }) =>
+        scoped.info(
+          'aws.retry',
+          `${operation} failed (${error.name}: ${error.message}); trying again in ${waitMs} ms`,
+          { operation, attempt, waitMs, error: error.name },
+        ),
+      signal,
     }),
     journal,
     events: scoped,

@@ -25,6 +25,7 @@ export async function rollback(
   /** What to do when there is no standby, given the live fleet: asked only then, from what was read. */
   redeployHint: (live: FleetInfo | undefined) => string,
 ): Promise<RollbackResult> {
+  await ctx.target.checkRouting();
   const { fleet, router } = ctx.target;
   const started = ctx.clock.now();
   const { live, standby } = viewOf(await fleet.list(), await router.readWeights());

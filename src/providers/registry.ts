@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Service } from '../config/select.js';
 import { UserInputError } from '../errors.js';
+import type { RetryNotice } from './aws/retry.js';
 import type { Target } from './types.js';
 
 export interface TargetDeps {
@@ -10,6 +11,10 @@ export interface TargetDeps {
   stateDir: string;
   clock: Clock;
   note?: (message: string) => void;
+  /** Told of each AWS call about to be retried (throttling, a lost response), with the wait. */
+  retried?: (notice: RetryNotice) => void;
+  /** The command's abort signal: retry waits end when it fires. */
+  signal?: AbortSignal;
 }
 
 type Factory = (deps: TargetDeps) => Promise<Target>;
@@ -37,7 +42,7 @@ const factories: Record<string, Factory> = {
     });
   },
 
-  aws: async ({ service, clock, note }) => {
+  aws: async ({ service, clock, note, retried, signal }) => {
     if (service.env.target !== 'aws') throw new Error('unreachable: aws factory given another target');
     const [{ createAwsPorts }, { defaultRetry }, { createAwsTarget }] = await Promise.all([
       import('./aws/clients.js'),
@@ -49,7 +54,11 @@ const factories: Record<string, Factory> = {
       artifact: service.artifact,
       environment: service.environment,
       clock,
-      ports: createAwsPorts(service.env.region, defaultRetry),
+      ports: createAwsPorts(service.env.region, {
+        ...defaultRetry,
+        ...(retried ? { onRetry: retried } : {}),
+        ...(signal ? { signal } : {}),
+      }),
       ...(note ? { note } : {}),
     });
   },

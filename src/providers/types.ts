@@ -117,6 +117,12 @@ export interface Target {
   /** Checks what a deploy of `version` needs before anything changes; a UserInputError when it is not there. */
   preflight(version: string): Promise<void>;
   /**
+   * Checks that the router can be changed safely, before any traffic change that is not a deploy (a
+   * rollback): a UserInputError when it cannot (aws: the listener forwards to a target group outside
+   * `targetGroups`, or one of those cannot be read). A no-op where the target owns its router.
+   */
+  checkRouting(): Promise<void>;
+  /**
    * Facts about the target itself for `status`; `warning` when something needs a person's attention;
    * `down` when the target knows nothing can answer (the local agent, which holds the router, is not running).
    */

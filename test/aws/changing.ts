@@ -6,6 +6,7 @@ export const changingOperations = new Set([
   'DeleteAutoScalingGroup',
   'SetInstanceProtection',
   'CreateOrUpdateTags',
+  'PutScalingPolicy',
   'ModifyListener',
   'ModifyRule',
 ]);

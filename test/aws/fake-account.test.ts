@@ -146,3 +146,126 @@ describe('fake account', () => {
     expect(fake.describeImage(goodAmi)).toEqual({ ImageId: goodAmi, State: 'available' });
   });
 });
+
+describe('fake account: idempotency and lost responses', () => {
+  const request = (token: string, ami = goodAmi) => ({
+    LaunchTemplateId: launchTemplateId,
+    SourceVersion: '1',
+    ClientToken: token,
+    LaunchTemplateData: { ImageId: ami },
+  });
+
+  it('GIVEN a ClientToken already used with the same request WHEN CreateLaunchTemplateVersion is called again THEN it answers the same version and creates none', () => {
+    const { fake } = account();
+    const first = fake.createTemplateVersion(request('t-1'));
+    const again = fake.createTemplateVersion(request('t-1'));
+    expect(again).toEqual(first);
+    expect(fake.templates.get(launchTemplateId)?.versions).toHaveLength(2);
+    expect(fake.createTemplateVersion(request('t-2')).LaunchTemplateVersion.VersionNumber).toBe(3);
+  });
+
+  it('GIVEN a ClientToken used with other parameters THEN it fails with IdempotentParameterMismatch', () => {
+    const { fake } = account();
+    fake.createTemplateVersion(request('t-1'));
+    expect(() => fake.createTemplateVersion(request('t-1', 'ami-0fedcba9876543210'))).toThrowError(
+      expect.objectContaining({ name: 'IdempotentParameterMismatch' }),
+    );
+  });
+
+  it('GIVEN a lost response is armed for an operation THEN that many calls lose it, then answers come back', () => {
+    const { fake } = account();
+    fake.lostResponses.set('CreateAutoScalingGroup', 1);
+    expect(fake.loseResponse('CreateAutoScalingGroup')).toBe(true);
+    expect(fake.loseResponse('CreateAutoScalingGroup')).toBe(false);
+    expect(fake.loseResponse('DescribeListeners')).toBe(false);
+  });
+});
+
+describe('fake account: a force-deleted group lingers until its instances are gone', () => {
+  it('GIVEN a group with registered instances WHEN force-deleted THEN it stays listed as "Delete in progress", its name taken, until drained and terminated', () => {
+    const { clock, fake } = account();
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    const listed = fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups[0];
+    expect(listed?.Status).toBe('Delete in progress');
+    expect(listed?.Instances?.map((i) => i.LifecycleState)).toEqual(['Terminating', 'Terminating']);
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: baseGroup,
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+      }),
+    ).toThrowError(expect.objectContaining({ name: 'AlreadyExistsFault' }));
+    // The targets drain for the deregistration delay (300 s), then the instances shut down.
+    clock.advance(300_000);
+    expect(fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups).toHaveLength(1);
+    clock.advance(fake.terminateDelayMs);
+    expect(fake.describeGroups({ AutoScalingGroupNames: [baseGroup] }).AutoScalingGroups).toEqual([]);
+    fake.createGroup({
+      AutoScalingGroupName: baseGroup,
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId },
+    });
+  });
+
+  it('GIVEN a group being deleted THEN changing it fails as AWS does, and deleting it again changes nothing', () => {
+    const { fake } = account();
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    expect(() => fake.updateGroup({ AutoScalingGroupName: baseGroup, DesiredCapacity: 2 })).toThrowError(
+      expect.objectContaining({ name: 'ValidationError' }),
+    );
+    fake.deleteGroup({ AutoScalingGroupName: baseGroup, ForceDelete: true });
+    expect(fake.deletedOrDeleting(baseGroup)).toBe(true);
+  });
+});
+
+describe('fake account: what a group carries beyond its capacity', () => {
+  it('GIVEN a target-tracking policy on ALB request count WHEN its ResourceLabel names a target group the group is not attached to THEN it fails with ValidationError', () => {
+    const { fake } = account();
+    const policy = (tg: string) => ({
+      AutoScalingGroupName: baseGroup,
+      PolicyName: 'requests',
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: {
+        PredefinedMetricSpecification: {
+          PredefinedMetricType: 'ALBRequestCountPerTarget' as const,
+          ResourceLabel: `app/catalog-prod/50dc6c495c0c9188/${tg.split(':').at(-1)}`,
+        },
+        TargetValue: 100,
+      },
+    });
+    expect(() => fake.putScalingPolicy(policy(tgB))).toThrowError(
+      expect.objectContaining({ name: 'ValidationError' }),
+    );
+    fake.putScalingPolicy(policy(tgA));
+    fake.putScalingPolicy(policy(tgA));
+    expect(fake.describePolicies({ AutoScalingGroupName: baseGroup }).ScalingPolicies).toHaveLength(1);
+  });
+
+  it('GIVEN CreateAutoScalingGroup with both LaunchTemplate and MixedInstancesPolicy, or a hook out of range THEN it fails with ValidationError', () => {
+    const { fake } = account();
+    const template = { LaunchTemplateId: launchTemplateId, Version: '1' };
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: 'g',
+        LaunchTemplate: template,
+        MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: template } },
+      }),
+    ).toThrowError(expect.objectContaining({ name: 'ValidationError' }));
+    expect(() =>
+      fake.createGroup({
+        AutoScalingGroupName: 'g',
+        LaunchTemplate: template,
+        LifecycleHookSpecificationList: [
+          {
+            LifecycleHookName: 'h',
+            LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+            HeartbeatTimeout: 10,
+          },
+        ],
+      }),
+    ).toThrowError(/HeartbeatTimeout/);
+    fake.createGroup({
+      AutoScalingGroupName: 'g',
+      MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: template } },
+    });
+    expect(fake.groups.get('g')?.mixed?.LaunchTemplate?.LaunchTemplateSpecification).toEqual(template);
+  });
+});

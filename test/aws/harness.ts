@@ -57,15 +57,15 @@ export function awsHarness(
     const events: CutoverEvent[] = [];
     const dir = tempDir(`cutover-${label}-`);
     const sink = new Events([(e) => events.push(e)], { runner: label }, () => clock.now());
+    const abort = new AbortController();
     const target = createAwsTarget({
       env,
       artifact: 'catalog',
       environment: 'prod',
       clock,
-      ports: installed.ports,
+      ports: installed.portsWith({ ...instantRetry, signal: abort.signal }),
       note: (message) => sink.warn('target.note', message),
     });
-    const abort = new AbortController();
     const ctx: ControllerContext = {
       target,
       journal: new Journal(dir.path, 'prod', 'catalog'),

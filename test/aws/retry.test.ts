@@ -1,6 +1,16 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { call, isRetryable } from '../../src/providers/aws/retry.js';
+import { parseArgs } from '../../src/cli/args.js';
+import { serviceRuntime } from '../../src/cli/runtime.js';
+import { DeploymentFailed } from '../../src/errors.js';
+import { Events, type CutoverEvent } from '../../src/events.js';
+import { call, isRetryable, type RetryNotice } from '../../src/providers/aws/retry.js';
 import { awsError } from '../fake-aws/account.js';
+import { exampleAccount, installFakeAccount, instantRetry, lostResponseError } from '../fake-aws/install.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { tempDir } from '../helpers/tmp.js';
+import { awsEnvironmentYaml } from './fixtures.js';
 
 const fast = { retries: 5, minTimeout: 0, maxTimeout: 0 };
 
@@ -17,19 +27,32 @@ describe('AWS call retries', () => {
     expect(isRetryable(awsError('ValidationError', 'bad'))).toBe(false);
   });
 
-  it('carries a throttled call through, telling of each retry', async () => {
+  it('GIVEN a response lost on the way back (connection reset, timeout) THEN the call is retried', () => {
+    expect(isRetryable(lostResponseError())).toBe(true);
+    expect(isRetryable(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toBe(true);
+  });
+
+  it('GIVEN a throttled call WHEN it is retried THEN each retry is told with the operation, the attempt and the wait', async () => {
     let attempts = 0;
-    const seen: number[] = [];
+    const seen: RetryNotice[] = [];
     const result = await call(
       'DescribeListeners',
       async () => {
         if (++attempts < 4) throw awsError('ThrottlingException', 'Rate exceeded');
         return 'ok';
       },
-      { ...fast, onRetry: (_op, _e, attempt) => seen.push(attempt) },
+      { retries: 5, minTimeout: 2, maxTimeout: 5, onRetry: (notice) => seen.push(notice) },
     );
     expect(result).toBe('ok');
-    expect(seen).toEqual([1, 2, 3]);
+    expect(seen.map((n) => [n.operation, n.attempt, n.error.name])).toEqual([
+      ['DescribeListeners', 1, 'ThrottlingException'],
+      ['DescribeListeners', 2, 'ThrottlingException'],
+      ['DescribeListeners', 3, 'ThrottlingException'],
+    ]);
+    for (const notice of seen) {
+      expect(notice.waitMs).toBeGreaterThanOrEqual(2);
+      expect(notice.waitMs).toBeLessThanOrEqual(5);
+    }
   });
 
   it('fails with the original error, unretried, when it is not transient', async () => {
@@ -44,5 +67,87 @@ describe('AWS call retries', () => {
     );
     await expect(failing).rejects.toMatchObject({ name: 'AlreadyExistsFault' });
     expect(attempts).toBe(1);
+  });
+
+  it('GIVEN a call waiting to retry WHEN the deploy is aborted THEN it stops waiting and fails with the abort reason', async () => {
+    const abort = new AbortController();
+    let attempts = 0;
+    const started = Date.now();
+    const failing = call(
+      'DescribeTargetHealth',
+      async () => {
+        attempts++;
+        throw awsError('ThrottlingException', 'Rate exceeded');
+      },
+      {
+        retries: 8,
+        minTimeout: 60_000,
+        maxTimeout: 60_000,
+        signal: abort.signal,
+        onRetry: () => abort.abort(new DeploymentFailed('ABORTED', 'aborted by SIGINT')),
+      },
+    );
+    await expect(failing).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(attempts).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('GIVEN the deploy was already aborted WHEN the way back makes a throttled call THEN it is still retried', async () => {
+    const abort = new AbortController();
+    abort.abort(new DeploymentFailed('ABORTED', 'aborted by SIGINT'));
+    let attempts = 0;
+    const result = await call(
+      'ModifyListener',
+      async () => {
+        if (++attempts < 3) throw awsError('ThrottlingException', 'Rate exceeded');
+        return 'restored';
+      },
+      { ...fast, signal: abort.signal },
+    );
+    expect(result).toBe('restored');
+    expect(attempts).toBe(3);
+  });
+});
+
+describe('retries through the CLI runtime', () => {
+  it('GIVEN a throttled AWS call WHEN a command reads the fleets THEN an aws.retry event names the operation, the attempt and the wait', async () => {
+    const clock = new FakeClock();
+    const account = exampleAccount({ now: () => clock.now(), throttleRate: 1 });
+    const installed = installFakeAccount(account, instantRetry);
+    const dir = tempDir('cutover-retry-');
+    try {
+      writeFileSync(join(dir.path, 'cutover.config.yaml'), awsEnvironmentYaml());
+      const events: CutoverEvent[] = [];
+      const args = parseArgs('status', ['artifact=catalog', 'environment=prod'], {
+        words: ['artifact', 'environment'],
+        required: [],
+        flags: [],
+        options: [],
+      });
+      args.options.config = join(dir.path, 'cutover.config.yaml');
+      const { ctx } = await serviceRuntime(
+        args,
+        new Events([
+          (e) => {
+            events.push(e);
+            // One throttled attempt is enough to see; the real backoff waits about a second.
+            if (e.code === 'aws.retry') account.throttleRate = 0;
+          },
+        ]),
+        new AbortController().signal,
+        clock,
+      );
+      await ctx.target.fleet.list();
+      const retry = events.find((e) => e.code === 'aws.retry');
+      expect(retry?.fields).toMatchObject({
+        operation: 'DescribeAutoScalingGroups',
+        attempt: 1,
+        waitMs: expect.any(Number),
+        error: 'Throttling',
+      });
+    } finally {
+      dir.remove();
+      installed.restore();
+    }
   });
 });

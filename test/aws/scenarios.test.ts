@@ -37,10 +37,9 @@ describe('aws target against the fake account', () => {
     expect(h.account.groups.get(baseGroup)?.desired).toBe(0);
     expect(h.codes()).toContain('target.note');
     await deploy(h.ctx, { deployment: 'd-3', version: goodAmi2 });
-    expect([...h.account.groups.keys()].filter((n) => n !== baseGroup).sort()).toEqual([
-      `${baseGroup}-g2`,
-      `${baseGroup}-g3`,
-    ]);
+    expect(
+      [...h.account.groups.keys()].filter((n) => n !== baseGroup && !h.account.deletedOrDeleting(n)).sort(),
+    ).toEqual([`${baseGroup}-g2`, `${baseGroup}-g3`]);
     expect(h.live()).toEqual({ [`${baseGroup}-g3`]: 100 });
   });
 
@@ -50,7 +49,7 @@ describe('aws target against the fake account', () => {
     await expect(failure).rejects.toMatchObject({ code: 'GREEN_UNHEALTHY' });
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 1 });
     expect(h.account.calls.get('ModifyListener')).toBeUndefined();
-    expect(h.account.groups.has(`${baseGroup}-g1`)).toBe(false);
+    expect(h.account.deletedOrDeleting(`${baseGroup}-g1`)).toBe(true);
   });
 
   it('GIVEN green turns unhealthy in its target group during the bake THEN traffic goes back and green is deleted', async () => {
@@ -63,7 +62,7 @@ describe('aws target against the fake account', () => {
       expect.arrayContaining(['traffic.shifted', 'bake.started', 'health.failed', 'rollback.started']),
     );
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 100, [tgB]: 0 });
-    expect(h.account.groups.has(`${baseGroup}-g1`)).toBe(false);
+    expect(h.account.deletedOrDeleting(`${baseGroup}-g1`)).toBe(true);
   });
 
   it('GIVEN instances that cannot launch WHEN waiting THEN the scaling activity is the reason and green is deleted', async () => {
@@ -72,7 +71,7 @@ describe('aws target against the fake account', () => {
       code: 'INSTANCE_LAUNCH_FAILED',
       message: expect.stringContaining('could not be launched'),
     });
-    expect(h.account.groups.has(`${baseGroup}-g1`)).toBe(false);
+    expect(h.account.deletedOrDeleting(`${baseGroup}-g1`)).toBe(true);
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 1 });
   });
 

@@ -49,7 +49,7 @@ describe('HTTP checks through the test listener', () => {
       message: expect.stringContaining('test listener: GET /health answered 500, expected 200'),
     });
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 1 });
-    expect(h.account.groups.has('catalog-prod-g1')).toBe(false);
+    expect(h.account.deletedOrDeleting('catalog-prod-g1')).toBe(true);
   });
 
   it('announces in its plan the same changing calls, test listener included, that the deploy makes', async () => {

@@ -1,5 +1,15 @@
 import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { AutoScalingGroup, Activity, Instance, TagDescription } from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingGroup,
+  Activity,
+  Instance,
+  LifecycleHook,
+  LifecycleHookSpecification,
+  MixedInstancesPolicy,
+  PutScalingPolicyCommandInput,
+  ScalingPolicy,
+  TagDescription,
+} from '@aws-sdk/client-auto-scaling';
 
 /** See BEHAVIOUR.md beside this file for what this models and why. */
 
@@ -38,8 +48,16 @@ interface FakeGroup {
   grace: number;
   targetGroups: string[];
   tags: Map<string, string>;
+  /** Keys of the tags that propagate to instances at launch. */
+  propagated: Set<string>;
+  /** Set when the group launches from a mixed instances policy instead of `LaunchTemplate`. */
+  mixed?: MixedInstancesPolicy;
+  hooks: LifecycleHook[];
+  policies: ScalingPolicy[];
   instances: FakeInstance[];
   activities: Activity[];
+  /** Set by a force delete: the instances terminating, each until when; the group goes with the last. */
+  deleting?: { terminating: { id: string; until: number }[]; goneAt: number };
 }
 
 interface FakeTemplate {
@@ -56,6 +74,7 @@ export interface FakeOptions {
   pageSize?: number;
   throttleRate?: number;
   seed?: number;
+  terminateDelayMs?: number;
 }
 
 export class FakeAwsAccount {
@@ -64,6 +83,8 @@ export class FakeAwsAccount {
   describeLagMs: number;
   pageSize: number;
   throttleRate: number;
+  /** How long an instance takes to shut down once its targets have drained. */
+  terminateDelayMs: number;
   private seed: number;
   readonly calls = new Map<string, number>();
   /** Every call that got through, in order. */
@@ -82,6 +103,14 @@ export class FakeAwsAccount {
   /** Load balancer ARN → DNS name; tests point it at 127.0.0.1 to send real HTTP through a "listener". */
   readonly loadBalancers = new Map<string, string>();
   readonly groups = new Map<string, FakeGroup>();
+  /** EC2 ClientToken → the request it came with and what was answered. */
+  private readonly clientTokens = new Map<
+    string,
+    {
+      request: string;
+      response: { LaunchTemplateVersion: { LaunchTemplateId: string; VersionNumber: number } };
+    }
+  >();
   private nextInstance = 1;
 
   constructor(options: FakeOptions) {
@@ -90,7 +119,23 @@ export class FakeAwsAccount {
     this.describeLagMs = options.describeLagMs ?? 5_000;
     this.pageSize = options.pageSize ?? 2;
     this.throttleRate = options.throttleRate ?? 0;
+    this.terminateDelayMs = options.terminateDelayMs ?? 30_000;
     this.seed = options.seed ?? 42;
+  }
+
+  /**
+   * Operation → how many of its next calls lose their response: the call takes effect, the client sees
+   * a dropped connection (see `lostResponseError` in install.ts).
+   */
+  readonly lostResponses = new Map<string, number>();
+
+  /** Whether this call's response is lost; counts one off. */
+  loseResponse(operation: string): boolean {
+    const left = this.lostResponses.get(operation) ?? 0;
+    if (left <= 0) return false;
+    this.lostResponses.set(operation, left - 1);
+    this.calls.set('(response lost)', (this.calls.get('(response lost)') ?? 0) + 1);
+    return true;
   }
 
   /** After this many calls the caller is "dead": every later call fails, as if its process was killed. */
@@ -124,8 +169,24 @@ export class FakeAwsAccount {
     LaunchTemplateId?: string;
     LaunchTemplateName?: string;
     SourceVersion?: string;
+    ClientToken?: string;
     LaunchTemplateData?: { ImageId?: string };
-  }) {
+  }): { LaunchTemplateVersion: { LaunchTemplateId: string; VersionNumber: number } } {
+    // EC2 idempotency: the same token with the same request answers what the first call did.
+    if (input.ClientToken) {
+      const { ClientToken: token, ...request } = input;
+      const seen = this.clientTokens.get(token);
+      const key = JSON.stringify(request);
+      if (seen && seen.request !== key)
+        throw awsError(
+          'IdempotentParameterMismatch',
+          `Client token ${token} was already used with different request parameters`,
+        );
+      if (seen) return structuredClone(seen.response);
+      const response = this.createTemplateVersion(request);
+      this.clientTokens.set(token, { request: key, response });
+      return structuredClone(response);
+    }
     const template = [...this.templates.values()].find(
       (t) => t.id === input.LaunchTemplateId || t.name === input.LaunchTemplateName,
     );
@@ -150,6 +211,7 @@ export class FakeAwsAccount {
   createGroup(input: {
     AutoScalingGroupName?: string;
     LaunchTemplate?: { LaunchTemplateId?: string; LaunchTemplateName?: string; Version?: string };
+    MixedInstancesPolicy?: MixedInstancesPolicy;
     MinSize?: number;
     MaxSize?: number;
     DesiredCapacity?: number;
@@ -157,20 +219,28 @@ export class FakeAwsAccount {
     HealthCheckType?: string;
     HealthCheckGracePeriod?: number;
     TargetGroupARNs?: string[];
-    Tags?: { Key?: string; Value?: string }[];
+    LifecycleHookSpecificationList?: LifecycleHookSpecification[];
+    Tags?: { Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
   }): void {
     const name = input.AutoScalingGroupName ?? '';
+    this.sweep();
     if (this.groups.has(name))
       throw awsError(
         'AlreadyExistsFault',
         `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`,
       );
+    if (input.LaunchTemplate && input.MixedInstancesPolicy)
+      throw awsError(
+        'ValidationError',
+        'Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.',
+      );
+    const spec =
+      input.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ?? input.LaunchTemplate;
     const template = [...this.templates.values()].find(
-      (t) =>
-        t.id === input.LaunchTemplate?.LaunchTemplateId ||
-        t.name === input.LaunchTemplate?.LaunchTemplateName,
+      (t) => t.id === spec?.LaunchTemplateId || t.name === spec?.LaunchTemplateName,
     );
     if (!template) throw awsError('ValidationError', 'The specified launch template does not exist');
+    const hooks = (input.LifecycleHookSpecificationList ?? []).map((h) => this.validHook(name, h));
     for (const tg of input.TargetGroupARNs ?? []) {
       if (!this.targetGroups.has(tg))
         throw awsError('ValidationError', `Provided Target Groups may not be valid: ${tg}`);
@@ -179,7 +249,7 @@ export class FakeAwsAccount {
       name,
       createdAt: this.now(),
       templateId: template.id,
-      templateVersion: input.LaunchTemplate?.Version ?? '$Default',
+      templateVersion: spec?.Version ?? '$Default',
       min: input.MinSize ?? 0,
       max: input.MaxSize ?? 0,
       desired: input.DesiredCapacity ?? input.MinSize ?? 0,
@@ -188,6 +258,10 @@ export class FakeAwsAccount {
       grace: input.HealthCheckGracePeriod ?? 0,
       targetGroups: input.TargetGroupARNs ?? [],
       tags: new Map((input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      propagated: new Set((input.Tags ?? []).filter((t) => t.PropagateAtLaunch).map((t) => t.Key ?? '')),
+      ...(input.MixedInstancesPolicy ? { mixed: structuredClone(input.MixedInstancesPolicy) } : {}),
+      hooks,
+      policies: [],
       instances: [],
       activities: [],
     };
@@ -213,6 +287,9 @@ export class FakeAwsAccount {
       grace: 300,
       targetGroups: [targetGroup],
       tags: new Map(),
+      propagated: new Set(),
+      hooks: [],
+      policies: [],
       activities: [],
       instances: Array.from({ length: instances }, () => ({
         id: this.instanceId(),
@@ -229,6 +306,7 @@ export class FakeAwsAccount {
     NextToken?: string;
     MaxRecords?: number;
   }) {
+    this.sweep();
     const visible = [...this.groups.values()].filter((g) => this.now() - g.createdAt >= this.describeLagMs);
     const matching = visible.filter((g) => {
       if (input.AutoScalingGroupNames && !input.AutoScalingGroupNames.includes(g.name)) return false;
@@ -253,7 +331,7 @@ export class FakeAwsAccount {
     MaxSize?: number;
     DesiredCapacity?: number;
   }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    const group = this.requireChangeable(input.AutoScalingGroupName);
     group.min = input.MinSize ?? group.min;
     group.max = input.MaxSize ?? group.max;
     group.desired = input.DesiredCapacity ?? group.desired;
@@ -261,15 +339,38 @@ export class FakeAwsAccount {
   }
 
   deleteGroup(input: { AutoScalingGroupName?: string; ForceDelete?: boolean }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    this.sweep();
+    const group = this.groups.get(input.AutoScalingGroupName ?? '');
+    // Asked again while it empties: the delete is already under way.
+    if (group?.deleting) return;
+    if (!group) this.requireGroup(input.AutoScalingGroupName);
+    if (!group) return;
     if (group.instances.length > 0 && !input.ForceDelete) {
       throw awsError(
         'ResourceInUse',
         'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
       );
     }
-    for (const instance of group.instances) this.terminate(group, instance);
-    this.groups.delete(group.name);
+    if (group.instances.length === 0) {
+      this.groups.delete(group.name);
+      return;
+    }
+    // Asynchronous: each instance leaves its target groups (draining for the deregistration delay),
+    // then shuts down; the group stays listed, its name taken, until the last one is gone.
+    const terminating = group.instances.map((instance) => {
+      const drained = this.terminate(group, instance);
+      return { id: instance.id, until: Math.max(drained, this.now()) + this.terminateDelayMs };
+    });
+    group.desired = 0;
+    group.min = 0;
+    group.deleting = { terminating, goneAt: Math.max(...terminating.map((t) => t.until)) };
+  }
+
+  /** Absent, or being deleted: what a test means by "the group was deleted". */
+  deletedOrDeleting(name: string): boolean {
+    this.sweep();
+    const group = this.groups.get(name);
+    return !group || group.deleting !== undefined;
   }
 
   protect(input: {
@@ -277,7 +378,7 @@ export class FakeAwsAccount {
     InstanceIds?: string[];
     ProtectedFromScaleIn?: boolean;
   }): void {
-    const group = this.requireGroup(input.AutoScalingGroupName);
+    const group = this.requireChangeable(input.AutoScalingGroupName);
     for (const id of input.InstanceIds ?? []) {
       const instance = group.instances.find((i) => i.id === id);
       if (!instance)
@@ -289,9 +390,61 @@ export class FakeAwsAccount {
     }
   }
 
-  tag(input: { Tags?: { ResourceId?: string; Key?: string; Value?: string }[] }): void {
-    for (const tag of input.Tags ?? [])
-      this.requireGroup(tag.ResourceId).tags.set(tag.Key ?? '', tag.Value ?? '');
+  tag(input: {
+    Tags?: { ResourceId?: string; Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
+  }): void {
+    for (const tag of input.Tags ?? []) {
+      const group = this.requireChangeable(tag.ResourceId);
+      group.tags.set(tag.Key ?? '', tag.Value ?? '');
+      if (tag.PropagateAtLaunch) group.propagated.add(tag.Key ?? '');
+      else group.propagated.delete(tag.Key ?? '');
+    }
+  }
+
+  /** Creates or replaces the policy of that name; ALB request count must name an attached target group. */
+  putScalingPolicy(input: PutScalingPolicyCommandInput): { PolicyARN: string } {
+    const group = this.requireChangeable(input.AutoScalingGroupName);
+    const type = input.PolicyType ?? 'SimpleScaling';
+    if (!['SimpleScaling', 'StepScaling', 'TargetTrackingScaling', 'PredictiveScaling'].includes(type))
+      throw awsError('ValidationError', `Invalid policy type ${type}`);
+    const label =
+      input.TargetTrackingConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType ===
+      'ALBRequestCountPerTarget'
+        ? input.TargetTrackingConfiguration.PredefinedMetricSpecification.ResourceLabel
+        : undefined;
+    if (label !== undefined) {
+      const attached = group.targetGroups.some((arn) => label.endsWith(`/${arn.split(':').at(-1)}`));
+      if (!attached)
+        throw awsError(
+          'ValidationError',
+          `The target group in ResourceLabel ${label} is not attached to Auto Scaling group ${group.name}`,
+        );
+    }
+    const arn = `arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:0000:autoScalingGroupName/${group.name}:policyName/${input.PolicyName}`;
+    const { AutoScalingGroupName, PolicyName, ...rest } = structuredClone(input);
+    const policy: ScalingPolicy = {
+      ...rest,
+      AutoScalingGroupName,
+      PolicyName,
+      PolicyType: type,
+      PolicyARN: arn,
+    };
+    group.policies = [...group.policies.filter((p) => p.PolicyName !== PolicyName), policy];
+    return { PolicyARN: arn };
+  }
+
+  describePolicies(input: { AutoScalingGroupName?: string; NextToken?: string; MaxRecords?: number }) {
+    const all = this.requireGroup(input.AutoScalingGroupName).policies;
+    const start = Number(input.NextToken ?? 0);
+    const size = Math.min(this.pageSize, input.MaxRecords ?? 50);
+    return {
+      ScalingPolicies: structuredClone(all.slice(start, start + size)),
+      NextToken: start + size < all.length ? String(start + size) : undefined,
+    };
+  }
+
+  describeLifecycleHooks(name: string | undefined) {
+    return { LifecycleHooks: structuredClone(this.requireGroup(name).hooks) };
   }
 
   activities(name: string | undefined): Activity[] {
@@ -506,13 +659,25 @@ export class FakeAwsAccount {
     }
   }
 
-  private terminate(group: FakeGroup, instance: FakeInstance): void {
+  /** Takes the instance out of the group and its target groups; returns when its targets have drained. */
+  private terminate(group: FakeGroup, instance: FakeInstance): number {
     group.instances = group.instances.filter((i) => i !== instance);
+    let drained = this.now();
     if (this.now() >= instance.launchedAt + this.launchDelayMs) {
       for (const arn of group.targetGroups) {
         const tg = this.targetGroups.get(arn);
-        tg?.draining.set(instance.id, this.now() + tg.deregistrationDelayMs);
+        if (!tg) continue;
+        tg.draining.set(instance.id, this.now() + tg.deregistrationDelayMs);
+        drained = Math.max(drained, this.now() + tg.deregistrationDelayMs);
       }
+    }
+    return drained;
+  }
+
+  /** Forgets the groups whose delete has finished: state follows virtual time, read on every call. */
+  private sweep(): void {
+    for (const group of [...this.groups.values()]) {
+      if (group.deleting && this.now() >= group.deleting.goneAt) this.groups.delete(group.name);
     }
   }
 
@@ -521,7 +686,9 @@ export class FakeAwsAccount {
     return {
       AutoScalingGroupName: group.name,
       AutoScalingGroupARN: `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0000:autoScalingGroupName/${group.name}`,
-      LaunchTemplate: { LaunchTemplateId: group.templateId, Version: group.templateVersion },
+      ...(group.mixed
+        ? { MixedInstancesPolicy: structuredClone(group.mixed) }
+        : { LaunchTemplate: { LaunchTemplateId: group.templateId, Version: group.templateVersion } }),
       MinSize: group.min,
       MaxSize: group.max,
       DesiredCapacity: group.desired,
@@ -532,30 +699,73 @@ export class FakeAwsAccount {
       HealthCheckGracePeriod: group.grace,
       CreatedTime: new Date(group.createdAt),
       TargetGroupARNs: [...group.targetGroups],
+      ...(group.deleting ? { Status: 'Delete in progress' } : {}),
       Tags: [...group.tags].map(([Key, Value]): TagDescription => ({
         Key,
         Value,
         ResourceId: group.name,
         ResourceType: 'auto-scaling-group',
-        PropagateAtLaunch: true,
+        PropagateAtLaunch: group.propagated.has(Key),
       })),
-      Instances: group.instances.map((i): Instance => ({
-        InstanceId: i.id,
-        LifecycleState: now - i.launchedAt >= this.launchDelayMs ? 'InService' : 'Pending',
-        HealthStatus: 'Healthy',
-        ProtectedFromScaleIn: i.protectedFromScaleIn,
-        AvailabilityZone: 'eu-west-1a',
-      })),
+      Instances: [
+        ...group.instances.map((i): Instance => ({
+          InstanceId: i.id,
+          LifecycleState: now - i.launchedAt >= this.launchDelayMs ? 'InService' : 'Pending',
+          HealthStatus: 'Healthy',
+          ProtectedFromScaleIn: i.protectedFromScaleIn,
+          AvailabilityZone: 'eu-west-1a',
+        })),
+        ...(group.deleting?.terminating ?? [])
+          .filter((t) => now < t.until)
+          .map((t): Instance => ({
+            InstanceId: t.id,
+            LifecycleState: 'Terminating',
+            HealthStatus: 'Healthy',
+            ProtectedFromScaleIn: false,
+            AvailabilityZone: 'eu-west-1a',
+          })),
+      ],
     };
   }
 
   private requireGroup(name: string | undefined): FakeGroup {
+    this.sweep();
     const group = this.groups.get(name ?? '');
     if (!group)
       throw awsError(
         'ValidationError',
         `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
       );
+    return group;
+  }
+
+  /** The limits the Auto Scaling API reference gives for a lifecycle hook. */
+  private validHook(group: string, spec: LifecycleHookSpecification): LifecycleHook {
+    if (
+      !['autoscaling:EC2_INSTANCE_LAUNCHING', 'autoscaling:EC2_INSTANCE_TERMINATING'].includes(
+        spec.LifecycleTransition ?? '',
+      )
+    )
+      throw awsError('ValidationError', `Invalid lifecycle transition ${spec.LifecycleTransition}`);
+    const heartbeat = spec.HeartbeatTimeout ?? 3600;
+    if (heartbeat < 30 || heartbeat > 7200)
+      throw awsError('ValidationError', 'HeartbeatTimeout must be between 30 and 7200 seconds');
+    if (spec.DefaultResult && !['CONTINUE', 'ABANDON'].includes(spec.DefaultResult))
+      throw awsError('ValidationError', `Invalid DefaultResult ${spec.DefaultResult}`);
+    return {
+      ...structuredClone(spec),
+      AutoScalingGroupName: group,
+      HeartbeatTimeout: heartbeat,
+      DefaultResult: spec.DefaultResult ?? 'ABANDON',
+      GlobalTimeout: Math.min(172_800, heartbeat * 100),
+    };
+  }
+
+  /** A group being deleted can no longer be changed. */
+  private requireChangeable(name: string | undefined): FakeGroup {
+    const group = this.requireGroup(name);
+    if (group.deleting)
+      throw awsError('ValidationError', `AutoScalingGroup ${group.name} is pending delete.`);
     return group;
   }
 

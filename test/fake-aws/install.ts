@@ -4,7 +4,10 @@ import {
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
   DescribeScalingActivitiesCommand,
+  PutScalingPolicyCommand,
   SetInstanceProtectionCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -40,7 +43,10 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
     <I, O>(service: 'elb' | 'autoscaling' | 'ec2', operation: string, handler: (input: I) => O) =>
     async (input: I): Promise<O> => {
       account.enter(service, operation);
-      return handler(input);
+      const out = handler(input);
+      // The call took effect in the account; only its answer never reaches the client.
+      if (account.loseResponse(operation)) throw lostResponseError();
+      return out;
     };
 
   ec2.on(DescribeImagesCommand).callsFake(
@@ -70,6 +76,19 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
   asg
     .on(CreateOrUpdateTagsCommand)
     .callsFake(run('autoscaling', 'CreateOrUpdateTags', (i) => (account.tag(i), {})));
+  asg
+    .on(PutScalingPolicyCommand)
+    .callsFake(run('autoscaling', 'PutScalingPolicy', (i) => account.putScalingPolicy(i)));
+  asg
+    .on(DescribePoliciesCommand)
+    .callsFake(run('autoscaling', 'DescribePolicies', (i) => account.describePolicies(i)));
+  asg
+    .on(DescribeLifecycleHooksCommand)
+    .callsFake(
+      run('autoscaling', 'DescribeLifecycleHooks', (i: { AutoScalingGroupName?: string }) =>
+        account.describeLifecycleHooks(i.AutoScalingGroupName),
+      ),
+    );
   asg.on(DescribeScalingActivitiesCommand).callsFake(
     run('autoscaling', 'DescribeScalingActivities', (i: { AutoScalingGroupName?: string }) => ({
       Activities: account.activities(i.AutoScalingGroupName),
@@ -116,13 +135,16 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
     .on(DescribeTargetGroupsCommand)
     .callsFake(run('elb', 'DescribeTargetGroups', (i) => account.describeTargetGroups(i)));
 
-  const ports: AwsPorts = {
-    elb: new ElbPort(new ElasticLoadBalancingV2Client({ region: fx.region }), retry),
-    autoscaling: new AutoScalingPort(new AutoScalingClient({ region: fx.region }), retry),
-    ec2: new Ec2Port(new EC2Client({ region: fx.region }), retry),
-  };
+  // aws-sdk-client-mock stubs every instance of a client class, so ports built later reach the fake too.
+  const portsWith = (options: RetryOptions): AwsPorts => ({
+    elb: new ElbPort(new ElasticLoadBalancingV2Client({ region: fx.region }), options),
+    autoscaling: new AutoScalingPort(new AutoScalingClient({ region: fx.region }), options),
+    ec2: new Ec2Port(new EC2Client({ region: fx.region }), options),
+  });
   return {
-    ports,
+    ports: portsWith(retry),
+    /** Ports with their own retry options (a runner's retry listener and abort signal). */
+    portsWith,
     restore() {
       elb.restore();
       asg.restore();
@@ -164,6 +186,14 @@ export function exampleAccount(options: FakeOptions & { baseInstances?: number }
   );
   account.seedGroup(fx.baseGroup, fx.launchTemplateId, fx.tgA, options.baseInstances ?? 2);
   return account;
+}
+
+/**
+ * What the SDK throws when the connection drops after the request was sent: the service may have
+ * applied it. Shaped as Node's socket error, which the SDK classifies as transient.
+ */
+export function lostResponseError(): Error {
+  return Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET', $metadata: {} });
 }
 
 /** Retries with no waiting: throttling scenarios exercise the retry path without real sleeps. */

@@ -83,6 +83,7 @@ export class MemoryTarget implements Target {
 
   describe = async () => ({ details: {} });
   preflight = async () => {};
+  checkRouting = async () => {};
   plan = async (version: string) => [`launch ${version}`];
 
   /** What the local agent does in the background: a standby whose window closed is retired. */

@@ -3,13 +3,19 @@ import {
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
   DescribeScalingActivitiesCommand,
+  PutScalingPolicyCommand,
   SetInstanceProtectionCommand,
   UpdateAutoScalingGroupCommand,
   type Activity,
   type AutoScalingClient,
   type AutoScalingGroup,
   type CreateAutoScalingGroupCommandInput,
+  type LifecycleHook,
+  type PutScalingPolicyCommandInput,
+  type ScalingPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import { allPages } from './pages.js';
 import { call, type RetryOptions } from './retry.js';
@@ -103,6 +109,35 @@ export class AutoScalingPort {
         ),
       this.retry,
     );
+  }
+
+  /** The group's scaling policies, every page. */
+  async policies(name: string): Promise<ScalingPolicy[]> {
+    return allPages(async (token) => {
+      const page = await call(
+        'DescribePolicies',
+        () =>
+          this.client.send(
+            new DescribePoliciesCommand({ AutoScalingGroupName: name, NextToken: token, MaxRecords: 100 }),
+          ),
+        this.retry,
+      );
+      return { items: page.ScalingPolicies, next: page.NextToken };
+    });
+  }
+
+  /** Creates or replaces a policy by name: a retry after a lost response changes nothing. */
+  async putPolicy(input: PutScalingPolicyCommandInput): Promise<void> {
+    await call('PutScalingPolicy', () => this.client.send(new PutScalingPolicyCommand(input)), this.retry);
+  }
+
+  async lifecycleHooks(name: string): Promise<LifecycleHook[]> {
+    const out = await call(
+      'DescribeLifecycleHooks',
+      () => this.client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name })),
+      this.retry,
+    );
+    return out.LifecycleHooks ?? [];
   }
 
   /** The group's most recent scaling activities that failed, newest first. */

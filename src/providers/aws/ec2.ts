@@ -28,12 +28,17 @@ export class Ec2Port {
     }
   }
 
-  /** A new version of the template with the new AMI; its number is pinned, never $Latest. */
+  /**
+   * A new version of the template with the new AMI; its number is pinned, never $Latest. `clientToken`
+   * makes the call idempotent: a retry after a lost response gets the same version back instead of
+   * making a second one (the SDK's own token is new for each command we build, so we pass ours).
+   */
   async newTemplateVersion(
     template: string,
     sourceVersion: string,
     ami: string,
     description: string,
+    clientToken: string,
   ): Promise<number> {
     const byId = patterns.launchTemplateId.test(template);
     const out = await call(
@@ -43,6 +48,7 @@ export class Ec2Port {
           new CreateLaunchTemplateVersionCommand({
             ...(byId ? { LaunchTemplateId: template } : { LaunchTemplateName: template }),
             SourceVersion: sourceVersion,
+            ClientToken: clientToken.slice(0, 128),
             VersionDescription: description.slice(0, 255),
             LaunchTemplateData: { ImageId: ami },
           }),

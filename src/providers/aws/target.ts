@@ -1,4 +1,10 @@
-import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingGroup,
+  CreateAutoScalingGroupCommandInput,
+  LifecycleHookSpecification,
+  PutScalingPolicyCommandInput,
+  ScalingPolicy,
+} from '@aws-sdk/client-auto-scaling';
 import type { Clock } from '../../clock.js';
 import type { AwsEnvironmentConfig } from '../../config/schema.js';
 import { defaults } from '../../config/defaults.js';
@@ -50,14 +56,38 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   // A base group scaled to zero stays attached to its target group; it is retired, not a fleet.
   const retired = (group: AutoScalingGroup) => (group.DesiredCapacity ?? 0) === 0 && !group.Instances?.length;
 
-  const groups = async (): Promise<AutoScalingGroup[]> => {
+  // ForceDelete is asynchronous: the group stays listed ("Delete in progress"), still attached to its
+  // target group, until its instances are gone. It is no fleet, but its name is still taken.
+  const deleting = (group: AutoScalingGroup) => group.Status !== undefined && group.Status !== '';
+
+  /** Every group of this artifact and environment, and the base group; `fleets` are those that serve or may. */
+  const scan = async (): Promise<{ all: AutoScalingGroup[]; fleets: AutoScalingGroup[] }> => {
     const tagged = await autoscaling.groupsTagged({
       [tagKeys.artifact]: artifact,
       [tagKeys.environment]: environment,
     });
     const hasBase = tagged.some((g) => g.AutoScalingGroupName === env.baseGroup);
     const base = hasBase ? undefined : await autoscaling.group(env.baseGroup);
-    return (base ? [base, ...tagged] : tagged).filter((g) => !retired(g));
+    const all = base ? [base, ...tagged] : tagged;
+    return { all, fleets: all.filter((g) => !retired(g) && !deleting(g)) };
+  };
+
+  const groups = async (): Promise<AutoScalingGroup[]> => (await scan()).fleets;
+
+  const generationName = new RegExp(`^${env.baseGroup.replace(/[.]/g, '\\.')}-g\\d+$`);
+  /** A group cutover launched here: named by generation and tagged for this artifact and environment. */
+  const createdByUs = (group: AutoScalingGroup): boolean =>
+    generationName.test(group.AutoScalingGroupName ?? '') &&
+    tagOf(group, tagKeys.artifact) === artifact &&
+    tagOf(group, tagKeys.environment) === environment;
+
+  const refuseUnlessOurs = (group: AutoScalingGroup): void => {
+    if (createdByUs(group)) return;
+    throw new DeploymentFailed(
+      'GROUP_NOT_CREATED_BY_CUTOVER',
+      `Auto Scaling group \`${group.AutoScalingGroupName}\` was not created by cutover for ${artifact} in ${environment}: it is not named \`${env.baseGroup}-g<N>\` with tags ${tagKeys.artifact}=${artifact} and ${tagKeys.environment}=${environment}; cutover does not delete or scale it`,
+      'delete it yourself if it is no longer needed, or remove its cutover:* tags so that cutover leaves it out',
+    );
   };
 
   const instanceIds = (group: AutoScalingGroup): string[] =>
@@ -121,7 +151,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     : { LaunchTemplateName: env.launchTemplate };
 
   /** Everything a launch decides from the current state, so that `plan` and `launch` cannot drift apart. */
-  const planLaunch = async (list: AutoScalingGroup[], weights: Weights) => {
+  const planLaunch = async (list: AutoScalingGroup[], weights: Weights, all: AutoScalingGroup[]) => {
     const live = list.find((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0);
     // The base group may be scaled to zero (retired): it still says which subnets and template to use.
     const source = live ?? (await autoscaling.group(env.baseGroup));
@@ -134,7 +164,8 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     }
     const liveTg = live ? ourTargetGroup(live) : undefined;
     const idleTg = env.targetGroups.find((tg) => tg !== liveTg) as string;
-    const generation = Math.max(0, ...list.map(generationOf)) + 1;
+    // Groups still being deleted hold their names: count them, or the next name may be refused.
+    const generation = Math.max(0, ...all.map(generationOf)) + 1;
     const capacity = env.capacity ?? {
       min: source.MinSize ?? 1,
       max: source.MaxSize ?? 1,
@@ -148,19 +179,84 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       );
     }
     // Copy the live group's pinned version of the same template; otherwise start from the default.
-    const pinned = source.LaunchTemplate?.Version;
+    const sourceTemplate =
+      source.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ?? source.LaunchTemplate;
+    const pinned = sourceTemplate?.Version;
     const sameTemplate =
-      source.LaunchTemplate?.LaunchTemplateId === env.launchTemplate ||
-      source.LaunchTemplate?.LaunchTemplateName === env.launchTemplate;
+      sourceTemplate?.LaunchTemplateId === env.launchTemplate ||
+      sourceTemplate?.LaunchTemplateName === env.launchTemplate;
     const sourceVersion = sameTemplate && pinned && /^\d+$/.test(pinned) ? pinned : '$Default';
+    const name = `${env.baseGroup}-g${generation}`;
+    const sourceName = source.AutoScalingGroupName ?? '';
+    const [policies, hooks] = await Promise.all([
+      autoscaling.policies(sourceName),
+      autoscaling.lifecycleHooks(sourceName),
+    ]);
     return {
       live,
       source,
       idleTg,
       generation,
-      name: `${env.baseGroup}-g${generation}`,
+      name,
       capacity,
       sourceVersion,
+      hooks: hooks.map((hook): LifecycleHookSpecification => ({
+        LifecycleHookName: hook.LifecycleHookName,
+        LifecycleTransition: hook.LifecycleTransition,
+        NotificationMetadata: hook.NotificationMetadata,
+        HeartbeatTimeout: hook.HeartbeatTimeout,
+        DefaultResult: hook.DefaultResult,
+        NotificationTargetARN: hook.NotificationTargetARN,
+        RoleARN: hook.RoleARN,
+      })),
+      policies: policies.map((policy) => copyPolicy(policy, name, idleTg)),
+      // The owner's tags (cost allocation, ownership) follow the fleet; cutover's own are set per group,
+      // and aws:* ones are reserved for AWS to set.
+      tags: (source.Tags ?? [])
+        .filter((t) => t.Key && !t.Key.startsWith('cutover:') && !t.Key.startsWith('aws:'))
+        .map((t) => ({ Key: t.Key, Value: t.Value ?? '', PropagateAtLaunch: t.PropagateAtLaunch ?? false })),
+    };
+  };
+
+  /** What CreateAutoScalingGroup gets: the launch plan, launching the new template version. */
+  const createInput = (
+    plan: Awaited<ReturnType<typeof planLaunch>>,
+    templateVersion: string,
+    spec: LaunchSpec,
+  ): CreateAutoScalingGroupCommandInput => {
+    const template = { ...templateRef, Version: templateVersion };
+    const mixed = plan.source.MixedInstancesPolicy;
+    return {
+      AutoScalingGroupName: plan.name,
+      // With a mixed instances policy the template lives inside it, and LaunchTemplate must be absent.
+      ...(mixed
+        ? {
+            MixedInstancesPolicy: {
+              ...mixed,
+              LaunchTemplate: { ...mixed.LaunchTemplate, LaunchTemplateSpecification: template },
+            },
+          }
+        : { LaunchTemplate: template }),
+      MinSize: plan.capacity.min,
+      MaxSize: plan.capacity.max,
+      DesiredCapacity: plan.capacity.desired,
+      VPCZoneIdentifier: plan.source.VPCZoneIdentifier,
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: plan.source.HealthCheckGracePeriod ?? 300,
+      TargetGroupARNs: [plan.idleTg],
+      // In the create call, not PutLifecycleHook afterwards: a launch hook must see the first instances.
+      ...(plan.hooks.length ? { LifecycleHookSpecificationList: plan.hooks } : {}),
+      Tags: [
+        ...plan.tags,
+        ...Object.entries({
+          [tagKeys.artifact]: artifact,
+          [tagKeys.environment]: environment,
+          [tagKeys.version]: spec.version,
+          [tagKeys.deployment]: spec.deployment,
+          [tagKeys.role]: 'green',
+          [tagKeys.generation]: String(plan.generation),
+        }).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
+      ],
     };
   };
 
@@ -184,35 +280,26 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
 
   const fleet: Fleet = {
     async launch(spec: LaunchSpec): Promise<FleetInfo> {
-      const list = await groups();
-      const plan = await planLaunch(list, await weightsOf(list));
-      const { name, generation, idleTg, capacity, source } = plan;
+      const { all, fleets: list } = await scan();
+      const plan = await planLaunch(list, await weightsOf(list), all);
+      const { name, generation } = plan;
       const templateVersion = await ec2.newTemplateVersion(
         env.launchTemplate,
         plan.sourceVersion,
         spec.version,
         `cutover ${spec.deployment}: ${artifact} ${spec.version}`,
+        `cutover-${spec.deployment}`,
       );
+      const launched: FleetInfo = {
+        id: name,
+        version: spec.version,
+        deployment: spec.deployment,
+        createdAt: clock.now(),
+        role: 'green',
+        instances: [],
+      };
       try {
-        await autoscaling.create({
-          AutoScalingGroupName: name,
-          LaunchTemplate: { ...templateRef, Version: String(templateVersion) },
-          MinSize: capacity.min,
-          MaxSize: capacity.max,
-          DesiredCapacity: capacity.desired,
-          VPCZoneIdentifier: source.VPCZoneIdentifier,
-          HealthCheckType: 'ELB',
-          HealthCheckGracePeriod: source.HealthCheckGracePeriod ?? 300,
-          TargetGroupARNs: [idleTg],
-          Tags: Object.entries({
-            [tagKeys.artifact]: artifact,
-            [tagKeys.environment]: environment,
-            [tagKeys.version]: spec.version,
-            [tagKeys.deployment]: spec.deployment,
-            [tagKeys.role]: 'green',
-            [tagKeys.generation]: String(generation),
-          }).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
-        });
+        await autoscaling.create(createInput(plan, String(templateVersion), spec));
       } catch (error) {
         if ((error as { name?: string }).name !== 'AlreadyExistsFault') throw error;
         // The winner's group was just created: describe calls may miss it for a few seconds.
@@ -221,20 +308,25 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           await clock.sleep(1000);
           holder = await autoscaling.group(name);
         }
-        throw new LockHeld(
-          'LOCKED',
-          `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
-          'wait for that deploy to finish, then run cutover status',
-        );
+        // A group tagged with our own deployment is our first attempt, which took effect though its
+        // answer was lost; any other holder is another deploy's claim on this generation.
+        if (!holder || tagOf(holder, tagKeys.deployment) !== spec.deployment) {
+          throw new LockHeld(
+            'LOCKED',
+            `another deploy claimed generation ${generation}: Auto Scaling group \`${name}\` exists (deployment ${holder ? tagOf(holder, tagKeys.deployment) : 'unknown'}, version ${holder ? tagOf(holder, tagKeys.version) : 'unknown'})`,
+            'wait for that deploy to finish, then run cutover status',
+          );
+        }
       }
-      return {
-        id: name,
-        version: spec.version,
-        deployment: spec.deployment,
-        createdAt: clock.now(),
-        role: 'green',
-        instances: [],
-      };
+      for (const policy of plan.policies) {
+        await autoscaling.putPolicy(policy);
+        if (policy.PolicyType === 'StepScaling' || policy.PolicyType === 'SimpleScaling') {
+          options.note?.(
+            `scaling policy \`${policy.PolicyName}\` of \`${name}\` was copied, but the CloudWatch alarms that trigger it were not: it does not act until an alarm names it`,
+          );
+        }
+      }
+      return launched;
     },
 
     async waitReady(
@@ -360,14 +452,15 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       const left = trafficLeftAt.get(fleetId);
       if (left !== undefined && clock.now() - left < env.settle)
         await clock.sleep(env.settle - (clock.now() - left));
+      const group = await requireGroup(fleetId);
       if (fleetId === env.baseGroup) {
-        const group = await requireGroup(fleetId);
         // Scale-in skips protected instances, and a standby's are protected: lift that first.
         await autoscaling.protect(fleetId, instanceIds(group), false);
         await autoscaling.resize(fleetId, { min: 0, max: group.MaxSize ?? 0, desired: 0 });
         options.note?.(`base group \`${fleetId}\` was not created by cutover: scaled to zero, not deleted`);
         return;
       }
+      refuseUnlessOurs(group);
       await autoscaling.delete(fleetId);
     },
   };
@@ -427,14 +520,11 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     };
   };
 
-  const preflight = async (version: string): Promise<void> => {
-    const image = await ec2.image(version);
-    if (!image || image.State !== 'available') {
-      throw new UserInputError(
-        'AMI_NOT_FOUND',
-        `AMI \`${version}\` ${image ? `is ${image.State}` : 'does not exist'} in ${env.region}`,
-      );
-    }
+  /**
+   * The listener and both target groups can be read, and the forward action sends only to the two
+   * `targetGroups`: a weight change rewrites the whole action, so it would drop anything else.
+   */
+  const checkRouting = async (): Promise<void> => {
     let forward;
     try {
       forward = await elb.readForward(env.listener);
@@ -460,6 +550,17 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         'list the two target groups the listener alternates between in `targetGroups`',
       );
     }
+  };
+
+  const preflight = async (version: string): Promise<void> => {
+    const image = await ec2.image(version);
+    if (!image || image.State !== 'available') {
+      throw new UserInputError(
+        'AMI_NOT_FOUND',
+        `AMI \`${version}\` ${image ? `is ${image.State}` : 'does not exist'} in ${env.region}`,
+      );
+    }
+    await checkRouting();
     if (!(await autoscaling.group(env.baseGroup)) && (await groups()).length === 0) {
       throw new UserInputError(
         'BASE_GROUP_MISSING',
@@ -472,7 +573,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   // a test compares it with the calls a real deploy makes against the fake account.
   const plan = async (version: string): Promise<string[]> => {
     await preflight(version);
-    const list = await groups();
+    const { all, fleets: list } = await scan();
     const weights = await weightsOf(list);
     const lines: string[] = [];
     for (const idle of list.filter((g) => !(weights[g.AutoScalingGroupName ?? ''] ?? 0))) {
@@ -490,19 +591,31 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
           `UpdateAutoScalingGroup ${name} MinSize=0 DesiredCapacity=0 (base group: scaled to zero, not deleted; ${why})`,
         );
       } else {
+        refuseUnlessOurs(idle);
         lines.push(`DeleteAutoScalingGroup ${name} ForceDelete=true (${why})`);
       }
     }
     const p = await planLaunch(
       list.filter((g) => (weights[g.AutoScalingGroupName ?? ''] ?? 0) > 0),
       weights,
+      all,
     );
     lines.push(
       `CreateLaunchTemplateVersion ${env.launchTemplate} SourceVersion=${p.sourceVersion} ImageId=${version}`,
     );
+    const overrides = p.source.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.length ?? 0;
+    const launchWith = p.source.MixedInstancesPolicy
+      ? `MixedInstancesPolicy(LaunchTemplate=${env.launchTemplate}:<new version>, ${overrides} overrides)`
+      : `LaunchTemplate=${env.launchTemplate}:<new version>`;
+    const extras = [
+      p.hooks.length ? ` LifecycleHooks=${p.hooks.map((h) => h.LifecycleHookName).join(',')}` : '',
+      p.tags.length ? ` CopiedTags=${p.tags.map((t) => t.Key).join(',')}` : '',
+    ].join('');
     lines.push(
-      `CreateAutoScalingGroup ${p.name} LaunchTemplate=${env.launchTemplate}:<new version> Min/Desired/Max=${p.capacity.min}/${p.capacity.desired}/${p.capacity.max} TargetGroupARNs=${p.idleTg} Subnets=${p.source.VPCZoneIdentifier ?? ''}`,
+      `CreateAutoScalingGroup ${p.name} ${launchWith} Min/Desired/Max=${p.capacity.min}/${p.capacity.desired}/${p.capacity.max} TargetGroupARNs=${p.idleTg} Subnets=${p.source.VPCZoneIdentifier ?? ''}${extras}`,
     );
+    for (const policy of p.policies)
+      lines.push(`PutScalingPolicy ${p.name} ${policy.PolicyName} ${policy.PolicyType}`);
     lines.push(
       `(wait up to ${Math.round(env.healthCheck.readyTimeout / 1000)} s for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
     );
@@ -536,5 +649,37 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   };
 
   // Green is attached to the idle target group, which the standby holds: the standby must go first.
-  return { name: 'aws', standbyGivesWay: true, fleet, router, describe, preflight, plan };
+  return { name: 'aws', standbyGivesWay: true, fleet, router, describe, preflight, checkRouting, plan };
+}
+
+/**
+ * The PutScalingPolicy that recreates `policy` on group `name`. A target-tracking policy on ALB request
+ * count per target names its target group in ResourceLabel (`app/<lb>/<id>/targetgroup/<name>/<id>`):
+ * it is pointed at the new group's target group, which sits on the same load balancer.
+ */
+function copyPolicy(policy: ScalingPolicy, name: string, targetGroup: string): PutScalingPolicyCommandInput {
+  const tracking = policy.TargetTrackingConfiguration;
+  const predefined = tracking?.PredefinedMetricSpecification;
+  const label =
+    predefined?.PredefinedMetricType === 'ALBRequestCountPerTarget' && predefined.ResourceLabel
+      ? predefined.ResourceLabel.replace(/targetgroup\/.*$/, targetGroup.split(':').at(-1) ?? '')
+      : predefined?.ResourceLabel;
+  return {
+    AutoScalingGroupName: name,
+    PolicyName: policy.PolicyName,
+    PolicyType: policy.PolicyType,
+    AdjustmentType: policy.AdjustmentType,
+    MinAdjustmentMagnitude: policy.MinAdjustmentMagnitude,
+    ScalingAdjustment: policy.ScalingAdjustment,
+    Cooldown: policy.Cooldown,
+    MetricAggregationType: policy.MetricAggregationType,
+    StepAdjustments: policy.StepAdjustments,
+    EstimatedInstanceWarmup: policy.EstimatedInstanceWarmup,
+    TargetTrackingConfiguration:
+      tracking && predefined
+        ? { ...tracking, PredefinedMetricSpecification: { ...predefined, ResourceLabel: label } }
+        : tracking,
+    PredictiveScalingConfiguration: policy.PredictiveScalingConfiguration,
+    Enabled: policy.Enabled,
+  };
 }

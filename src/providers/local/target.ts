@@ -171,6 +171,8 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       );
     }
   };
+  // The router is cutover's own: nothing else can have been added to it.
+  const checkRouting = async () => {};
 
   // What the agent serves, or, with no agent, what the next agent will re-adopt from its state file.
   const allServices = async (): Promise<{ environment: string; artifact: string; listen: string }[]> => {
@@ -210,7 +212,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     return lines;
   };
 
-  return { name: 'local', standbyGivesWay: false, fleet, router, describe, preflight, plan };
+  return { name: 'local', standbyGivesWay: false, fleet, router, describe, preflight, checkRouting, plan };
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
