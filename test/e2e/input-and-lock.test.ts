@@ -6,6 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { cli, project, startCli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
+import { isAlive, processStartTime } from '../../src/providers/local/processes.js';
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+}
 
 const words = ['artifact=catalog', 'environment=e2e'];
 
@@ -84,7 +89,7 @@ describe('the lock, across real processes', () => {
     p.remove();
   });
 
-  function holdLock(pid: number) {
+  function holdLock(pid: number, extra: object = {}) {
     mkdirSync(join(p.dir, '.cutover', 'locks'), { recursive: true });
     const holder = {
       deployment: 'd-holder',
@@ -92,6 +97,7 @@ describe('the lock, across real processes', () => {
       pid,
       host: hostname(),
       startedAt: Date.UTC(2026, 10, 26, 9),
+      ...extra,
     };
     writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), JSON.stringify(holder));
   }
@@ -133,6 +139,45 @@ describe('the lock, across real processes', () => {
     holdLock(dead.pid ?? 0);
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1']);
     expect(result.code).toBe(0);
+  });
+});
+
+describe('a pid reused by another process', () => {
+  let p: Awaited<ReturnType<typeof project>>;
+  afterEach(async () => {
+    await stopAgent(join(p.dir, '.cutover'));
+    p.remove();
+  });
+
+  it('GIVEN the lock names a live pid that started after the lock was taken WHEN `cutover abort` runs THEN that process is not signalled and the stale lock is cleared', async () => {
+    p = await project();
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const pid = stranger.pid ?? 0;
+      await until(() => processStartTime(pid) !== undefined);
+      mkdirSync(join(p.dir, '.cutover', 'locks'), { recursive: true });
+      const lock = join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock');
+      writeFileSync(
+        lock,
+        JSON.stringify({
+          deployment: 'd-gone',
+          command: 'deploy',
+          pid,
+          processStart: (processStartTime(pid) ?? 0) - 1,
+          host: hostname(),
+          startedAt: Date.UTC(2026, 10, 26, 9),
+        }),
+      );
+      const result = await cli(p.dir, ['abort', ...words]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).not.toContain('asking deploy d-gone');
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+      expect(isAlive(pid)).toBe(true);
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
 
