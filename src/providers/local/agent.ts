@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeightedRouter } from './router.js';
-import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
+import {
+  acceptsConnections,
+  freePort,
+  isPidReused,
+  isSameProcess,
+  processStartTime,
+  stopProcessGroup,
+} from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
 import { readStore, writeStore, type StoredFleet, type StoredInstance, type StoredService } from './store.js';
 
@@ -60,8 +67,15 @@ export class Agent {
       for (const fleet of stored.fleets) {
         for (const instance of fleet.instances) {
           const runtime = this.track(service, instance);
-          if (instance.pid !== undefined && isAlive(instance.pid)) runtime.state = 'starting';
-          else runtime.restartAt = 0;
+          if (instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)) {
+            runtime.state = 'starting';
+          } else {
+            runtime.restartAt = 0;
+            if (instance.pid !== undefined && isPidReused(instance.pid, instance.processStart)) {
+              instance.pid = undefined;
+              instance.processStart = undefined;
+            }
+          }
         }
         service.router.setFleet(
           fleet.id,
@@ -189,7 +203,9 @@ export class Agent {
         fleet.instances.map(async (instance) => {
           const runtime = service.instances.get(instance.id);
           if (runtime) runtime.state = 'stopped';
-          if (instance.pid !== undefined) await stopProcessGroup(instance.pid, stopGraceMs);
+          if (instance.pid !== undefined && !isPidReused(instance.pid, instance.processStart)) {
+            await stopProcessGroup(instance.pid, stopGraceMs);
+          }
           service.instances.delete(instance.id);
         }),
       );
@@ -262,6 +278,7 @@ export class Agent {
       child.unref();
       runtime.child = child;
       runtime.stored.pid = child.pid;
+      runtime.stored.processStart = child.pid === undefined ? undefined : processStartTime(child.pid);
       runtime.state = 'starting';
       child.once('error', (error) => this.exited(runtime, `could not start: ${error.message}`));
       child.once('exit', (code, signal) =>
@@ -320,7 +337,7 @@ export class Agent {
               runtime.state !== 'restarting' &&
               !runtime.child &&
               stored.pid !== undefined &&
-              !isAlive(stored.pid)
+              !isSameProcess(stored.pid, stored.processStart)
             ) {
               this.exited(runtime, 'exited while the agent was away');
             }

@@ -7,6 +7,11 @@ export interface StoredInstance {
   id: string;
   port: number;
   pid: number | undefined;
+  /**
+   * When `pid` started (see processStartTime), recorded at spawn: a pid alone could, after the instance
+   * died, name an unrelated process that a re-adopting agent would then adopt and later kill.
+   */
+  processStart?: number;
   log: string;
 }
 
