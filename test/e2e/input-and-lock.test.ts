@@ -58,6 +58,12 @@ describe('bad input: exit 2, a clear error, nothing changed', () => {
       'CONFIG_INVALID',
       /`environments\.e2e\.capacity`/,
     ],
+    [
+      'names an environment with `--`',
+      'artifacts:\n  catalog: {}\nenvironments:\n  e2e--x:\n    target: local\n',
+      'CONFIG_INVALID',
+      /`environments\.e2e--x`: name "e2e--x" contains `--`/,
+    ],
   ])('a config that %s names the file and what is wrong', async (_label, text, code, pattern) => {
     writeFileSync(join(p.dir, 'bad.yaml'), text);
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1', '--config', 'bad.yaml']);
