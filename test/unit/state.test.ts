@@ -181,6 +181,20 @@ describe('journal', () => {
   });
 });
 
+describe('journal after a crash', () => {
+  it('GIVEN a last line torn by a crash WHEN the next record is written THEN it starts on a new line and is read back', () => {
+    const journal = new Journal(dir.path, 'local', 'catalog');
+    journal.record({ deployment: 'd-1', kind: 'deploy', phase: 'started', at: 1, version: 'v1' });
+    appendFileSync(join(dir.path, 'journal', 'local--catalog.jsonl'), '{"deployment":"d-1","pha');
+    journal.record({ deployment: 'd-1', kind: 'deploy', phase: 'failed', at: 2, reason: 'recovered' });
+    journal.record({ deployment: 'd-2', kind: 'rollback', phase: 'started', at: 3 });
+    expect(journal.deployments()).toEqual([
+      expect.objectContaining({ deployment: 'd-1', phase: 'failed', reason: 'recovered' }),
+      expect.objectContaining({ deployment: 'd-2', phase: 'started' }),
+    ]);
+  });
+});
+
 describe('strategies', () => {
   it('all-at-once moves all traffic in one step', () => {
     expect(allAtOnce()).toEqual([{ kind: 'setWeight', weight: 100 }]);
