@@ -25,6 +25,7 @@ export const eventCodes = [
   'rollback.succeeded',
   'rollback.failed',
   'abort.requested',
+  'lock.removed',
   'agent.started',
   'environment.down',
   'target.note',

@@ -38,7 +38,7 @@ export interface Lock {
 export type LockFile =
   | { state: 'free' }
   | { state: 'held'; holder: LockHolder; text: string }
-  | { state: 'unreadable'; path: string };
+  | { state: 'unreadable'; path: string; text: string | undefined };
 
 export function lockPath(stateDir: string, environment: string, artifact: string): string {
   return join(stateDir, 'locks', `${environment}--${artifact}.lock`);
@@ -50,7 +50,7 @@ export function readLock(path: string): LockFile {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'free' };
-    return { state: 'unreadable', path };
+    return { state: 'unreadable', path, text: undefined };
   }
   try {
     const holder = JSON.parse(text) as LockHolder;
@@ -60,7 +60,7 @@ export function readLock(path: string): LockFile {
   } catch {
     // Falls through: not a holder.
   }
-  return { state: 'unreadable', path };
+  return { state: 'unreadable', path, text };
 }
 
 export function readHolder(path: string): LockHolder | undefined {
@@ -184,9 +184,26 @@ function releaseIfMine(path: string, me: LockHolder): void {
   }
 }
 
-/** Removes a lock whatever it holds (for `cutover unlock`, once the caller has checked the holder). */
-export function removeLock(path: string): void {
-  unlinkQuiet(path);
+/**
+ * Removes the lock at `path` if it still holds `text` (what the caller read and checked); returns whether
+ * it did. Moved aside first and compared, since a lock released and taken again in between must stay.
+ */
+export function removeLockIfUnchanged(path: string, text: string): boolean {
+  const aside = uniqueName(path, 'aside');
+  try {
+    renameSync(path, aside);
+  } catch {
+    return false; // Released meanwhile.
+  }
+  try {
+    if (readFileSync(aside, 'utf8') === text) return true;
+    linkSync(aside, path);
+    return false;
+  } catch {
+    return false; // A new lock took the name meanwhile: it stays.
+  } finally {
+    unlinkQuiet(aside);
+  }
 }
 
 function uniqueName(path: string, suffix: string): string {
@@ -207,7 +224,7 @@ function heldError(file: LockFile, environment: string, artifact: string): LockH
     return new LockHeld(
       'LOCKED',
       `${where} is locked by \`${file.path}\`, which does not name a holder`,
-      `if no deploy or rollback of it runs, delete that file`,
+      `if no deploy or rollback of it runs, remove it with \`cutover unlock artifact=${artifact} environment=${environment} deployment=unknown\``,
     );
   }
   if (file.state === 'free') return new LockHeld('LOCKED', `${where} is locked`, 'try again in a moment');

@@ -77,7 +77,7 @@ describe('bad input: exit 2, a clear error, nothing changed', () => {
   it('explains every command with --help, and lists the exit codes', async () => {
     const top = await cli(p.dir, ['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['deploy', 'rollback', 'status', 'abort', 'down']) {
+    for (const command of ['deploy', 'rollback', 'status', 'abort', 'unlock', 'down']) {
       expect(top.stdout).toContain(command);
       const help = await cli(p.dir, [command, '--help']);
       expect(help.code).toBe(0);
@@ -136,6 +136,45 @@ describe('the lock, across real processes', () => {
       cli(p.dir, ['deploy', ...words, 'version=v2']),
     ]);
     expect([a.code, b.code].sort()).toEqual([0, 3]);
+  });
+
+  it('GIVEN a lock from another host THEN deploy exits 3 naming that host, and `cutover unlock` removes it only for its own deployment id', async () => {
+    p = await project();
+    holdLock(process.pid, { host: 'runner-7' });
+    const lockFile = join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock');
+
+    const deploy = await cli(p.dir, ['deploy', ...words, 'version=v1']);
+    expect(deploy.code).toBe(3);
+    expect(deploy.events.at(-1)).toMatchObject({ code: 'LOCKED', exitCode: 3 });
+    expect(String(deploy.events.at(-1)?.message)).toContain('locked from another host, `runner-7`');
+    expect(String(deploy.events.at(-1)?.hint)).toContain(
+      'cutover unlock artifact=catalog environment=e2e deployment=d-holder',
+    );
+
+    const wrong = await cli(p.dir, ['unlock', ...words, 'deployment=d-other']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.events.at(-1)).toMatchObject({ code: 'UNLOCK_NOT_HOLDER', exitCode: 2 });
+    expect(String(wrong.events.at(-1)?.message)).toContain('d-holder (pid');
+    expect(String(wrong.events.at(-1)?.message)).toContain('on runner-7');
+    expect(existsSync(lockFile)).toBe(true);
+
+    const right = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(right.code).toBe(0);
+    expect(right.events.map((e) => e.code)).toContain('lock.removed');
+    expect(existsSync(lockFile)).toBe(false);
+
+    const again = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(again.code).toBe(0);
+    expect(String(again.events.at(-1)?.message)).toContain('nothing to remove');
+  });
+
+  it('GIVEN a deploy that runs here holds the lock WHEN `cutover unlock` names it THEN it is refused (exit 2) and the lock stays', async () => {
+    p = await project();
+    holdLock(process.pid, { processStart: processStartTime(process.pid) });
+    const result = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(result.code).toBe(2);
+    expect(result.events.at(-1)).toMatchObject({ code: 'UNLOCK_RUNNING', exitCode: 2 });
+    expect(existsSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'))).toBe(true);
   });
 
   it('GIVEN a lock left by a killed process WHEN a deploy starts THEN the stale lock is broken and it deploys', async () => {
