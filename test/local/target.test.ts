@@ -166,6 +166,28 @@ describe('local target', () => {
     }
   });
 
+  it('GIVEN its state file and the previous copy are both corrupt WHEN an agent starts THEN it runs, adopts nothing, and its log and status say so', async () => {
+    local = await localTarget();
+    const paths = agentPaths(local.stateDir);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(paths.state, '{"services": [{"environment": "te');
+    writeFileSync(`${paths.state}.prev`, '');
+
+    await local.target.router.ensure();
+    expect(await local.client.isRunning()).toBe(true);
+    expect((await service()).fleets).toEqual([]);
+    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent state: `.*state\.json` cannot be used/);
+    expect((await local.target.describe()).warning).toMatch(
+      /could not read its state and started with none: .* kept as .*state\.json\.unreadable/,
+    );
+    expect(readFileSync(`${paths.state}.unreadable`, 'utf8')).toBe('{"services": [{"environment": "te');
+
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
+    await local.target.router.setWeights({ 'd-1': 100 });
+    expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ version: 'v1' });
+  });
+
   it('retires a standby by itself once its rollback window has closed', async () => {
     local = await localTarget();
     await local.target.router.ensure();

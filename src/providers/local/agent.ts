@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeightedRouter } from './router.js';
 import {
@@ -11,7 +11,15 @@ import {
   stopProcessGroup,
 } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
-import { readStore, writeStore, type StoredFleet, type StoredInstance, type StoredService } from './store.js';
+import {
+  loadStore,
+  previousCopy,
+  setAside,
+  writeStore,
+  type StoredFleet,
+  type StoredInstance,
+  type StoredService,
+} from './store.js';
 
 /**
  * The local target's long-lived half: a tiny ALB plus Auto Scaling on one host. It hosts one weighted
@@ -52,6 +60,8 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private supervising = false;
   readonly startedAt = Date.now();
+  /** Why the state on disk could not be used as it was, if it could not: for the agent's log. */
+  stateProblem: string | undefined;
 
   constructor(
     private readonly stateFile: string,
@@ -62,7 +72,12 @@ export class Agent {
   /** Re-adopts what the last agent left: routers come back on their addresses, live processes are kept. */
   async start(): Promise<void> {
     mkdirSync(this.logDir, { recursive: true });
-    for (const stored of readStore(this.stateFile).services) {
+    const { state, problem } = loadStore(this.stateFile);
+    if (problem) this.stateProblem = problem;
+    // Nothing could be read: adopt nothing, and keep the files for a person (and `cutover status`) to
+    // see, since fleets the last agent ran may still hold their ports.
+    if (problem && state.services.length === 0) setAsideUnreadable(this.stateFile);
+    for (const stored of state.services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {
         for (const instance of fleet.instances) {
@@ -401,6 +416,16 @@ export class Agent {
 
   private persist(): void {
     writeStore(this.stateFile, { services: [...this.services.values()].map((s) => s.stored) });
+  }
+}
+
+function setAsideUnreadable(stateFile: string): void {
+  for (const file of [stateFile, previousCopy(stateFile)]) {
+    try {
+      renameSync(file, setAside(file));
+    } catch {
+      // Missing: nothing to keep.
+    }
   }
 }
 

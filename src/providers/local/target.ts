@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
@@ -6,7 +7,7 @@ import type { Measurement } from '../../../healthchecks/types.js';
 import type { Fleet, FleetInfo, LaunchSpec, Progress, Target, TrafficRouter, Weights } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { FleetStatus, ServiceStatus } from './protocol.js';
-import { readStore } from './store.js';
+import { loadStore, setAside } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
 
@@ -129,7 +130,21 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       agentLog: client.paths.log,
       listen: options.env.listen,
     };
-    const stored = readStore(client.paths.state).services.find(
+    const { state, problem } = loadStore(client.paths.state);
+    const unreadable = setAside(client.paths.state);
+    if (existsSync(unreadable)) {
+      return {
+        details,
+        warning: `the local agent could not read its state and started with none: fleets started before may still run, unknown to it, and hold their ports. The file is kept as ${unreadable} (see ${client.paths.log}); remove it once they are dealt with`,
+      };
+    }
+    if (problem && state.services.length === 0 && !running) {
+      return {
+        details,
+        warning: `the local agent's state cannot be read (${problem}); the next agent will start with none`,
+      };
+    }
+    const stored = state.services.find(
       (s) => s.environment === environment && s.artifact === artifact && s.fleets.length > 0,
     );
     if (running || !stored) return { details };
