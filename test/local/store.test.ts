@@ -32,6 +32,7 @@ describe("the agent's state file", () => {
     const loaded = loadStore(file);
     expect(loaded.state).toEqual(stateWith('127.0.0.1:1'));
     expect(loaded.problem).toMatch(/state\.json` cannot be used .*; used the previous copy/);
+    expect(loaded.lost).toBe(false);
   });
 
   it('GIVEN a corrupt state file WHEN the next write comes THEN the good previous copy is not replaced by it', () => {
@@ -40,7 +41,7 @@ describe("the agent's state file", () => {
     writeFileSync(file, 'garbage');
     writeStore(file, stateWith('127.0.0.1:3'));
     expect(JSON.parse(readFileSync(previousCopy(file), 'utf8'))).toEqual(stateWith('127.0.0.1:1'));
-    expect(loadStore(file)).toEqual({ state: stateWith('127.0.0.1:3'), problem: undefined });
+    expect(loadStore(file)).toEqual({ state: stateWith('127.0.0.1:3'), problem: undefined, lost: false });
   });
 
   it('GIVEN the state file and its previous copy are both unreadable WHEN read THEN it is empty and says why, without throwing', () => {
@@ -50,13 +51,14 @@ describe("the agent's state file", () => {
     writeFileSync(previousCopy(file), '{"services": 3}');
     const loaded = loadStore(file);
     expect(loaded.state).toEqual({ services: [] });
+    expect(loaded.lost).toBe(true);
     expect(loaded.problem).toMatch(
       /cannot be used .* and the previous copy cannot be used either \(no services list\)/,
     );
   });
 
   it('GIVEN no state file at all THEN it is empty and nothing is wrong', () => {
-    expect(loadStore(file)).toEqual({ state: { services: [] }, problem: undefined });
+    expect(loadStore(file)).toEqual({ state: { services: [] }, problem: undefined, lost: false });
     expect(existsSync(file)).toBe(false);
   });
 });

@@ -72,11 +72,11 @@ export class Agent {
   /** Re-adopts what the last agent left: routers come back on their addresses, live processes are kept. */
   async start(): Promise<void> {
     mkdirSync(this.logDir, { recursive: true });
-    const { state, problem } = loadStore(this.stateFile);
-    if (problem) this.stateProblem = problem;
+    const { state, problem, lost } = loadStore(this.stateFile);
+    this.stateProblem = problem;
     // Nothing could be read: adopt nothing, and keep the files for a person (and `cutover status`) to
     // see, since fleets the last agent ran may still hold their ports.
-    if (problem && state.services.length === 0) setAsideUnreadable(this.stateFile);
+    if (lost) setAsideUnreadable(this.stateFile);
     for (const stored of state.services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {

@@ -54,6 +54,8 @@ export interface LoadedStore {
   state: StoredState;
   /** Set when a file was there but could not be used: the state is the previous copy's, or empty. */
   problem: string | undefined;
+  /** Files were there but neither could be used: the state is empty and what they held is unknown. */
+  lost: boolean;
 }
 
 export function previousCopy(file: string): string {
@@ -71,15 +73,17 @@ export function setAside(file: string): string {
  */
 export function loadStore(file: string): LoadedStore {
   const current = parseStateFile(file);
-  if (current.state) return { state: current.state, problem: undefined };
+  if (current.state) return { state: current.state, problem: undefined, lost: false };
   const previous = parseStateFile(previousCopy(file));
-  if (current.missing && previous.missing) return { state: { services: [] }, problem: undefined };
+  if (current.missing && previous.missing)
+    return { state: { services: [] }, problem: undefined, lost: false };
   const why = `\`${file}\` ${current.missing ? 'is missing' : `cannot be used (${current.error})`}`;
-  if (previous.state) return { state: previous.state, problem: `${why}; used the previous copy` };
+  if (previous.state)
+    return { state: previous.state, problem: `${why}; used the previous copy`, lost: false };
   const before = previous.missing
     ? 'there is no previous copy'
     : `the previous copy cannot be used either (${previous.error})`;
-  return { state: { services: [] }, problem: `${why} and ${before}` };
+  return { state: { services: [] }, problem: `${why} and ${before}`, lost: true };
 }
 
 function parseStateFile(file: string): { state?: StoredState; missing?: boolean; error?: string } {

@@ -130,7 +130,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       agentLog: client.paths.log,
       listen: options.env.listen,
     };
-    const { state, problem } = loadStore(client.paths.state);
+    const { state, problem, lost } = loadStore(client.paths.state);
     const unreadable = setAside(client.paths.state);
     if (existsSync(unreadable)) {
       return {
@@ -138,7 +138,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
         warning: `the local agent could not read its state and started with none: fleets started before may still run, unknown to it, and hold their ports. The file is kept as ${unreadable} (see ${client.paths.log}); remove it once they are dealt with`,
       };
     }
-    if (problem && state.services.length === 0 && !running) {
+    if (lost && !running) {
       return {
         details,
         warning: `the local agent's state cannot be read (${problem}); the next agent will start with none`,
