@@ -28,6 +28,7 @@ export const eventCodes = [
   'rollback.succeeded',
   'rollback.failed',
   'abort.requested',
+  'lock.removed',
   'agent.started',
   'environment.down',
   'status.not_serving',

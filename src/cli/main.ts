@@ -9,6 +9,7 @@ import { downCommand } from './commands/down.js';
 import { planCommand } from './commands/plan.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
+import { unlockCommand } from './commands/unlock.js';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
 
 const commands: Command[] = [
@@ -17,6 +18,7 @@ const commands: Command[] = [
   rollbackCommand,
   statusCommand,
   abortCommand,
+  unlockCommand,
   downCommand,
 ];
 

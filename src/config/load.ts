@@ -48,7 +48,10 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
 function schemaError(file: string, error: z.ZodError): UserInputError {
   const lines = error.issues.slice(0, 5).map((issue) => {
     const key = issue.path.length ? issue.path.join('.') : '(top level)';
-    return `\`${key}\`: ${issue.message}`;
+    // A bad name is reported by zod as "Invalid key in record"; what is wrong with it is one level down.
+    const message =
+      issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : issue.message;
+    return `\`${key}\`: ${message}`;
   });
   const more = error.issues.length > 5 ? `\n  … and ${error.issues.length - 5} more` : '';
   return new UserInputError(

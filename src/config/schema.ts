@@ -4,8 +4,12 @@ import { defaults } from './defaults.js';
 import { patterns, regionOfArn } from '../providers/aws/patterns.js';
 import { isLoopback, parseListen, sameAddress, type ListenAddress } from './listen.js';
 
-/** Names end up in file names, process titles and AWS resource names, so they are kept plain. */
-export const namePattern = /^[a-z0-9][a-z0-9-]{0,38}$/;
+/**
+ * Names end up in file names, process titles and AWS resource names, so they are kept plain. No `--`:
+ * lock and journal files are named `<environment>--<artifact>`, where `a--b` + `c` and `a` + `b--c`
+ * would otherwise share one lock and one journal.
+ */
+export const namePattern = /^(?!.*--)[a-z0-9][a-z0-9-]{0,38}$/;
 
 const duration = (fallback: string) =>
   z
@@ -169,7 +173,14 @@ const artifact = z
   })
   .strict();
 
-const nameKey = z.string().regex(namePattern, 'names are lower-case letters, digits and dashes, at most 39');
+const nameKey = z
+  .string()
+  .refine((name) => !name.includes('--'), {
+    error: (issue) =>
+      `name ${JSON.stringify(issue.input)} contains \`--\`, which separates environment and artifact in state file names`,
+    abort: true,
+  })
+  .regex(namePattern, 'names are lower-case letters, digits and dashes, at most 39');
 
 export const configSchema = z
   .object({

@@ -1,4 +1,13 @@
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -46,9 +55,12 @@ export class Journal {
 
   record(entry: JournalEntry): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const fd = openSync(this.file, 'a', 0o600);
+    const fd = openSync(this.file, 'a+', 0o600);
     try {
-      appendFileSync(fd, `${JSON.stringify(entry)}\n`);
+      // A crash mid-write can leave a last line with no newline; appended to it, this record would be
+      // torn too and skipped when read.
+      const separator = endsWithNewline(fd) ? '' : '\n';
+      appendFileSync(fd, `${separator}${JSON.stringify(entry)}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -81,4 +93,13 @@ export class Journal {
   latest(): DeploymentRecord | undefined {
     return this.deployments().at(-1);
   }
+}
+
+/** Whether the file is empty or its last byte is a newline. */
+function endsWithNewline(fd: number): boolean {
+  const { size } = fstatSync(fd);
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a;
 }

@@ -1,12 +1,15 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockHeld } from '../errors.js';
-import { isAlive } from '../providers/local/processes.js';
+import { isSameProcess, processStartTime } from '../providers/local/processes.js';
 
 /**
- * One deploy or rollback of an artifact and environment at a time on this machine. The lock is a file
- * created with O_EXCL that names its holder; a lock whose holder process is gone is stale and is broken,
+ * One deploy or rollback of an artifact and environment at a time on this machine. The lock is a file that
+ * names its holder. It is written whole under a temporary name and then link(2)ed into place: link fails
+ * if the name exists, so creation is atomic, and a reader never sees it empty or half written (which it
+ * would otherwise take for stale and break). A lock whose holder process is gone is stale and is broken,
  * under a short guard so that two processes never both break it and both win.
  */
 
@@ -14,6 +17,12 @@ export interface LockHolder {
   deployment: string;
   command: string;
   pid: number;
+  /**
+   * When the holder process started (clock ticks since boot, see processStartTime), so a pid reused by
+   * another process is not taken for the holder. Absent without /proc, and in locks written before it
+   * was kept.
+   */
+  processStart?: number;
   host: string;
   startedAt: number;
 }
@@ -25,81 +34,115 @@ export interface Lock {
   release(): void;
 }
 
+/** What is at a lock's path: nothing, a holder, or bytes that are not one (a damaged file). */
+export type LockFile =
+  | { state: 'free' }
+  | { state: 'held'; holder: LockHolder; text: string }
+  | { state: 'unreadable'; path: string; text: string | undefined };
+
 export function lockPath(stateDir: string, environment: string, artifact: string): string {
   return join(stateDir, 'locks', `${environment}--${artifact}.lock`);
 }
 
-export function readHolder(path: string): LockHolder | undefined {
+export function readLock(path: string): LockFile {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
-  } catch {
-    return undefined;
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'free' };
+    return { state: 'unreadable', path, text: undefined };
   }
+  try {
+    const holder = JSON.parse(text) as LockHolder;
+    if (typeof holder.pid === 'number' && typeof holder.deployment === 'string') {
+      return { state: 'held', holder, text };
+    }
+  } catch {
+    // Falls through: not a holder.
+  }
+  return { state: 'unreadable', path, text };
+}
+
+export function readHolder(path: string): LockHolder | undefined {
+  const file = readLock(path);
+  return file.state === 'held' ? file.holder : undefined;
+}
+
+/** This process, as a lock records its holder. */
+export function currentProcess(): Pick<LockHolder, 'pid' | 'processStart' | 'host'> {
+  const processStart = processStartTime(process.pid);
+  return { pid: process.pid, ...(processStart !== undefined ? { processStart } : {}), host: hostname() };
 }
 
 export function acquireLock(
   stateDir: string,
   environment: string,
   artifact: string,
-  holder: Omit<LockHolder, 'pid' | 'host'>,
+  holder: Omit<LockHolder, 'pid' | 'host' | 'processStart'>,
 ): Lock {
   const path = lockPath(stateDir, environment, artifact);
   mkdirSync(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
-  const me: LockHolder = { ...holder, pid: process.pid, host: hostname() };
+  const me: LockHolder = { ...holder, ...currentProcess() };
   let broke: LockHolder | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createExclusive(path, me)) {
+    if (createAtomically(path, me)) {
       return { holder: me, broke, release: () => releaseIfMine(path, me) };
     }
-    const current = readHolder(path);
-    if (current && !isStale(current)) throw heldError(current, environment, artifact);
+    const current = readLock(path);
+    // Released between our attempt and the read: try again.
+    if (current.state === 'free') continue;
+    if (current.state === 'unreadable' || !isStale(current.holder)) {
+      throw heldError(current, environment, artifact);
+    }
     broke = breakStale(path, current) ?? broke;
   }
-  const current = readHolder(path);
-  throw heldError(current, environment, artifact);
+  throw heldError(readLock(path), environment, artifact);
 }
 
-function isStale(holder: LockHolder): boolean {
-  return holder.host === hostname() && !isAlive(holder.pid);
+/** Only a holder on this host can be judged: a pid means nothing on another machine. */
+export function isStale(holder: LockHolder): boolean {
+  return holder.host === hostname() && !isSameProcess(holder.pid, holder.processStart);
 }
 
-function createExclusive(path: string, holder: LockHolder): boolean {
-  let fd: number;
+/** Creates `path` holding `holder`, complete, or returns false when it already exists. */
+function createAtomically(path: string, holder: LockHolder): boolean {
+  const temp = uniqueName(path, 'tmp');
+  writeFileSync(temp, JSON.stringify(holder), { mode: 0o600, flag: 'wx' });
   try {
-    fd = openSync(path, 'wx', 0o600);
+    linkSync(temp, path);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-  try {
-    writeSync(fd, JSON.stringify(holder));
   } finally {
-    closeSync(fd);
+    unlinkQuiet(temp);
   }
-  return true;
 }
 
-/** Removes a stale lock only if it is still the one judged stale; returns its holder when it did. */
-function breakStale(path: string, judged: LockHolder | undefined): LockHolder | undefined {
+/**
+ * Removes a stale lock only if it is still the one judged stale; returns its holder when it did. Safe
+ * because nothing else removes that file meanwhile: its holder is dead, so it does not release it, and
+ * other breakers wait for the guard. The file's text is compared, not a parsed copy, so a new lock that
+ * happened to reuse the dead holder's fields would still differ in its start time.
+ */
+function breakStale(path: string, judged: { holder: LockHolder; text: string }): LockHolder | undefined {
   const guard = `${path}.break`;
-  const guardHolder: LockHolder = {
+  const me: LockHolder = {
     deployment: 'break',
     command: 'break',
-    pid: process.pid,
-    host: hostname(),
+    ...currentProcess(),
     startedAt: Date.now(),
   };
-  if (!createExclusive(guard, guardHolder)) {
-    const other = readHolder(guard);
-    if (other && isStale(other)) unlinkQuiet(guard);
+  if (!createAtomically(guard, me)) {
+    const other = readLock(guard);
+    if (other.state === 'held' && isStale(other.holder)) breakStaleGuard(guard, other.text);
     return undefined;
   }
   try {
-    const now = readHolder(path);
-    const same = JSON.stringify(now) === JSON.stringify(judged);
-    if (same) {
+    const now = readLock(path);
+    if (now.state === 'held' && now.text === judged.text) {
       unlinkQuiet(path);
-      return judged;
+      return judged.holder;
     }
     return undefined;
   } finally {
@@ -107,9 +150,64 @@ function breakStale(path: string, judged: LockHolder | undefined): LockHolder | 
   }
 }
 
+/**
+ * A guard left by a process that died while breaking a lock. Unlinking it by name could remove a guard
+ * another process took in the meantime, so it is first moved aside and checked; a live guard moved by
+ * mistake is put back. Only a second race inside that microsecond window, right after a crash inside the
+ * guard's own microsecond window, could still let two breakers in.
+ */
+function breakStaleGuard(guard: string, judgedText: string): void {
+  const aside = uniqueName(guard, 'aside');
+  try {
+    renameSync(guard, aside);
+  } catch {
+    return; // Gone already: another process broke it.
+  }
+  try {
+    if (readFileSync(aside, 'utf8') !== judgedText) linkSync(aside, guard);
+  } catch {
+    // A new guard is already in place: leave it.
+  } finally {
+    unlinkQuiet(aside);
+  }
+}
+
 function releaseIfMine(path: string, me: LockHolder): void {
   const current = readHolder(path);
-  if (current && current.pid === me.pid && current.deployment === me.deployment) unlinkQuiet(path);
+  if (
+    current &&
+    current.pid === me.pid &&
+    current.deployment === me.deployment &&
+    current.processStart === me.processStart
+  ) {
+    unlinkQuiet(path);
+  }
+}
+
+/**
+ * Removes the lock at `path` if it still holds `text` (what the caller read and checked); returns whether
+ * it did. Moved aside first and compared, since a lock released and taken again in between must stay.
+ */
+export function removeLockIfUnchanged(path: string, text: string): boolean {
+  const aside = uniqueName(path, 'aside');
+  try {
+    renameSync(path, aside);
+  } catch {
+    return false; // Released meanwhile.
+  }
+  try {
+    if (readFileSync(aside, 'utf8') === text) return true;
+    linkSync(aside, path);
+    return false;
+  } catch {
+    return false; // A new lock took the name meanwhile: it stays.
+  } finally {
+    unlinkQuiet(aside);
+  }
+}
+
+function uniqueName(path: string, suffix: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`;
 }
 
 function unlinkQuiet(path: string): void {
@@ -120,15 +218,28 @@ function unlinkQuiet(path: string): void {
   }
 }
 
-function heldError(holder: LockHolder | undefined, environment: string, artifact: string): LockHeld {
-  const who = holder
-    ? `\`${holder.command}\` ${holder.deployment} (pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()})`
-    : 'another process';
+function heldError(file: LockFile, environment: string, artifact: string): LockHeld {
+  const where = `artifact \`${artifact}\` in environment \`${environment}\``;
+  if (file.state === 'unreadable') {
+    return new LockHeld(
+      'LOCKED',
+      `${where} is locked by \`${file.path}\`, which does not name a holder`,
+      `if no deploy or rollback of it runs, remove it with \`cutover unlock artifact=${artifact} environment=${environment} deployment=unknown\``,
+    );
+  }
+  if (file.state === 'free') return new LockHeld('LOCKED', `${where} is locked`, 'try again in a moment');
+  const { holder } = file;
+  const who = `\`${holder.command}\` ${holder.deployment} (pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()})`;
+  if (holder.host !== hostname()) {
+    return new LockHeld(
+      'LOCKED',
+      `${where} is locked from another host, \`${holder.host}\`, by ${who}`,
+      `wait for it to finish; if that run is gone, remove its lock with \`cutover unlock artifact=${artifact} environment=${environment} deployment=${holder.deployment}\``,
+    );
+  }
   return new LockHeld(
     'LOCKED',
-    `artifact \`${artifact}\` in environment \`${environment}\` is locked by ${who}`,
-    holder
-      ? `wait for it to finish, or stop it with \`cutover abort artifact=${artifact} environment=${environment}\``
-      : 'try again in a moment',
+    `${where} is locked by ${who}`,
+    `wait for it to finish, or stop it with \`cutover abort artifact=${artifact} environment=${environment}\``,
   );
 }

@@ -6,6 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { cli, project, startCli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
+import { isAlive, processStartTime } from '../../src/providers/local/processes.js';
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+}
 
 const words = ['artifact=catalog', 'environment=e2e'];
 
@@ -53,6 +58,12 @@ describe('bad input: exit 2, a clear error, nothing changed', () => {
       'CONFIG_INVALID',
       /`environments\.e2e\.capacity`/,
     ],
+    [
+      'names an environment with `--`',
+      'artifacts:\n  catalog: {}\nenvironments:\n  e2e--x:\n    target: local\n',
+      'CONFIG_INVALID',
+      /`environments\.e2e--x`: name "e2e--x" contains `--`/,
+    ],
   ])('a config that %s names the file and what is wrong', async (_label, text, code, pattern) => {
     writeFileSync(join(p.dir, 'bad.yaml'), text);
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1', '--config', 'bad.yaml']);
@@ -66,7 +77,7 @@ describe('bad input: exit 2, a clear error, nothing changed', () => {
   it('explains every command with --help, and lists the exit codes', async () => {
     const top = await cli(p.dir, ['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['deploy', 'rollback', 'status', 'abort', 'down']) {
+    for (const command of ['deploy', 'rollback', 'status', 'abort', 'unlock', 'down']) {
       expect(top.stdout).toContain(command);
       const help = await cli(p.dir, [command, '--help']);
       expect(help.code).toBe(0);
@@ -84,7 +95,7 @@ describe('the lock, across real processes', () => {
     p.remove();
   });
 
-  function holdLock(pid: number) {
+  function holdLock(pid: number, extra: object = {}) {
     mkdirSync(join(p.dir, '.cutover', 'locks'), { recursive: true });
     const holder = {
       deployment: 'd-holder',
@@ -92,6 +103,7 @@ describe('the lock, across real processes', () => {
       pid,
       host: hostname(),
       startedAt: Date.UTC(2026, 10, 26, 9),
+      ...extra,
     };
     writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), JSON.stringify(holder));
   }
@@ -126,6 +138,45 @@ describe('the lock, across real processes', () => {
     expect([a.code, b.code].sort()).toEqual([0, 3]);
   });
 
+  it('GIVEN a lock from another host THEN deploy exits 3 naming that host, and `cutover unlock` removes it only for its own deployment id', async () => {
+    p = await project();
+    holdLock(process.pid, { host: 'runner-7' });
+    const lockFile = join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock');
+
+    const deploy = await cli(p.dir, ['deploy', ...words, 'version=v1']);
+    expect(deploy.code).toBe(3);
+    expect(deploy.events.at(-1)).toMatchObject({ code: 'LOCKED', exitCode: 3 });
+    expect(String(deploy.events.at(-1)?.message)).toContain('locked from another host, `runner-7`');
+    expect(String(deploy.events.at(-1)?.hint)).toContain(
+      'cutover unlock artifact=catalog environment=e2e deployment=d-holder',
+    );
+
+    const wrong = await cli(p.dir, ['unlock', ...words, 'deployment=d-other']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.events.at(-1)).toMatchObject({ code: 'UNLOCK_NOT_HOLDER', exitCode: 2 });
+    expect(String(wrong.events.at(-1)?.message)).toContain('d-holder (pid');
+    expect(String(wrong.events.at(-1)?.message)).toContain('on runner-7');
+    expect(existsSync(lockFile)).toBe(true);
+
+    const right = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(right.code).toBe(0);
+    expect(right.events.map((e) => e.code)).toContain('lock.removed');
+    expect(existsSync(lockFile)).toBe(false);
+
+    const again = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(again.code).toBe(0);
+    expect(String(again.events.at(-1)?.message)).toContain('nothing to remove');
+  });
+
+  it('GIVEN a deploy that runs here holds the lock WHEN `cutover unlock` names it THEN it is refused (exit 2) and the lock stays', async () => {
+    p = await project();
+    holdLock(process.pid, { processStart: processStartTime(process.pid) });
+    const result = await cli(p.dir, ['unlock', ...words, 'deployment=d-holder']);
+    expect(result.code).toBe(2);
+    expect(result.events.at(-1)).toMatchObject({ code: 'UNLOCK_RUNNING', exitCode: 2 });
+    expect(existsSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'))).toBe(true);
+  });
+
   it('GIVEN a lock left by a killed process WHEN a deploy starts THEN the stale lock is broken and it deploys', async () => {
     p = await project();
     const dead = spawn(process.execPath, ['-e', '0']);
@@ -133,6 +184,45 @@ describe('the lock, across real processes', () => {
     holdLock(dead.pid ?? 0);
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1']);
     expect(result.code).toBe(0);
+  });
+});
+
+describe('a pid reused by another process', () => {
+  let p: Awaited<ReturnType<typeof project>>;
+  afterEach(async () => {
+    await stopAgent(join(p.dir, '.cutover'));
+    p.remove();
+  });
+
+  it('GIVEN the lock names a live pid that started after the lock was taken WHEN `cutover abort` runs THEN that process is not signalled and the stale lock is cleared', async () => {
+    p = await project();
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const pid = stranger.pid ?? 0;
+      await until(() => processStartTime(pid) !== undefined);
+      mkdirSync(join(p.dir, '.cutover', 'locks'), { recursive: true });
+      const lock = join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock');
+      writeFileSync(
+        lock,
+        JSON.stringify({
+          deployment: 'd-gone',
+          command: 'deploy',
+          pid,
+          processStart: (processStartTime(pid) ?? 0) - 1,
+          host: hostname(),
+          startedAt: Date.UTC(2026, 10, 26, 9),
+        }),
+      );
+      const result = await cli(p.dir, ['abort', ...words]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).not.toContain('asking deploy d-gone');
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+      expect(isAlive(pid)).toBe(true);
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
 

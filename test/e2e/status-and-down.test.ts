@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
 import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
-import { readStore } from '../../src/providers/local/store.js';
+import { loadStore } from '../../src/providers/local/store.js';
 import { cli, project } from '../helpers/cli.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 
@@ -78,7 +78,7 @@ describe('down: stops what the state file records, agent or not', () => {
       stopped: ['e2e/catalog'],
     });
     await until('the instances to exit', () => pids.every((pid) => !isAlive(pid)));
-    expect(readStore(agentPaths(stateDir).state).services).toEqual([]);
+    expect(loadStore(agentPaths(stateDir).state).state.services).toEqual([]);
 
     // A later command's agent has nothing to re-adopt or restart.
     expect((await cli(p.dir, ['status', ...words])).code).toBe(1);

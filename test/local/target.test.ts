@@ -1,11 +1,13 @@
-import { statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { agentPaths } from '../../src/providers/local/paths.js';
-import { isAlive } from '../../src/providers/local/processes.js';
+import { freePort, isAlive, processStartTime } from '../../src/providers/local/processes.js';
 import type { ServiceStatus } from '../../src/providers/local/protocol.js';
 import { describeTargetContract } from '../contract/target-contract.js';
-import { localTarget } from '../helpers/local.js';
+import { demoServer, localTarget } from '../helpers/local.js';
 
 describeTargetContract('local', async () => {
   const local = await localTarget();
@@ -124,6 +126,87 @@ describe('local target', () => {
     expect(adopted.pid).not.toBe(agent.pid);
     expect((await service()).fleets[0]?.instances.map((i) => i.pid)).toEqual(pidsBefore);
     expect(await local.target.router.readWeights()).toEqual({ 'd-1': 100 });
+    expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ version: 'v1' });
+  });
+
+  it('GIVEN its state records an instance whose pid now belongs to a later process WHEN an agent starts and the environment goes down THEN that process is neither adopted nor killed', async () => {
+    local = await localTarget();
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const pid = stranger.pid ?? 0;
+      await until('the stranger to start', async () => processStartTime(pid) !== undefined);
+      const port = await freePort();
+      const paths = agentPaths(local.stateDir);
+      mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+      writeFileSync(
+        paths.state,
+        JSON.stringify({
+          services: [
+            {
+              environment: 'test',
+              artifact: 'catalog',
+              listen: new URL(local.endpoint).host,
+              weights: { 'd-1': 100 },
+              fleets: [
+                {
+                  id: 'd-1',
+                  version: 'v1',
+                  deployment: 'd-1',
+                  createdAt: Date.now(),
+                  command: [process.execPath, demoServer],
+                  cwd: local.stateDir,
+                  drainTimeoutMs: 1000,
+                  instances: [
+                    {
+                      id: 'd-1-0',
+                      port,
+                      pid,
+                      processStart: (processStartTime(pid) ?? 0) - 1,
+                      log: join(local.stateDir, 'd-1-0.log'),
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      await local.target.router.ensure();
+      await until('a new instance on the recorded port', async () => {
+        const instance = (await service()).fleets[0]?.instances[0];
+        return instance?.state === 'running' && instance.pid !== pid;
+      });
+      expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ version: 'v1' });
+      const recorded = JSON.parse(readFileSync(paths.state, 'utf8')).services[0].fleets[0].instances[0];
+      expect(recorded.processStart).toBe(processStartTime(recorded.pid));
+      await local.client.request('DELETE', '/v1/environments/test');
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+      expect(isAlive(pid)).toBe(true);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  });
+
+  it('GIVEN its state file and the previous copy are both corrupt WHEN an agent starts THEN it runs, adopts nothing, and its log and status say so', async () => {
+    local = await localTarget();
+    const paths = agentPaths(local.stateDir);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(paths.state, '{"services": [{"environment": "te');
+    writeFileSync(`${paths.state}.prev`, '');
+
+    await local.target.router.ensure();
+    expect(await local.client.isRunning()).toBe(true);
+    expect((await service()).fleets).toEqual([]);
+    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent state: `.*state\.json` cannot be used/);
+    expect((await local.target.describe()).warning).toMatch(
+      /could not read its state and started with none: .* kept as .*state\.json\.unreadable/,
+    );
+    expect(readFileSync(`${paths.state}.unreadable`, 'utf8')).toBe('{"services": [{"environment": "te');
+
+    await local.target.fleet.launch({ id: 'd-1', version: 'v1', deployment: 'd-1' });
+    await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
+    await local.target.router.setWeights({ 'd-1': 100 });
     expect(JSON.parse(await body(`${local.endpoint}/`))).toMatchObject({ version: 'v1' });
   });
 

@@ -84,7 +84,21 @@ describe('config', () => {
       /`environments\.local`.*colour/,
     ],
     ['an unknown target', minimal.replace('target: local', 'target: gcp'), /`environments\.local\.target`/],
-    ['a bad name', minimal.replace('catalog:', 'Cat Alog:'), /`artifacts\.Cat Alog`/],
+    [
+      'a bad name',
+      minimal.replace('catalog:', 'Cat Alog:'),
+      /`artifacts\.Cat Alog`: names are lower-case letters, digits and dashes/,
+    ],
+    [
+      'an environment name with `--`',
+      minimal.replace('local:', 'a--b:'),
+      /`environments\.a--b`: name "a--b" contains `--`/,
+    ],
+    [
+      'an artifact name with `--`',
+      minimal.replace('catalog:', 'b--c:'),
+      /`artifacts\.b--c`: name "b--c" contains `--`/,
+    ],
   ])('rejects %s with the file and the key', (_label, text, pattern) => {
     const file = write('bad.yaml', text);
     let error: unknown;

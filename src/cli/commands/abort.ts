@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { UserInputError } from '../../errors.js';
-import { isAlive } from '../../providers/local/processes.js';
+import { isSameProcess } from '../../providers/local/processes.js';
 import { lockPath, readHolder } from '../../state/lock.js';
 import { selectService } from '../../config/select.js';
 import { ExitCode } from '../exit-codes.js';
@@ -31,13 +31,16 @@ fleet that served before, green deleted. That also works from another machine.`,
     const service = selectService(loaded, args.words.artifact ?? '', args.words.environment ?? '');
     const path = lockPath(stateDirOf(args, loaded), service.environment, service.artifact);
     const holder = readHolder(path);
-    if (!holder || !isAlive(holder.pid)) return abandonElsewhere(args, io);
-    if (holder.host !== hostname()) {
+    // A pid from another host says nothing here, so that lock is not judged by it.
+    if (holder && holder.host !== hostname()) {
       throw new UserInputError(
         'ABORT_REMOTE',
-        `the lock is held from host \`${holder.host}\`; abort it there`,
+        `the lock is held from host \`${holder.host}\` by ${holder.deployment}; abort it there`,
+        `if that run is gone, remove its lock with \`cutover unlock artifact=${service.artifact} environment=${service.environment} deployment=${holder.deployment}\``,
       );
     }
+    // A pid whose process started after the lock was taken was reused: signalling it would hit a stranger.
+    if (!holder || !isSameProcess(holder.pid, holder.processStart)) return abandonElsewhere(args, io);
     io.events.warn(
       'abort.requested',
       `asking ${holder.command} ${holder.deployment} (pid ${holder.pid}) to stop`,
@@ -46,7 +49,7 @@ fleet that served before, green deleted. That also works from another machine.`,
     const deadline = Date.now() + waitMs;
     while (
       Date.now() < deadline &&
-      isAlive(holder.pid) &&
+      isSameProcess(holder.pid, holder.processStart) &&
       readHolder(path)?.deployment === holder.deployment
     ) {
       await new Promise((r) => setTimeout(r, 100));

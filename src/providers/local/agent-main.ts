@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     if (agent.serviceCount() === 0) setImmediate(() => void shutdown('no environment left'));
   });
   await agent.start();
+  if (agent.stateProblem) console.error(`${new Date().toISOString()} agent state: ${agent.stateProblem}`);
   await listenOwnerOnly(server, paths.dir, paths.socket);
   console.error(`${new Date().toISOString()} agent ${process.pid} listening on ${paths.socket}`);
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

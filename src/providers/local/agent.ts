@@ -1,15 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseListen, sameAddress } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
+import { stillOurs } from './ownership.js';
 import { WeightedRouter } from './router.js';
-import { acceptsConnections, freePort, isAlive, stopProcessGroup } from './processes.js';
+import {
+  acceptsConnections,
+  freePort,
+  isPidReused,
+  isSameProcess,
+  processStartTime,
+  stopProcessGroup,
+} from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
 import type { RoleChange } from '../types.js';
 import {
-  readStore,
+  loadStore,
+  previousCopy,
   roleOf,
+  setAside,
   writeStore,
   type StoredFleet,
   type StoredInstance,
@@ -55,6 +65,8 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private supervising = false;
   readonly startedAt = Date.now();
+  /** Why the state on disk could not be used as it was, if it could not: for the agent's log. */
+  stateProblem: string | undefined;
 
   constructor(
     private readonly stateFile: string,
@@ -67,13 +79,25 @@ export class Agent {
     // Instance logs may show what an instance was given: owner-only, like the state file.
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
     chmodSync(this.logDir, 0o700);
-    for (const stored of readStore(this.stateFile).services) {
+    const { state, problem, lost } = loadStore(this.stateFile);
+    this.stateProblem = problem;
+    // Nothing could be read: adopt nothing, and keep the files for a person (and `cutover status`) to
+    // see, since fleets the last agent ran may still hold their ports.
+    if (lost) setAsideUnreadable(this.stateFile);
+    for (const stored of state.services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {
         for (const instance of fleet.instances) {
           const runtime = this.track(service, instance);
-          if (instance.pid !== undefined && isAlive(instance.pid)) runtime.state = 'starting';
-          else runtime.restartAt = 0;
+          if (instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)) {
+            runtime.state = 'starting';
+          } else {
+            runtime.restartAt = 0;
+            if (instance.pid !== undefined && isPidReused(instance.pid, instance.processStart)) {
+              instance.pid = undefined;
+              instance.processStart = undefined;
+            }
+          }
         }
         service.router.setFleet(
           fleet.id,
@@ -225,7 +249,7 @@ export class Agent {
         fleet.instances.map(async (instance) => {
           const runtime = service.instances.get(instance.id);
           if (runtime) runtime.state = 'stopped';
-          if (instance.pid !== undefined) await stopProcessGroup(instance.pid, stopGraceMs);
+          if (stillOurs(instance)) await stopProcessGroup(instance.pid, stopGraceMs);
           service.instances.delete(instance.id);
         }),
       );
@@ -305,6 +329,7 @@ export class Agent {
       child.unref();
       runtime.child = child;
       runtime.stored.pid = child.pid;
+      runtime.stored.processStart = child.pid === undefined ? undefined : processStartTime(child.pid);
       runtime.state = 'starting';
       child.once('error', (error) => this.exited(runtime, `could not start: ${error.message}`));
       child.once('exit', (code, signal) =>
@@ -364,7 +389,7 @@ export class Agent {
               runtime.state !== 'restarting' &&
               !runtime.child &&
               stored.pid !== undefined &&
-              !isAlive(stored.pid)
+              !isSameProcess(stored.pid, stored.processStart)
             ) {
               this.exited(runtime, 'exited while the agent was away');
             }
@@ -429,6 +454,16 @@ export class Agent {
 
   private persist(): void {
     writeStore(this.stateFile, { services: [...this.services.values()].map((s) => s.stored) });
+  }
+}
+
+function setAsideUnreadable(stateFile: string): void {
+  for (const file of [stateFile, previousCopy(stateFile)]) {
+    try {
+      renameSync(file, setAside(file));
+    } catch {
+      // Missing: nothing to keep.
+    }
   }
 }
 

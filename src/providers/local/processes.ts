@@ -18,6 +18,48 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When the process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat): together with
+ * the pid an exact identity: two processes would share both only if the whole pid space wrapped within one
+ * tick (10 ms). Undefined where /proc is missing (then the pid alone is all we can go by) or the process is
+ * gone.
+ */
+export function processStartTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses, so fields are counted from its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[22 - 3]);
+  return Number.isSafeInteger(ticks) ? ticks : undefined;
+}
+
+/**
+ * Whether `pid` is still the process that was recorded with `startTime`. A pid alone is never proof: once
+ * its process exits, an unrelated one may get it. A record without a start time (written before they were
+ * kept) or a system without /proc falls back to the pid alone.
+ */
+export function isSameProcess(pid: number, startTime: number | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === startTime;
+}
+
+/**
+ * Whether a different process now has the pid recorded with `startTime`. Unlike `!isSameProcess`, a pid no
+ * process has is not "reused": signalling its process group still reaches members left by a leader that
+ * exited, and the kernel does not hand a group's id to another process while the group exists.
+ */
+export function isPidReused(pid: number, startTime: number | undefined): boolean {
+  if (startTime === undefined) return false;
+  const now = processStartTime(pid);
+  return now !== undefined && now !== startTime;
+}
+
 /** A port the kernel just handed out, so instances of different fleets never collide. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {

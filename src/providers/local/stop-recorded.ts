@@ -1,7 +1,7 @@
 import { serviceKey, stopGraceMs } from './agent.js';
 import { stillOurs } from './ownership.js';
 import { stopProcessGroup } from './processes.js';
-import { readStore, writeStore } from './store.js';
+import { loadStore, writeStore } from './store.js';
 
 /**
  * `down` without an agent: stops every instance of an environment that the agent's state file
@@ -10,7 +10,7 @@ import { readStore, writeStore } from './store.js';
  * Returns the services stopped, as `environment/artifact`.
  */
 export async function stopRecordedEnvironment(stateFile: string, environment: string): Promise<string[]> {
-  const state = readStore(stateFile);
+  const { state } = loadStore(stateFile);
   const ours = state.services.filter((s) => s.environment === environment);
   await Promise.all(
     ours.flatMap((service) =>
@@ -26,5 +26,5 @@ export async function stopRecordedEnvironment(stateFile: string, environment: st
 }
 
 export function recordsEnvironment(stateFile: string, environment: string): boolean {
-  return readStore(stateFile).services.some((s) => s.environment === environment);
+  return loadStore(stateFile).state.services.some((s) => s.environment === environment);
 }

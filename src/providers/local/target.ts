@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
@@ -16,7 +17,7 @@ import type {
 } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { FleetStatus, ServiceStatus } from './protocol.js';
-import { readStore } from './store.js';
+import { loadStore, setAside } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
 
@@ -138,7 +139,21 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       agentLog: client.paths.log,
       listen: options.env.listen,
     };
-    const stored = readStore(client.paths.state).services.find(
+    const { state, problem, lost } = loadStore(client.paths.state);
+    const unreadable = setAside(client.paths.state);
+    if (existsSync(unreadable)) {
+      return {
+        details,
+        warning: `the local agent could not read its state and started with none: fleets started before may still run, unknown to it, and hold their ports. The file is kept as ${unreadable} (see ${client.paths.log}); remove it once they are dealt with`,
+      };
+    }
+    if (lost && !running) {
+      return {
+        details,
+        warning: `the local agent's state cannot be read (${problem}); the next agent will start with none`,
+      };
+    }
+    const stored = state.services.find(
       (s) => s.environment === environment && s.artifact === artifact && s.fleets.length > 0,
     );
     // Never deployed and no agent: nothing to say beyond "nothing is deployed", which status sees itself.
@@ -180,7 +195,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       return await client.request<ServiceStatus[]>('GET', '/v1/services');
     } catch (error) {
       if (await client.isRunning()) throw error;
-      return readStore(client.paths.state).services;
+      return loadStore(client.paths.state).state.services;
     }
   };
 
