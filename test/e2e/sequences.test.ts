@@ -72,6 +72,27 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect((await status()).standby?.version).toBe('v2');
   });
 
+  it('GIVEN a deploy killed with SIGKILL in its bake WHEN abort runs THEN traffic is back on blue and green is gone', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '30s' });
+    await new Promise<void>((resolve) => {
+      baking.child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('"bake.started"')) resolve();
+      });
+    });
+    expect(await served(p.endpoint)).toBe('v2');
+    baking.child.kill('SIGKILL');
+    await baking.done;
+    const aborted = await cli(p.dir, ['abort', ...words]);
+    expect(aborted.code).toBe(0);
+    expect(aborted.events.map((e) => e.code)).toEqual(
+      expect.arrayContaining(['recovery.started', 'rollback.succeeded', 'recovery.finished']),
+    );
+    expect(await served(p.endpoint)).toBe('v1');
+    expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);
+  });
+
   it('GIVEN v1 standby WHEN a bad version fails THEN v1 is still there to roll back to', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);

@@ -7,6 +7,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
 import { loadFromArgs, serviceRuntime, stateDirOf } from '../runtime.js';
 import { abandonUnfinished } from '../../controller/abandon.js';
+import { recoverIfInterrupted } from '../../controller/recover.js';
 import { acquireLock } from '../../state/lock.js';
 import { newDeploymentId } from '../../ids.js';
 import type { ParsedArgs } from '../args.js';
@@ -67,12 +68,16 @@ async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number
     startedAt: ctx.clock.now(),
   });
   try {
+    // A controller killed on this runner left its journal: undo (or finish) it here, as the next deploy would.
+    const recovered = await recoverIfInterrupted(ctx);
     const undone = await abandonUnfinished(ctx);
     io.events.info(
       'abort.requested',
       undone
         ? `undid ${undone}, which had not gone live`
-        : `no deploy runs for ${service.artifact} in ${service.environment}`,
+        : recovered
+          ? `${recovered.deployment}, whose controller was gone, is settled (see recovery.finished)`
+          : `no deploy runs for ${service.artifact} in ${service.environment}`,
     );
     return ExitCode.ok;
   } finally {
