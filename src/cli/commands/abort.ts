@@ -23,9 +23,10 @@ export const abortCommand: Command = {
 
 Asks the deploy that holds the lock on this machine to stop (SIGTERM). That deploy moves traffic back to
 blue, stops green and exits 1, exactly as when a health check fails. Waits until it has finished.
-With no deploy running here, it undoes a deploy that never went live and whose controller is gone
-(on aws, a group still tagged cutover:role=green, left by a runner that died): traffic back to the
-fleet that served before, green deleted. That also works from another machine.`,
+With no deploy running here, it undoes a deploy that never went live and whose controller is gone:
+one killed on this runner (from its journal; one killed after it went live is finished instead), or on
+aws a group still tagged cutover:role=green, left by a runner that died: traffic back to the fleet that
+served before, green deleted. The aws case also works from another machine.`,
 
   async run(args, io) {
     const loaded = loadFromArgs(args);
