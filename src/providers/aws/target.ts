@@ -6,6 +6,7 @@ import type {
   ScalingPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import type { Clock } from '../../clock.js';
+import { formatDuration } from '../../duration.js';
 import type { AwsEnvironmentConfig } from '../../config/schema.js';
 import { defaults } from '../../config/defaults.js';
 import { parseDuration } from '../../duration.js';
@@ -617,7 +618,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     for (const policy of p.policies)
       lines.push(`PutScalingPolicy ${p.name} ${policy.PolicyName} ${policy.PolicyType}`);
     lines.push(
-      `(wait up to ${Math.round(env.healthCheck.readyTimeout / 1000)} s for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
+      `(wait up to ${formatDuration(env.healthCheck.readyTimeout)} for ${p.capacity.desired} instances InService and healthy in ${p.idleTg})`,
     );
     if (env.testListener) {
       lines.push(
@@ -633,7 +634,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         .map((t) => ` ${t}=0`)
         .join('')}`,
     );
-    lines.push(`(bake ${Math.round(env.bake / 1000)} s)`);
+    lines.push(`(bake ${formatDuration(env.bake)})`);
     lines.push(
       `CreateOrUpdateTags ${p.name} cutover:role=live${p.live ? ` cutover:previous-version=${toFleet(p.live).version}` : ''}`,
     );
@@ -642,7 +643,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         `SetInstanceProtection ${p.live.AutoScalingGroupName} ProtectedFromScaleIn=true (${p.live.Instances?.length ?? 0} instances)`,
       );
       lines.push(
-        `CreateOrUpdateTags ${p.live.AutoScalingGroupName} cutover:role=standby cutover:standby-until=<now + ${Math.round(env.rollbackWindow / 60_000)} min>`,
+        `CreateOrUpdateTags ${p.live.AutoScalingGroupName} cutover:role=standby cutover:standby-until=<now + ${formatDuration(env.rollbackWindow)}>`,
       );
     }
     return lines;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArtifactConfig, LocalEnvironmentConfig } from '../../config/schema.js';
 import type { Clock } from '../../clock.js';
+import { formatDuration } from '../../duration.js';
 import { parseListen, sameAddress } from '../../config/listen.js';
 import { DeploymentFailed, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
@@ -122,7 +123,18 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
   const router: TrafficRouter = {
     async ensure(): Promise<void> {
       await client.connect();
-      await client.request('PUT', base, { listen: options.env.listen });
+      try {
+        await client.request('PUT', base, { listen: options.env.listen });
+      } catch (error) {
+        // The router cannot be where the config says (it serves another address, or the port is taken):
+        // the config and the machine disagree, and nothing has changed yet.
+        if (!(error instanceof AgentRefused && error.status === 409)) throw error;
+        throw new UserInputError(
+          'LISTEN_UNAVAILABLE',
+          error.message,
+          `check \`listen\` of environment \`${environment}\` in the config; \`cutover down environment=${environment}\` stops a router that must move`,
+        );
+      }
     },
     async readWeights(): Promise<Weights> {
       return (await service()).weights;
@@ -214,14 +226,14 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       `start ${options.env.capacity} × ${(options.artifactConfig.command ?? []).join(' ')} with VERSION=${version}`,
     );
     lines.push(
-      `(health checks: GET ${options.env.healthCheck.path} on each instance, up to ${Math.round(options.env.healthCheck.readyTimeout / 1000)} s)`,
+      `(health checks: GET ${options.env.healthCheck.path} on each instance, up to ${formatDuration(options.env.healthCheck.readyTimeout)})`,
     );
     lines.push(`set router weights: ${version} 100%`);
-    lines.push(`(bake ${Math.round(options.env.bake / 1000)} s)`);
+    lines.push(`(bake ${formatDuration(options.env.bake)})`);
     const blue = current.fleets.find((f) => f.id === live);
     if (blue)
       lines.push(
-        `keep ${blue.version} as standby for ${Math.round(options.env.rollbackWindow / 60_000)} min`,
+        `keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`,
       );
     if (standby) lines.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
     return lines;
