@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { cli, project, startCli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
+import { AgentClient } from '../../src/providers/local/agent-client.js';
 
 /**
  * Sequences a team runs in its first week, through the real CLI with real processes: each one left
@@ -91,6 +92,19 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     );
     expect(await served(p.endpoint)).toBe('v1');
     expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);
+  });
+
+  it('GIVEN the agent was killed (its fleets still run) WHEN rolling back at once THEN the restarted agent knows the standby runs', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    expect((await deploy('v2')).code).toBe(0);
+    const client = new AgentClient(join(p.dir, '.cutover'));
+    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
+    await client.close();
+    process.kill(agent.pid, 'SIGKILL');
+    const back = await cli(p.dir, ['rollback', ...words]);
+    expect(back.code).toBe(0);
+    expect(await served(p.endpoint)).toBe('v1');
   });
 
   it('GIVEN v1 standby WHEN a bad version fails THEN v1 is still there to roll back to', async () => {

@@ -84,6 +84,7 @@ export class Agent {
     // Nothing could be read: adopt nothing, and keep the files for a person (and `cutover status`) to
     // see, since fleets the last agent ran may still hold their ports.
     if (lost) setAsideUnreadable(this.stateFile);
+    const adopted: RuntimeInstance[] = [];
     for (const stored of state.services) {
       const service = await this.openService(stored);
       for (const fleet of stored.fleets) {
@@ -91,6 +92,7 @@ export class Agent {
           const runtime = this.track(service, instance);
           if (instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)) {
             runtime.state = 'starting';
+            adopted.push(runtime);
           } else {
             runtime.restartAt = 0;
             if (instance.pid !== undefined && isPidReused(instance.pid, instance.processStart)) {
@@ -106,6 +108,13 @@ export class Agent {
       }
       service.router.setWeights(stored.weights);
     }
+    // Known to be running before the control channel opens: the command that restarted this agent (a
+    // rollback, often) must not find its standby "starting" and refuse to send it traffic.
+    await Promise.all(
+      adopted.map(async (runtime) => {
+        if (await acceptsConnections(runtime.stored.port)) runtime.state = 'running';
+      }),
+    );
     this.timer = setInterval(() => void this.supervise(), superviseEveryMs);
   }
 
