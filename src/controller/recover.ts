@@ -4,11 +4,14 @@ import { terminalPhases } from '../state/journal.js';
 import { restoreBlue } from './restore.js';
 import { makeLive, retireAll } from './roles.js';
 
+/** An interrupted deployment as recovery left it: finished, undone, or one that had moved nothing. */
+export type Recovered = DeploymentRecord & { outcome: 'finished' | 'undone' | 'nothing-moved' };
+
 /**
  * A deploy or rollback whose controller died leaves its journal without an end. The next command that
  * takes the lock finishes it when green was already live, and undoes it otherwise.
  */
-export async function recoverIfInterrupted(ctx: ControllerContext): Promise<DeploymentRecord | undefined> {
+export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Recovered | undefined> {
   const last = ctx.journal.latest();
   if (!last || terminalPhases.has(last.phase)) return undefined;
   const { fleet, router } = ctx.target;
@@ -47,12 +50,12 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Depl
       'recovery.finished',
       `${last.deployment} completed: ${green?.version ?? 'green'} is live`,
     );
-    return last;
+    return { ...last, outcome: 'finished' };
   }
   if (last.kind === 'rollback') {
     record('failed', `interrupted before traffic moved`);
     ctx.events.info('recovery.finished', `${last.deployment} had not moved traffic; nothing to undo`);
-    return last;
+    return { ...last, outcome: 'nothing-moved' };
   }
   await restoreBlue(ctx, last.deployment, blue, green, `controller stopped during ${last.phase}`);
   record('failed', `controller stopped during ${last.phase}; rolled back`);
@@ -60,5 +63,5 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Depl
     'recovery.finished',
     `${last.deployment} rolled back: traffic is on ${blue?.version ?? 'nothing'}`,
   );
-  return last;
+  return { ...last, outcome: 'undone' };
 }

@@ -94,6 +94,25 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);
   });
 
+  it('GIVEN a deploy killed with SIGKILL in its bake WHEN rollback runs THEN it undoes that deploy and moves nothing more', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    expect((await deploy('v2')).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3'], { BAKE: '30s' });
+    await new Promise<void>((resolve) => {
+      baking.child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('"bake.started"')) resolve();
+      });
+    });
+    baking.child.kill('SIGKILL');
+    await baking.done;
+    const back = await cli(p.dir, ['rollback', ...words]);
+    expect(back.code).toBe(0);
+    expect(back.events.filter((e) => e.code === 'traffic.shifted')).toHaveLength(1);
+    expect(await served(p.endpoint)).toBe('v2');
+    expect((await status()).standby?.version).toBe('v1');
+  });
+
   it('GIVEN the agent was killed (its fleets still run) WHEN rolling back at once THEN the restarted agent knows the standby runs', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);

@@ -231,10 +231,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     lines.push(`set router weights: ${version} 100%`);
     lines.push(`(bake ${formatDuration(options.env.bake)})`);
     const blue = current.fleets.find((f) => f.id === live);
-    if (blue)
-      lines.push(
-        `keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`,
-      );
+    if (blue) lines.push(`keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`);
     if (standby) lines.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
     return lines;
   };
