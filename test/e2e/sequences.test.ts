@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -111,6 +112,40 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(back.events.filter((e) => e.code === 'traffic.shifted')).toHaveLength(1);
     expect(await served(p.endpoint)).toBe('v2');
     expect((await status()).standby?.version).toBe('v1');
+  });
+
+  it('GIVEN a deploy killed in its bake WHEN status runs THEN it names the fleet still recorded live, the unbaked green and the gone lock holder', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '30s' });
+    await new Promise<void>((resolve) => {
+      baking.child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('"bake.started"')) resolve();
+      });
+    });
+    baking.child.kill('SIGKILL');
+    await baking.done;
+    const json = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+      live: { version: string };
+      deploying: { version: string; weight: number };
+      lock: { stale: boolean; host: string };
+    };
+    expect(json.live.version).toBe('v1');
+    expect(json.deploying).toMatchObject({ version: 'v2', weight: 100 });
+    expect(json.lock.stale).toBe(true);
+    const text = (await cli(p.dir, ['status', ...words], { CI: '' })).stdout;
+    expect(text).toMatch(/green: +v2 takes 100% but is not live yet .*controller is gone/);
+    expect(text).toMatch(new RegExp(`pid \\d+ on ${json.lock.host}, gone`));
+  });
+
+  it('GIVEN a lock file that names no holder WHEN status runs THEN it shows it and how to remove it', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), '');
+    const json = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+      lock: { unreadable: string } | null;
+    };
+    expect(json.lock?.unreadable).toMatch(/e2e--catalog\.lock$/);
   });
 
   it('GIVEN the agent was killed (its fleets still run) WHEN rolling back at once THEN the restarted agent knows the standby runs', async () => {

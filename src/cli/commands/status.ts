@@ -1,6 +1,6 @@
 import { viewOf } from '../../controller/fleets.js';
 import { whyNotServing } from '../../controller/serving.js';
-import { lockPath, readHolder } from '../../state/lock.js';
+import { isStale, lockPath, readLock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
 import { serviceRuntime } from '../runtime.js';
@@ -24,9 +24,17 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     const { service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
     const fleets = await ctx.target.fleet.list();
     const weights = await ctx.target.router.readWeights();
-    const { live, standby } = viewOf(fleets, weights);
+    const view = viewOf(fleets, weights);
+    const { standby } = view;
+    // A green holding traffic has not gone live (it bakes, or its controller died): the fleet recorded
+    // live is still the one a failure or an abort goes back to, so that is what `live` names.
+    const deploying = view.live?.role === 'green' ? view.live : undefined;
+    const live = deploying ? fleets.find((f) => f.role === 'live') : view.live;
+    const failed = fleets.filter((f) => f.role === 'failed');
     const last = journal.latest();
-    const holder = readHolder(lockPath(stateDir, service.environment, service.artifact));
+    const lockFile = readLock(lockPath(stateDir, service.environment, service.artifact));
+    const holder = lockFile.state === 'held' ? lockFile.holder : undefined;
+    const stale = holder !== undefined && isStale(holder);
     const about = await ctx.target.describe();
     const notServing = whyNotServing(fleets, weights, about.down);
     const status = {
@@ -35,6 +43,14 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
       target: service.env.target,
       endpoint: service.env.target === 'local' ? `http://${service.env.listen}/` : undefined,
       live: live ? { version: live.version, fleet: live.id, weight: weights[live.id] ?? 0 } : null,
+      deploying: deploying
+        ? {
+            version: deploying.version,
+            fleet: deploying.id,
+            deployment: deploying.deployment,
+            weight: weights[deploying.id] ?? 0,
+          }
+        : null,
       standby: standby
         ? {
             version: standby.version,
@@ -61,7 +77,11 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
             reason: last.reason ?? null,
           }
         : null,
-      lock: holder ?? null,
+      lock: holder
+        ? { ...holder, stale }
+        : lockFile.state === 'unreadable'
+          ? { unreadable: lockFile.path }
+          : null,
       targetDetails: about.details,
       warning: about.warning ?? null,
       serving: notServing === undefined,
@@ -80,11 +100,28 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     }
     const lines = [
       `${service.artifact} in ${service.environment} (${service.env.target}${status.endpoint ? `, ${status.endpoint}` : ''})`,
-      `  live:     ${live ? `${live.version} (${weights[live.id]}%, ${live.instances.length} instances)` : 'nothing takes traffic'}`,
-      `  standby:  ${standby ? `${standby.version}${status.standby?.until ? ` until ${status.standby.until}` : ''}` : 'none'}`,
-      `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
+      `  live:     ${live ? `${live.version} (${weights[live.id] ?? 0}%, ${live.instances.length} instances)` : 'nothing takes traffic'}`,
     ];
-    if (holder) lines.push(`  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid})`);
+    if (deploying) {
+      lines.push(
+        `  green:    ${deploying.version} takes ${weights[deploying.id]}% but is not live yet (deployment ${deploying.deployment}${holder && !stale ? ', running' : '; its controller is gone: the next deploy, rollback or abort undoes it'})`,
+      );
+    }
+    lines.push(
+      `  standby:  ${standby ? `${standby.version}${status.standby?.until ? ` until ${status.standby.until}` : ''}` : 'none'}`,
+    );
+    for (const f of failed)
+      lines.push(`  failed:   ${f.version} (kept with --keep-failed; never takes traffic)`);
+    lines.push(
+      `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
+    );
+    if (holder) {
+      lines.push(
+        `  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host}${stale ? ', gone: the next command breaks this lock' : ''})`,
+      );
+    } else if (lockFile.state === 'unreadable') {
+      lines.push(`  locked:   by ${lockFile.path}, which names no holder (cutover unlock removes it)`);
+    }
     if (about.warning) lines.push(`  warning:  ${about.warning}`);
     if (notServing) lines.push(`  serving:  no: ${notServing}`);
     io.out(lines.join('\n'));
