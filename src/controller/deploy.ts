@@ -135,7 +135,18 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await watchHealthy(ctx, green, ctx.bake);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
-    await restoreBlue(ctx, deployment, blue, green, error instanceof Error ? error.message : String(error));
+    const reason = describeCause(error);
+    try {
+      await restoreBlue(ctx, deployment, blue, green, reason);
+    } catch (backError) {
+      // The journal still says rolling-back: whichever cutover command runs next finishes the way back.
+      throw new DeploymentFailed(
+        'ROLLBACK_INCOMPLETE',
+        `deploying \`${version}\` failed (${reason}), and traffic could not be put back on \`${blue?.version ?? 'nothing'}\` yet: ${describeCause(backError)}`,
+        `run \`cutover abort\` with the same artifact and environment: it puts traffic back from the journal`,
+        { cause: backError },
+      );
+    }
     throw fail(error);
   }
 

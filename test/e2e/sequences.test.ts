@@ -148,6 +148,27 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(json.lock?.unreadable).toMatch(/e2e--catalog\.lock$/);
   });
 
+  it('GIVEN the agent (and so the router) dies in the bake WHEN the deploy notices THEN it exits 1 and abort puts traffic back on blue', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '20s' });
+    await new Promise<void>((resolve) => {
+      baking.child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('"bake.started"')) resolve();
+      });
+    });
+    const client = new AgentClient(join(p.dir, '.cutover'));
+    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
+    await client.close();
+    process.kill(agent.pid, 'SIGKILL');
+    const failed = await baking.done;
+    expect(failed.code).toBe(1);
+    expect(failed.events.some((e) => e.code === 'deploy.succeeded')).toBe(false);
+    expect(failed.events.at(-1)?.hint ?? '').toMatch(/cutover abort/);
+    expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
+    expect(await served(p.endpoint)).toBe('v1');
+  });
+
   it('GIVEN the agent was killed (its fleets still run) WHEN rolling back at once THEN the restarted agent knows the standby runs', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);

@@ -110,9 +110,20 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/role`, change);
     },
 
-    // The local router has no health view of its own: the HTTP checks on each instance are it.
+    /**
+     * The HTTP checks on each instance are the fleet's health; what they cannot see is the router, which
+     * lives in the agent. A bake must not pass while no request can reach green at all.
+     */
     async health(): Promise<Measurement[]> {
-      return [];
+      if (await client.isRunning()) return [];
+      return [
+        {
+          instance: 'local router',
+          outcome: 'error',
+          detail: `the local agent, which holds the router on ${options.env.listen}, is not running`,
+          at: options.clock.now(),
+        },
+      ];
     },
 
     async retire(fleetId: string): Promise<void> {
