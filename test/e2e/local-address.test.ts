@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
-import { isAlive } from '../../src/providers/local/processes.js';
+import { freePort, isAlive } from '../../src/providers/local/processes.js';
 import { cli } from '../helpers/cli.js';
 import { demoServer, instancePids, stopAgent } from '../helpers/local.js';
 import { tempDir } from '../helpers/tmp.js';
-import { freeListenPort } from '../helpers/listen-port.js';
 
 let dir: ReturnType<typeof tempDir>;
 afterEach(async () => {
@@ -19,7 +18,7 @@ afterEach(async () => {
 /** One local environment and two artifacts: both would want the environment's one address. */
 async function twoArtifacts(): Promise<string> {
   dir = tempDir('cutover-address-');
-  const port = await freeListenPort();
+  const port = await freePort();
   const command = `[${JSON.stringify(process.execPath)}, ${JSON.stringify(demoServer)}]`;
   writeFileSync(
     join(dir.path, 'cutover.config.yaml'),
@@ -82,7 +81,7 @@ describe('one address, one artifact', () => {
 describe('a router that cannot be where the config says', () => {
   it('GIVEN the port is taken by another program WHEN deploying THEN it exits 2 naming the address, starting no fleet', async () => {
     dir = tempDir('cutover-address-');
-    const port = await freeListenPort();
+    const port = await freePort();
     const squatter = net.createServer().listen(port, '127.0.0.1');
     await new Promise((r) => squatter.once('listening', r));
     try {
@@ -106,7 +105,7 @@ describe('a router that cannot be where the config says', () => {
     expect((await cli(dir.path, ['deploy', 'artifact=catalog', 'environment=e2e', 'version=v1'])).code).toBe(
       0,
     );
-    const port = await freeListenPort();
+    const port = await freePort();
     const config = join(dir.path, 'cutover.config.yaml');
     writeFileSync(config, readFileSync(config, 'utf8').replace(/listen: .*/, `listen: 127.0.0.1:${port}`));
     const moved = await cli(dir.path, ['deploy', 'artifact=catalog', 'environment=e2e', 'version=v2']);

@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { agentPaths } from '../../src/providers/local/paths.js';
+import { freePort } from '../../src/providers/local/processes.js';
 import { cli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 import { tempDir } from '../helpers/tmp.js';
-import { freeListenPort } from '../helpers/listen-port.js';
 
 const envEcho = resolve('test/fixtures/env-echo.mjs');
 const secret = 's3cr3t-7f1c9a-do-not-print';
@@ -22,7 +22,7 @@ afterEach(async () => {
 /** A project whose `e2e` environment passes APP_SECRET (taken from the CLI's environment) to its instances. */
 async function secretProject(): Promise<string> {
   dir = tempDir('cutover-secrets-');
-  const port = await freeListenPort();
+  const port = await freePort();
   writeFileSync(
     join(dir.path, 'cutover.config.yaml'),
     `artifacts:

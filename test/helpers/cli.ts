@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CutoverEvent } from '../../src/events.js';
+import { freePort } from '../../src/providers/local/processes.js';
 import { demoServer } from './local.js';
 import { tempDir } from './tmp.js';
-import { freeListenPort } from './listen-port.js';
 
 export const cliPath = resolve('bin/cutover.js');
 
@@ -50,7 +50,7 @@ export function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
 /** A folder with a cutover.config.yaml whose environment `e2e` serves the demo artifact on a free port. */
 export async function project(): Promise<{ dir: string; endpoint: string; remove: () => void }> {
   const tmp = tempDir('cutover-e2e-');
-  const port = await freeListenPort();
+  const port = await freePort();
   writeFileSync(
     join(tmp.path, 'cutover.config.yaml'),
     `artifacts:

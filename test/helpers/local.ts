@@ -6,15 +6,15 @@ import { AgentClient } from '../../src/providers/local/agent-client.js';
 import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { createLocalTarget } from '../../src/providers/local/target.js';
+import { freePort } from '../../src/providers/local/processes.js';
 import { tempDir } from './tmp.js';
-import { freeListenPort } from './listen-port.js';
 
 export const demoServer = resolve('examples/catalog/server.mjs');
 
 /** A local target on a free port with its own state folder and agent; `cleanup` stops all of it. */
 export async function localTarget(command: string[] = [process.execPath, demoServer], extra: object = {}) {
   const dir = tempDir();
-  const port = await freeListenPort();
+  const port = await freePort();
   const config = configSchema.parse({
     artifacts: { catalog: { command } },
     environments: { test: { target: 'local', listen: `127.0.0.1:${port}`, drainTimeout: '2s', ...extra } },

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { agentPaths } from '../../src/providers/local/paths.js';
-import { isAlive, processStartTime } from '../../src/providers/local/processes.js';
+import { freePort, isAlive, processStartTime } from '../../src/providers/local/processes.js';
 import type { ServiceStatus } from '../../src/providers/local/protocol.js';
 import { describeTargetContract } from '../contract/target-contract.js';
 import { demoServer, localTarget } from '../helpers/local.js';
-import { freeListenPort } from '../helpers/listen-port.js';
 
 describeTargetContract('local', async () => {
   const local = await localTarget();
@@ -136,7 +135,7 @@ describe('local target', () => {
     try {
       const pid = stranger.pid ?? 0;
       await until('the stranger to start', async () => processStartTime(pid) !== undefined);
-      const port = await freeListenPort();
+      const port = await freePort();
       const paths = agentPaths(local.stateDir);
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
       writeFileSync(

@@ -181,11 +181,20 @@ export class Agent {
       env: request.env ?? {},
       instances: [],
     };
+    // A port handed out is free until its instance binds it: never hand out one twice meanwhile.
+    const handedOut = new Set(
+      [...this.services.values()].flatMap((s) =>
+        s.stored.fleets.flatMap((f) => f.instances.map((i) => i.port)),
+      ),
+    );
     for (let i = 0; i < request.capacity; i++) {
       const id = `${request.id}-${i}`;
+      let port = await freePort();
+      while (handedOut.has(port)) port = await freePort();
+      handedOut.add(port);
       fleet.instances.push({
         id,
-        port: await freePort(),
+        port,
         pid: undefined,
         log: join(this.logDir, `${environment}-${artifact}-${id}.log`),
       });

@@ -60,15 +60,23 @@ export function isPidReused(pid: number, startTime: number | undefined): boolean
   return now !== undefined && now !== startTime;
 }
 
-/** A port the kernel just handed out, so instances of different fleets never collide. */
+/**
+ * A free port for a router or an instance, which binds it a moment later. Taken below Linux's ephemeral
+ * range (32768–60999): a port the kernel hands out for bind(0) and takes back is soon the local port of
+ * some outgoing connection (health checks, proxied requests), and the later bind then fails.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port, host)) return port;
+  }
+}
+
+function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
