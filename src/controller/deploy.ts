@@ -151,13 +151,24 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   }
 
   record('live');
-  await makeLive(ctx, green, blue);
+  try {
+    await makeLive(ctx, green, blue);
+  } catch (error) {
+    // Green took all traffic and baked: going back now would be a second change nobody asked for.
+    throw new DeploymentFailed(
+      'PROMOTE_INCOMPLETE',
+      `\`${version}\` took all traffic and passed its bake, but could not be recorded as live: ${describeCause(error)}`,
+      'traffic stays on it; the next cutover deploy, rollback or abort of this artifact and environment finishes recording it (or run `cutover rollback` then to go back)',
+      { cause: error },
+    );
+  }
   // At most two fleets once a deploy ends: the new live one and its standby.
   const left = (await fleet.list()).filter((f) => f.id !== green.id && f.id !== blue?.id);
   await retireAll(
     ctx,
     left,
-    (old) => `retired ${old.version}: ${blue?.version ?? green.version} is the standby now`,
+    (old) =>
+      `retired ${old.version}: ${blue ? `${blue.version} is the standby now` : `${version} replaced it`}`,
     true,
   );
   const ms = ctx.clock.now() - started;

@@ -179,6 +179,43 @@ describe('deploy', () => {
     expect(harness.journal.latest()?.phase).toBe('succeeded');
   });
 
+  it('GIVEN green baked WHEN it cannot be recorded as live THEN the failure says traffic stays on it and the next command finishes it', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    harness.target.beforeCall = (call) => {
+      if (call === 'live v2') throw new Error('agent gone');
+    };
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toMatchObject({
+      code: 'PROMOTE_INCOMPLETE',
+      message: expect.stringContaining('took all traffic and passed its bake'),
+    });
+    expect(harness.target.liveVersion()).toBe('v2');
+    harness.target.beforeCall = () => {};
+    await recoverIfInterrupted(harness.ctx);
+    expect(harness.target.fleets.map((f) => [f.version, f.role])).toEqual([
+      ['v1', 'standby'],
+      ['v2', 'live'],
+    ]);
+  });
+
+  it('GIVEN the way back fails too WHEN green fails in its bake THEN it says traffic is not back yet and to run abort', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const launchedAt = harness.clock.now();
+    harness.script((version, at) => (version === 'v2' && at > launchedAt + 60_000 ? 'fail' : 'pass'));
+    harness.target.beforeCall = (call) => {
+      if (call === 'weights v1=100') throw new Error('router gone');
+    };
+    await expect(deploy(harness.ctx, { deployment: 'd-2', version: 'v2' })).rejects.toMatchObject({
+      code: 'ROLLBACK_INCOMPLETE',
+      hint: expect.stringContaining('cutover abort'),
+    });
+    expect(harness.journal.latest()?.phase).toBe('rolling-back');
+    harness.target.beforeCall = () => {};
+    await recoverIfInterrupted(harness.ctx);
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
   it('GIVEN v1 serves WHEN traffic is to move to nothing THEN the change is refused and v1 keeps it', async () => {
     harness = controllerHarness();
     await deployed('v1');
