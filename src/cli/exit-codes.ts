@@ -10,8 +10,8 @@ export const ExitCode = {
 
 export const exitCodeHelp = `Exit codes:
   0  done
-  1  deploy or rollback failed; traffic is on the fleet that was live before
-     (status: nothing serves the environment)
+  1  deploy or rollback failed; traffic is on the fleet that was live before, or the message says
+     where it is and which command settles it (status: nothing serves the environment)
   2  bad input (arguments, config, version); nothing was changed
   3  another deploy or rollback of this artifact and environment is running`;
 
