@@ -50,7 +50,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   // green needs its place (aws: its target group).
   const givesWay = ctx.target.standbyGivesWay ? view.standby : undefined;
   const useless = view.idle.filter((f) => f !== view.standby || f === givesWay);
-  record('started', { blue: blue?.id });
+  record('started', { blue: blue?.id, blueDeployment: blue?.deployment });
   ctx.events.info(
     'deploy.started',
     (blue

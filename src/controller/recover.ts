@@ -9,7 +9,9 @@ export type Recovered = DeploymentRecord & { outcome: 'finished' | 'undone' | 'n
 
 /**
  * A deploy or rollback whose controller died leaves its journal without an end. The next command that
- * takes the lock finishes it when green was already live, and undoes it otherwise.
+ * takes the lock finishes it when green was already live, and undoes it otherwise: but only while the
+ * world still is as the journal left it. Another runner may have settled it and moved on since (aws:
+ * `cutover abort` from another machine, then more deploys), and an old journal must not undo their work.
  */
 export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Recovered | undefined> {
   const last = ctx.journal.latest();
@@ -17,11 +19,15 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
   const { fleet, router } = ctx.target;
   await router.ensure();
   const fleets = await fleet.list();
-  const blue = fleets.find((f) => f.id === last.blue);
-  // A target may name the fleet itself (an Auto Scaling group's name): then the deployment finds it.
-  const green = fleets.find(
-    (f) => f.id === last.green || (last.kind === 'deploy' && f.deployment === last.deployment),
+  const weights = await router.readWeights();
+  // Names can be reused (aws generations): a deploy's fleets are known by the deployment that made them.
+  const blue = fleets.find(
+    (f) => f.id === last.blue && (last.blueDeployment === undefined || f.deployment === last.blueDeployment),
   );
+  const green =
+    last.kind === 'deploy'
+      ? fleets.find((f) => f.deployment === last.deployment)
+      : fleets.find((f) => f.id === last.green);
   ctx.events.warn(
     'recovery.started',
     `${last.kind} ${last.deployment} was interrupted during ${last.phase}; finishing it`,
@@ -31,11 +37,20 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
   );
   const record = (phase: 'succeeded' | 'failed', reason: string) =>
     ctx.journal.record({ deployment: last.deployment, kind: last.kind, phase, at: ctx.clock.now(), reason });
+  const settledElsewhere = (why: string): Recovered => {
+    record('failed', `settled elsewhere: ${why}`);
+    ctx.events.info('recovery.finished', `${last.deployment} needs nothing more: ${why}`);
+    return { ...last, outcome: 'nothing-moved' };
+  };
 
-  const weights = await router.readWeights();
-  const greenTakesAll = green !== undefined && weights[green.id] === 100;
-  if ((last.kind === 'deploy' && last.phase === 'live') || (last.kind === 'rollback' && greenTakesAll)) {
-    if (green) await makeLive(ctx, green, blue);
+  const greenServes = green !== undefined && (weights[green.id] ?? 0) > 0;
+  const finish =
+    (last.kind === 'deploy' && last.phase === 'live') ||
+    (last.kind === 'rollback' && green !== undefined && weights[green.id] === 100);
+  if (finish) {
+    if (!green || !greenServes)
+      return settledElsewhere(`${green?.version ?? 'its fleet'} takes no traffic now`);
+    await makeLive(ctx, green, blue);
     if (last.kind === 'deploy') {
       const left = fleets.filter((f) => f !== green && f !== blue);
       await retireAll(
@@ -46,16 +61,18 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
       );
     }
     record('succeeded', `completed after an interruption during ${last.phase}`);
-    ctx.events.info(
-      'recovery.finished',
-      `${last.deployment} completed: ${green?.version ?? 'green'} is live`,
-    );
+    ctx.events.info('recovery.finished', `${last.deployment} completed: ${green.version} is live`);
     return { ...last, outcome: 'finished' };
   }
   if (last.kind === 'rollback') {
     record('failed', `interrupted before traffic moved`);
     ctx.events.info('recovery.finished', `${last.deployment} had not moved traffic; nothing to undo`);
     return { ...last, outcome: 'nothing-moved' };
+  }
+  // Only a green that is still unfinished is undone: one gone or settled was undone by someone else.
+  if (green && green.role !== 'green') return settledElsewhere(`${green.version} is ${green.role} now`);
+  if (!green && last.phase !== 'started' && last.phase !== 'launching') {
+    return settledElsewhere('its green fleet is gone');
   }
   await restoreBlue(ctx, last.deployment, blue, green, `controller stopped during ${last.phase}`);
   record('failed', `controller stopped during ${last.phase}; rolled back`);

@@ -35,6 +35,8 @@ export interface JournalEntry {
   at: number;
   version?: string;
   blue?: string;
+  /** The deployment that launched blue: a fleet's name alone may be reused (aws generations). */
+  blueDeployment?: string;
   green?: string;
   weights?: Record<string, number>;
   reason?: string;
