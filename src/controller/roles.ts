@@ -1,4 +1,4 @@
-import { describeCause } from '../errors.js';
+import { CutoverError, DeploymentFailed, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 
@@ -54,7 +54,15 @@ export async function retireAll(
         fleet: old.id,
       });
     } catch (error) {
-      if (!tolerant) throw error;
+      if (!tolerant) {
+        if (error instanceof CutoverError) throw error;
+        throw new DeploymentFailed(
+          'RETIRE_FAILED',
+          `could not retire ${old.version} (\`${old.id}\`) before launching: ${describeCause(error)}`,
+          'nothing else changed; run the deploy again',
+          { cause: error },
+        );
+      }
       ctx.events.warn('fleet.retired', `could not retire ${old.version}: ${describeCause(error)}`, {
         fleet: old.id,
       });

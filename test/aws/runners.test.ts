@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { abandonUnfinished } from '../../src/controller/abandon.js';
 import { deploy } from '../../src/controller/deploy.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
+import { rollback } from '../../src/controller/rollback.js';
+import { DeploymentFailed } from '../../src/errors.js';
 import { awsHarness } from './harness.js';
-import { baseGroup, goodAmi, goodAmi2 } from './fixtures.js';
+import { baseGroup, goodAmi, goodAmi2, launchFailAmi } from './fixtures.js';
 
 let h: ReturnType<typeof awsHarness>;
 afterEach(() => h.cleanup());
@@ -33,5 +35,40 @@ describe('aws: an old journal on one runner never undoes what another runner did
     expect(h.live()).toEqual({ [live]: 100 });
     expect(tags(live)).toMatchObject({ 'cutover:role': 'live' });
     expect(tags(baseGroup)).toMatchObject({ 'cutover:role': 'standby' });
+  });
+});
+
+describe('aws: retiring a group', () => {
+  it('GIVEN a standby waiting out its settle time WHEN another runner rolls back onto it meanwhile THEN it is not deleted', async () => {
+    h = awsHarness();
+    await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+    await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+    await rollback(h.ctx, 'r-0', () => ''); // traffic just left g2 on this runner: retiring it waits
+    const g2 = `${baseGroup}-g2`;
+    const ci2 = h.runner('ci-2');
+    const sleep = h.clock.sleep.bind(h.clock);
+    let first = true;
+    h.clock.sleep = async (ms, signal) => {
+      if (first) {
+        first = false;
+        await rollback(ci2.ctx, 'r-1', () => '');
+      }
+      return sleep(ms, signal);
+    };
+    await expect(h.ctx.target.fleet.retire(g2)).rejects.toMatchObject({ code: 'RETIRE_LIVE' });
+    expect(h.live()).toEqual({ [g2]: 100 });
+    expect(h.account.groups.get(g2)?.deleting).toBeUndefined();
+  });
+
+  it('GIVEN a kept failed group with no instance WHEN the response to its delete is lost THEN the retried delete counts as done', async () => {
+    h = awsHarness();
+    await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+    await expect(
+      deploy({ ...h.ctx, keepFailed: true }, { deployment: 'd-2', version: launchFailAmi }),
+    ).rejects.toBeInstanceOf(DeploymentFailed);
+    h.account.lostResponses.set('DeleteAutoScalingGroup', 1);
+    await deploy(h.ctx, { deployment: 'd-3', version: goodAmi });
+    const live = Object.keys(h.live())[0] ?? '';
+    expect(tags(live)).toMatchObject({ 'cutover:version': goodAmi, 'cutover:role': 'live' });
   });
 });

@@ -46,15 +46,22 @@ export class AutoScalingPort {
     );
   }
 
+  /** Gone already counts as done: a retry after a lost response finds a group with no instances gone. */
   async delete(name: string): Promise<void> {
-    await call(
-      'DeleteAutoScalingGroup',
-      () =>
-        this.client.send(
-          new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
-        ),
-      this.retry,
-    );
+    try {
+      await call(
+        'DeleteAutoScalingGroup',
+        () =>
+          this.client.send(
+            new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      const { name: kind, message } = error as { name?: string; message?: string };
+      if (kind === 'ValidationError' && /not found/i.test(message ?? '')) return;
+      throw error;
+    }
   }
 
   async resize(name: string, capacity: { min: number; max: number; desired: number }): Promise<void> {

@@ -442,17 +442,18 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     },
 
     async retire(fleetId: string): Promise<void> {
-      const list = await groups();
-      const weights = await weightsOf(list);
+      const left = trafficLeftAt.get(fleetId);
+      if (left !== undefined && clock.now() - left < env.settle)
+        await clock.sleep(env.settle - (clock.now() - left));
+      // Checked after the settle wait, right before the change: another runner may have rolled back
+      // onto this group meanwhile.
+      const weights = await weightsOf(await groups());
       if ((weights[fleetId] ?? 0) > 0) {
         throw new DeploymentFailed(
           'RETIRE_LIVE',
           `group \`${fleetId}\` takes traffic; move traffic off it before retiring it`,
         );
       }
-      const left = trafficLeftAt.get(fleetId);
-      if (left !== undefined && clock.now() - left < env.settle)
-        await clock.sleep(env.settle - (clock.now() - left));
       const group = await requireGroup(fleetId);
       if (fleetId === env.baseGroup) {
         // Scale-in skips protected instances, and a standby's are protected: lift that first.
