@@ -23,6 +23,21 @@ export interface DeployResult {
 }
 
 /**
+ * Green is promoted only as this deploy left it: unfinished and taking traffic. Where the target's state
+ * is shared (aws), `cutover abort` on another runner may have undone it during the bake.
+ */
+async function stillOurs(ctx: ControllerContext, green: FleetInfo): Promise<void> {
+  const [fleets, weights] = await Promise.all([ctx.target.fleet.list(), ctx.target.router.readWeights()]);
+  const now = fleets.find((f) => f.id === green.id && f.deployment === green.deployment);
+  if (now?.role === 'green' && (weights[green.id] ?? 0) > 0) return;
+  throw new DeploymentFailed(
+    'GREEN_TAKEN_AWAY',
+    `green \`${green.id}\` of \`${green.version}\` ${now ? `is ${now.role} and takes ${weights[green.id] ?? 0}% of traffic` : 'is gone'}: another runner undid this deploy (cutover abort) during its bake`,
+    'run cutover status to see what serves now',
+  );
+}
+
+/**
  * launch green → wait ready → health checks → shift step by step, watching → bake → green live,
  * blue standby. Any failure before green is live puts traffic back on blue and stops green.
  */
@@ -133,6 +148,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     record('baking');
     ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
     await watchHealthy(ctx, green, ctx.bake);
+    await stillOurs(ctx, green);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
     const reason = describeCause(error);

@@ -32,6 +32,21 @@ export async function restoreBlue(
     { reason },
   );
   await shift(ctx, weights, { leaving: green?.id });
+  // The fleet traffic is back on is the live one, whatever it was recorded as (a standby picked by an
+  // abort from another runner): roles follow the traffic.
+  if (blue && blue.role !== 'live') {
+    try {
+      await ctx.target.fleet.setRole(blue.id, { role: 'live' });
+    } catch (error) {
+      ctx.events.warn(
+        'standby.unguarded',
+        `could not record ${blue.version} as live: ${describeCause(error)}`,
+        {
+          fleet: blue.id,
+        },
+      );
+    }
+  }
   if (green) await setAside(ctx, green);
   ctx.events.info('rollback.succeeded', blue ? `traffic is on ${blue.version}` : 'no traffic was moved', {
     weights,

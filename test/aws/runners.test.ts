@@ -72,3 +72,43 @@ describe('aws: retiring a group', () => {
     expect(tags(live)).toMatchObject({ 'cutover:version': goodAmi, 'cutover:role': 'live' });
   });
 });
+
+describe('aws: cutover abort from another runner while the deploy still runs', () => {
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  // Swept over when the abort lands: before launch, in the checks, in the bake, while roles are set.
+  // The deploy used to promote a group being deleted and exit 0, traffic left on a group tagged standby.
+  it('GIVEN ci-1 deploys d-3 WHEN ci-2 aborts at any point THEN traffic and the live tag are on one group, and a deploy undone under it fails', async () => {
+    const undoneInFlight: number[] = [];
+    for (let n = 0; n <= 40; n += 2) {
+      h = awsHarness();
+      await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+      await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+      await rollback(h.ctx, 'r-0', () => '');
+      h.clock.advance(5 * 60_000);
+      const ci1 = h.runner('ci-1b');
+      const ci2 = h.runner('ci-2');
+      const [deployed, aborted] = await Promise.allSettled([
+        deploy(ci1.ctx, { deployment: 'd-3', version: goodAmi2 }),
+        (async () => {
+          await ticks(n);
+          return abandonUnfinished(ci2.ctx);
+        })(),
+      ]);
+      const live = Object.keys(h.live());
+      expect(live, `abort after ${n} turns`).toHaveLength(1);
+      expect(tags(live[0] ?? ''), `abort after ${n} turns`).toMatchObject({ 'cutover:role': 'live' });
+      if (aborted.status === 'fulfilled' && aborted.value === 'd-3') {
+        expect(deployed.status, `abort after ${n} turns`).toBe('rejected');
+        if (ci1.codes().includes('bake.started')) undoneInFlight.push(n);
+      }
+      ci1.cleanup();
+      ci2.cleanup();
+      h.cleanup();
+    }
+    expect(undoneInFlight.length).toBeGreaterThan(0);
+    h = awsHarness(); // for afterEach
+  });
+});

@@ -420,15 +420,19 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     async health(fleetId: string): Promise<Measurement[]> {
       const group = await autoscaling.group(fleetId);
       const tg = group ? ourTargetGroup(group) : undefined;
-      if (!group || !tg) {
-        return [
-          {
-            instance: fleetId,
-            outcome: 'error',
-            detail: `group or its target group cannot be read`,
-            at: clock.now(),
-          },
-        ];
+      // A group deleted or emptied under a bake (another runner's `cutover abort`) has no target rows to
+      // fail on: its absence is the failure.
+      const gone = !group
+        ? 'the group does not exist'
+        : deleting(group)
+          ? `the group is being deleted (${group.Status})`
+          : !tg
+            ? 'the group is attached to neither target group'
+            : instanceIds(group).length === 0
+              ? 'the group has no instance'
+              : undefined;
+      if (gone || !group || !tg) {
+        return [{ instance: fleetId, outcome: 'error', detail: gone ?? 'no target group', at: clock.now() }];
       }
       const ids = new Set(instanceIds(group));
       return (await elb.targetHealth(tg))
