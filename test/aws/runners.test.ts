@@ -102,6 +102,10 @@ describe('aws: cutover abort from another runner while the deploy still runs', (
       expect(tags(live[0] ?? ''), `abort after ${n} turns`).toMatchObject({ 'cutover:role': 'live' });
       if (aborted.status === 'fulfilled' && aborted.value === 'd-3') {
         expect(deployed.status, `abort after ${n} turns`).toBe('rejected');
+        // Said at once, not after polling a group being deleted until the ready timeout.
+        expect(deployed, `abort after ${n} turns`).not.toMatchObject({
+          reason: { code: 'FLEET_START_TIMEOUT' },
+        });
         if (ci1.codes().includes('bake.started')) undoneInFlight.push(n);
       }
       ci1.cleanup();

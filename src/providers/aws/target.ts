@@ -340,6 +340,13 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
       for (;;) {
         // Describe calls can miss a group created a moment ago; it counts as not ready yet.
         const group = await autoscaling.group(fleetId);
+        if (group && deleting(group)) {
+          throw new DeploymentFailed(
+            'GREEN_TAKEN_AWAY',
+            `\`${fleetId}\` is being deleted while it starts: another runner undid this deploy (cutover abort)`,
+            'run cutover status to see what serves now',
+          );
+        }
         if (group) {
           const failed = (await autoscaling.failedActivities(fleetId))[0];
           if (failed) {
