@@ -22,6 +22,7 @@ export const eventCodes = [
   'bake.passed',
   'standby.kept',
   'standby.unguarded',
+  'roles.repaired',
   'fleet.retired',
   'green.retired',
   'rollback.started',

@@ -6,7 +6,7 @@ import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy, watchHealthy } from './health.js';
 import { restoreBlue } from './restore.js';
-import { makeLive, retireAll } from './roles.js';
+import { makeLive, reconcileRoles, retireAll } from './roles.js';
 import { shift } from './shift.js';
 
 export interface DeployRequest {
@@ -59,7 +59,10 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
       'wait for it to finish; if its controller died, `cutover abort` with the same artifact and environment undoes it from any machine',
     );
   }
-  const view = viewOf(fleets, await router.readWeights());
+  const weightsNow = await router.readWeights();
+  const view = (await reconcileRoles(ctx, fleets, weightsNow))
+    ? viewOf(await fleet.list(), weightsNow)
+    : viewOf(fleets, weightsNow);
   const blue = view.live;
   // A kept failed fleet is no rollback target; the standby is, and stays until green is live unless
   // green needs its place (aws: its target group).

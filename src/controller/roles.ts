@@ -1,5 +1,5 @@
 import { CutoverError, DeploymentFailed, describeCause } from '../errors.js';
-import type { FleetInfo } from '../providers/types.js';
+import type { FleetInfo, Weights } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 
 /**
@@ -68,4 +68,27 @@ export async function retireAll(
       });
     }
   }
+}
+
+/**
+ * Roles follow the traffic, but a controller killed between moving traffic and recording roles (a
+ * rollback on another runner, whose journal only that runner reads) leaves them apart: the fleet taking
+ * all traffic recorded as standby, the one recorded live idle. Deploys and rollbacks put that right
+ * first. Returns whether it changed anything.
+ */
+export async function reconcileRoles(
+  ctx: ControllerContext,
+  fleets: readonly FleetInfo[],
+  weights: Weights,
+): Promise<boolean> {
+  const serving = fleets.find((f) => weights[f.id] === 100);
+  if (!serving || serving.role !== 'standby') return false;
+  const left = fleets.find((f) => f.role === 'live' && !(weights[f.id] ?? 0));
+  ctx.events.warn(
+    'roles.repaired',
+    `${serving.version} takes all traffic but was recorded as standby${left ? ` and ${left.version} as live` : ''}: an interrupted rollback; recording ${serving.version} as live`,
+    { fleet: serving.id },
+  );
+  await makeLive(ctx, serving, left);
+  return true;
 }

@@ -3,7 +3,7 @@ import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { checkOnce } from './health.js';
-import { makeLive } from './roles.js';
+import { makeLive, reconcileRoles } from './roles.js';
 import { shift } from './shift.js';
 
 export interface RollbackResult {
@@ -28,7 +28,10 @@ export async function rollback(
   await ctx.target.checkRouting();
   const { fleet, router } = ctx.target;
   const started = ctx.clock.now();
-  const { live, standby } = viewOf(await fleet.list(), await router.readWeights());
+  const [listed, weights] = await Promise.all([fleet.list(), router.readWeights()]);
+  const { live, standby } = (await reconcileRoles(ctx, listed, weights))
+    ? viewOf(await fleet.list(), weights)
+    : viewOf(listed, weights);
   if (!standby) {
     throw new DeploymentFailed(
       'NO_STANDBY',

@@ -116,3 +116,29 @@ describe('aws: cutover abort from another runner while the deploy still runs', (
     h = awsHarness(); // for afterEach
   });
 });
+
+describe('aws: a rollback killed between moving traffic and recording roles', () => {
+  it('GIVEN ci-1 died right after its rollback moved traffic WHEN ci-2 rolls back THEN roles are put right first and ci-2 goes forward again', async () => {
+    h = awsHarness();
+    await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
+    await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+    h.ctx.events.subscribe((e) => {
+      if (e.code === 'traffic.shifted' && h.account.dieAfterCalls === undefined)
+        h.account.dieAfterCalls = h.account.log.length;
+    });
+    await expect(rollback(h.ctx, 'r-1', () => '')).rejects.toThrow();
+    h.account.dieAfterCalls = undefined;
+    const [g1, g2] = [`${baseGroup}-g1`, `${baseGroup}-g2`];
+    expect(h.live()).toEqual({ [g1]: 100 });
+    expect(tags(g1)).toMatchObject({ 'cutover:role': 'standby' }); // what the killed rollback left
+
+    const ci2 = h.runner('ci-2');
+    await rollback(ci2.ctx, 'r-2', () => '');
+    expect(ci2.codes()).toContain('roles.repaired');
+    expect(h.live()).toEqual({ [g2]: 100 });
+    expect(tags(g2)).toMatchObject({ 'cutover:role': 'live' });
+    expect(tags(g1)).toMatchObject({ 'cutover:role': 'standby' });
+    expect(h.account.groups.get(g1)?.instances.every((i) => i.protectedFromScaleIn)).toBe(true);
+    ci2.cleanup();
+  });
+});
