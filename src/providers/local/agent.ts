@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseListen, sameAddress } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
 import { stillOurs } from './ownership.js';
+import { serviceKey } from './protocol.js';
 import { WeightedRouter } from './router.js';
 import {
   acceptsConnections,
@@ -11,6 +12,7 @@ import {
   isPidReused,
   isSameProcess,
   processStartTime,
+  stopGraceMs,
   stopProcessGroup,
 } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
@@ -58,7 +60,6 @@ export class AgentError extends Error {
 }
 
 const superviseEveryMs = 250;
-export const stopGraceMs = 5000;
 
 export class Agent {
   private services = new Map<string, RuntimeService>();
@@ -483,10 +484,6 @@ function setAsideUnreadable(stateFile: string): void {
       // Missing: nothing to keep.
     }
   }
-}
-
-export function serviceKey(environment: string, artifact: string): string {
-  return `${environment}/${artifact}`;
 }
 
 /** The config checked the address; a state file edited by hand is refused here rather than bound wrongly. */

@@ -94,6 +94,9 @@ export function acceptsConnections(port: number, host = '127.0.0.1', timeoutMs =
 }
 
 /** SIGTERM to the instance's process group, SIGKILL when it has not exited after `graceMs`. */
+/** How long an instance has to finish its requests after SIGTERM before it is sent SIGKILL. */
+export const stopGraceMs = 5000;
+
 export async function stopProcessGroup(pid: number, graceMs: number): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {

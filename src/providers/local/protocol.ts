@@ -54,3 +54,8 @@ export interface AgentInfo {
   startedAt: number;
   services: number;
 }
+
+/** How a service (an environment's router for one artifact) is named in messages and the agent's maps. */
+export function serviceKey(environment: string, artifact: string): string {
+  return `${environment}/${artifact}`;
+}

@@ -1,6 +1,6 @@
-import { serviceKey, stopGraceMs } from './agent.js';
+import { serviceKey } from './protocol.js';
 import { stillOurs } from './ownership.js';
-import { stopProcessGroup } from './processes.js';
+import { stopGraceMs, stopProcessGroup } from './processes.js';
 import { loadStore, writeStore } from './store.js';
 
 /**
