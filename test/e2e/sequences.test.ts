@@ -33,6 +33,17 @@ async function status(): Promise<{
   return JSON.parse(result.stdout) as Awaited<ReturnType<typeof status>>;
 }
 
+/** Starts a deploy in the background and resolves once it bakes, with traffic on green. */
+async function deployInBake(version: string, bake: string, ...flags: string[]) {
+  const baking = startCli(p.dir, ['deploy', ...words, `version=${version}`, ...flags], { BAKE: bake });
+  await new Promise<void>((resolve) => {
+    baking.child.stderr?.on('data', (d: Buffer) => {
+      if (d.toString().includes('"bake.started"')) resolve();
+    });
+  });
+  return baking;
+}
+
 async function deploy(version: string, env: NodeJS.ProcessEnv = {}, ...flags: string[]) {
   return cli(p.dir, ['deploy', ...words, `version=${version}`, ...flags], env);
 }
@@ -59,12 +70,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     expect((await deploy('v2')).code).toBe(0);
-    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3', '--keep-failed'], { BAKE: '20s' });
-    await new Promise<void>((resolve) => {
-      baking.child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('"bake.started"')) resolve();
-      });
-    });
+    const baking = await deployInBake('v3', '20s', '--keep-failed');
     expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
     expect((await baking.done).code).toBe(1);
     expect(await served(p.endpoint)).toBe('v2');
@@ -77,12 +83,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
   it('GIVEN a deploy killed with SIGKILL in its bake WHEN abort runs THEN traffic is back on blue and green is gone', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
-    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '30s' });
-    await new Promise<void>((resolve) => {
-      baking.child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('"bake.started"')) resolve();
-      });
-    });
+    const baking = await deployInBake('v2', '30s');
     expect(await served(p.endpoint)).toBe('v2');
     baking.child.kill('SIGKILL');
     await baking.done;
@@ -99,12 +100,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     expect((await deploy('v2')).code).toBe(0);
-    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3'], { BAKE: '30s' });
-    await new Promise<void>((resolve) => {
-      baking.child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('"bake.started"')) resolve();
-      });
-    });
+    const baking = await deployInBake('v3', '30s');
     baking.child.kill('SIGKILL');
     await baking.done;
     const back = await cli(p.dir, ['rollback', ...words]);
@@ -117,12 +113,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
   it('GIVEN a deploy killed in its bake WHEN status runs THEN it names the fleet still recorded live, the unbaked green and the gone lock holder', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
-    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '30s' });
-    await new Promise<void>((resolve) => {
-      baking.child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('"bake.started"')) resolve();
-      });
-    });
+    const baking = await deployInBake('v2', '30s');
     baking.child.kill('SIGKILL');
     await baking.done;
     const json = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
@@ -151,12 +142,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
   it('GIVEN the agent (and so the router) dies in the bake WHEN the deploy notices THEN it exits 1 and abort puts traffic back on blue', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
-    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '20s' });
-    await new Promise<void>((resolve) => {
-      baking.child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('"bake.started"')) resolve();
-      });
-    });
+    const baking = await deployInBake('v2', '20s');
     const client = new AgentClient(join(p.dir, '.cutover'));
     const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
     await client.close();

@@ -1,3 +1,4 @@
+import { systemClock } from '../../clock.js';
 import pRetry, { AbortError } from 'p-retry';
 
 /**
@@ -68,21 +69,6 @@ function backoff(attempt: number, options: RetryOptions): number {
   return Math.round(Math.min(base, options.maxTimeout));
 }
 
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export async function call<T>(
   operation: string,
   fn: () => Promise<T>,
@@ -108,7 +94,7 @@ export async function call<T>(
         if (retriesLeft <= 0) return;
         const waitMs = backoff(attemptNumber, options);
         options.onRetry?.({ operation, attempt: attemptNumber, waitMs, error });
-        if (waitMs > 0) await wait(waitMs, signal);
+        if (waitMs > 0) await systemClock.sleep(waitMs, signal);
       },
     },
   );
