@@ -26,7 +26,7 @@ export interface DeployResult {
  * Green is promoted only as this deploy left it: unfinished and taking traffic. Where the target's state
  * is shared (aws), `cutover abort` on another runner may have undone it during the bake.
  */
-async function stillOurs(ctx: ControllerContext, green: FleetInfo): Promise<void> {
+async function greenStillOurs(ctx: ControllerContext, green: FleetInfo): Promise<void> {
   const [fleets, weights] = await Promise.all([ctx.target.fleet.list(), ctx.target.router.readWeights()]);
   const now = fleets.find((f) => f.id === green.id && f.deployment === green.deployment);
   if (now?.role === 'green' && (weights[green.id] ?? 0) > 0) return;
@@ -151,7 +151,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     record('baking');
     ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
     await watchHealthy(ctx, green, ctx.bake);
-    await stillOurs(ctx, green);
+    await greenStillOurs(ctx, green);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
     const reason = describeCause(error);
