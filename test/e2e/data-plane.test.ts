@@ -182,9 +182,13 @@ describe('cutover agent: the foreground agent for a service manager', { timeout:
       slowDown(ms: number) {
         delayMs = ms;
       },
-      stop() {
+      async stop() {
         stopped = true;
-        current?.kill('SIGTERM');
+        const last = current;
+        if (!last || last.exitCode !== null || last.signalCode !== null) return;
+        const exited = new Promise((resolve) => last.once('exit', resolve));
+        last.kill('SIGTERM');
+        await exited;
       },
     };
   }
@@ -220,7 +224,7 @@ describe('cutover agent: the foreground agent for a service manager', { timeout:
       expect(code).toBe(3);
       expect((await agentInfo()).pid).toBe(second.pid);
     } finally {
-      loop.stop();
+      await loop.stop();
     }
   });
 });

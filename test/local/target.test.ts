@@ -196,7 +196,7 @@ describe('local target', () => {
     await local.target.router.ensure();
     expect(await local.client.isRunning()).toBe(true);
     expect((await service()).fleets).toEqual([]);
-    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent state: `.*state\.json` cannot be used/);
+    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent \d+: state: `.*state\.json` cannot be used/);
     expect((await local.target.describe()).warning).toMatch(
       /could not read its state and started with none: .* kept as .*state\.json\.unreadable/,
     );

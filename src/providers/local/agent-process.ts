@@ -64,7 +64,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
 
   const workers = routerWorkerCount();
   const pool = workers > 0 ? new RouterPool(workers, log) : undefined;
-  await pool?.start();
+  const workersStarted = pool?.start();
   let shuttingDown = false;
   let done: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => (done = resolve));
@@ -95,6 +95,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     }),
   );
   await agent.start();
+  await workersStarted;
   if (agent.stateProblem) log(`state: ${agent.stateProblem}`);
   await listenOwnerOnly(server, paths.dir, paths.socket);
   log(`listening on ${paths.socket} with ${workers || 'no'} router worker${workers === 1 ? '' : 's'}`);

@@ -48,10 +48,14 @@ export class RouterPool {
     private readonly log: (line: string) => void,
   ) {}
 
-  async start(): Promise<void> {
+  private started: Promise<void> | undefined;
+
+  /** Forks the workers; `open` waits for them, so the agent can read its state while they boot. */
+  start(): Promise<void> {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: compiledEntry(import.meta.url, 'router-worker.js') });
-    await Promise.all(Array.from({ length: this.size }, () => this.fork()));
+    this.started = Promise.all(Array.from({ length: this.size }, () => this.fork())).then(() => {});
+    return this.started;
   }
 
   pids(): number[] {
@@ -59,6 +63,7 @@ export class RouterPool {
   }
 
   readonly open: OpenRouter = async ({ host, port }, table) => {
+    await this.started;
     const key = `${host}:${port}`;
     const service: Service = { host, port, table: copyTable(table) };
     // Recorded first, so a worker that becomes ready while the others open it is given it too.

@@ -1,5 +1,5 @@
 import type { Weights } from '../types.js';
-import { WeightedRouter } from './router.js';
+import type { WeightedRouter } from './router.js';
 
 /**
  * The agent's handle on one service's router, wherever it runs: in the agent itself, or replicated in
@@ -34,6 +34,8 @@ export function loadTable(router: WeightedRouter, table: RouterTable): void {
 
 /** The router inside the agent's own process: for one core, and for tests that drive an Agent directly. */
 export const openInProcess: OpenRouter = async ({ host, port }, table) => {
+  // Loaded on demand: an agent with router workers never loads undici itself, and starts sooner.
+  const { WeightedRouter } = await import('./router.js');
   const router = new WeightedRouter();
   loadTable(router, table);
   await router.listen(host, port);

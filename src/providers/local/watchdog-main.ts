@@ -17,8 +17,9 @@ const flag = process.argv.indexOf('--state-dir');
 const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
 const paths = agentPaths(stateDir);
 const log = (line: string) => console.error(`${new Date().toISOString()} watchdog ${process.pid}: ${line}`);
-// Quick restarts first: the routers stop with the agent, so every ~100 ms of delay is an outage.
-const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 10_000 };
+// The routers stop with the agent, so the first restarts are immediate; only a crash loop backs off.
+const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 10_000, stableAfterMs: 10_000 };
+const immediateRestarts = 2;
 
 mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
 const claim = claimLockFile(paths.watchdogLock, { deployment: 'watchdog', command: 'watchdog', startedAt: Date.now() });
@@ -47,7 +48,7 @@ function runAgent(): void {
       process.exit(0);
     }
     streak = streakAfterExit(streak, Date.now() - startedAt, policy);
-    const delay = restartDelayMs(streak, policy);
+    const delay = streak <= immediateRestarts ? 0 : restartDelayMs(streak - immediateRestarts, policy);
     log(`the agent ended (${signal ?? `code ${code}`}); starting it again in ${delay} ms`);
     setTimeout(runAgent, delay);
   });
