@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
-import autocannon from 'autocannon';
 
 /**
  * Shared pieces of the benchmark scripts. They print numbers; they assert nothing. They reach cutover only
@@ -31,14 +30,6 @@ export function median(values: number[]): number {
   return sorted.length % 2
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-export async function throughput(
-  url: string,
-  seconds: number,
-  connections: number,
-): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: seconds });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
