@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
-import { freePort, isAlive } from '../../src/providers/local/processes.js';
+import { freePort } from '../../src/providers/local/processes.js';
 import { cli } from '../helpers/cli.js';
 import { demoServer, instancePids, killDataPlane, stopAgent } from '../helpers/local.js';
 import { tempDir } from '../helpers/tmp.js';

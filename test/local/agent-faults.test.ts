@@ -33,7 +33,12 @@ async function started(options: Partial<ConstructorParameters<typeof Agent>[0]> 
   const lines: string[] = [];
   const stateFile = join(dir.path, 'agent', 'state.json');
   mkdirSync(join(dir.path, 'agent'), { recursive: true });
-  agent = new Agent({ stateFile, logDir: join(dir.path, 'logs'), log: (line) => lines.push(line), ...options });
+  agent = new Agent({
+    stateFile,
+    logDir: join(dir.path, 'logs'),
+    log: (line) => lines.push(line),
+    ...options,
+  });
   await agent.start();
   const port = await freePort();
   await agent.ensureService('test', 'catalog', `127.0.0.1:${port}`);
@@ -67,7 +72,8 @@ describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
     let full = true;
     const { lines, stateFile, endpoint } = await started({
       save: (file, state) => {
-        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        if (full)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         writeStore(file, state);
       },
     });

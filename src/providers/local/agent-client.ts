@@ -115,11 +115,15 @@ export class AgentClient {
         const log = openSync(this.paths.log, 'a', 0o600);
         // The watchdog, and through it the agent, outlive this CLI and serve every later one: they get
         // none of this shell's secrets.
-        const child = spawn(process.execPath, [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir], {
-          env: baseEnvironment(process.env),
-          detached: true,
-          stdio: ['ignore', log, log],
-        });
+        const child = spawn(
+          process.execPath,
+          [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir],
+          {
+            env: baseEnvironment(process.env),
+            detached: true,
+            stdio: ['ignore', log, log],
+          },
+        );
         child.unref();
         closeSync(log);
       }
@@ -151,9 +155,11 @@ export class AgentClient {
       [this.paths.watchdogLock, 'its watchdog'],
     ] as const) {
       const lock = readLock(path);
-      if (lock.state === 'held' && !isStale(lock.holder)) return `${what} (pid ${lock.holder.pid}), already running`;
+      if (lock.state === 'held' && !isStale(lock.holder))
+        return `${what} (pid ${lock.holder.pid}), already running`;
     }
-    if (existsSync(this.paths.managed)) return `the agent a service manager runs (\`cutover agent\`, see ${this.paths.managed})`;
+    if (existsSync(this.paths.managed))
+      return `the agent a service manager runs (\`cutover agent\`, see ${this.paths.managed})`;
     return undefined;
   }
 }

@@ -49,7 +49,11 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     return AgentExit.refused;
   }
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const claim = claimLockFile(paths.agentLock, { deployment: 'agent', command: 'agent', startedAt: Date.now() });
+  const claim = claimLockFile(paths.agentLock, {
+    deployment: 'agent',
+    command: 'agent',
+    startedAt: Date.now(),
+  });
   if (!('taken' in claim)) {
     const holder = claim.held.state === 'held' ? `pid ${claim.held.holder.pid}` : `\`${paths.agentLock}\``;
     log(`another agent (${holder}) already runs for ${options.stateDir}; this one stops`);
@@ -59,7 +63,9 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
 
   // The agent keeps routing through its own faults: a stray rejection is logged, not fatal.
   process.on('unhandledRejection', (reason) =>
-    log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`),
+    log(
+      `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    ),
   );
 
   const workers = routerWorkerCount();

@@ -5,7 +5,12 @@ import { parseListen, sameAddress } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
 import { stillOurs } from './ownership.js';
 import { serviceKey } from './protocol.js';
-import { defaultRestartPolicy, restartDelayMs, streakAfterExit, type RestartPolicy } from './restart-policy.js';
+import {
+  defaultRestartPolicy,
+  restartDelayMs,
+  streakAfterExit,
+  type RestartPolicy,
+} from './restart-policy.js';
 import { openInProcess, type OpenRouter, type RouterTable, type ServiceRouter } from './service-router.js';
 import {
   acceptsConnections,
@@ -419,7 +424,9 @@ export class Agent {
       await service.router.setDown(down);
     } catch (error) {
       service.sentDown = '';
-      this.log(`could not tell the routers of ${serviceKey(service.stored.environment, service.stored.artifact)} which instances are down: ${(error as Error).message}`);
+      this.log(
+        `could not tell the routers of ${serviceKey(service.stored.environment, service.stored.artifact)} which instances are down: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -496,7 +503,11 @@ export class Agent {
     runtime.child = undefined;
     runtime.lastExit = reason;
     runtime.restarts++;
-    runtime.crashStreak = streakAfterExit(runtime.crashStreak, Date.now() - runtime.startedAt, this.restartPolicy);
+    runtime.crashStreak = streakAfterExit(
+      runtime.crashStreak,
+      Date.now() - runtime.startedAt,
+      this.restartPolicy,
+    );
     runtime.state = 'restarting';
     runtime.restartAt = Date.now() + restartDelayMs(runtime.crashStreak, this.restartPolicy);
     // Out of every router's rotation now, not at the next supervision round.
@@ -515,7 +526,9 @@ export class Agent {
         try {
           await this.superviseService(service);
         } catch (error) {
-          this.log(`supervising ${serviceKey(service.stored.environment, service.stored.artifact)}: ${(error as Error).stack ?? String(error)}`);
+          this.log(
+            `supervising ${serviceKey(service.stored.environment, service.stored.artifact)}: ${(error as Error).stack ?? String(error)}`,
+          );
         }
       }
     } finally {
@@ -533,8 +546,8 @@ export class Agent {
         now >= fleet.standbyUntil &&
         !service.stored.weights[fleet.id]
       ) {
-        void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch((error: Error) =>
-          this.log(`retiring standby ${fleet.id}: ${error.message}`),
+        void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch(
+          (error: Error) => this.log(`retiring standby ${fleet.id}: ${error.message}`),
         );
         continue;
       }
@@ -570,7 +583,10 @@ export class Agent {
       for (const fleet of stored.fleets) {
         for (const instance of fleet.instances) {
           const runtime = this.newRuntime(instance);
-          runtime.state = instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart) ? 'starting' : 'restarting';
+          runtime.state =
+            instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)
+              ? 'starting'
+              : 'restarting';
           runtime.restartAt = 0;
           instances.set(instance.id, runtime);
         }
@@ -578,7 +594,9 @@ export class Agent {
       try {
         await this.openService(stored, instances, 0);
         this.unopened = this.unopened.filter((s) => s !== stored);
-        this.log(`the router of ${serviceKey(stored.environment, stored.artifact)} listens on ${stored.listen} again`);
+        this.log(
+          `the router of ${serviceKey(stored.environment, stored.artifact)} listens on ${stored.listen} again`,
+        );
       } catch {
         // Still taken: tried again in a few seconds.
       }
@@ -652,7 +670,9 @@ export class Agent {
     } catch (error) {
       const why = (error as Error).message;
       if (this.unsaved !== why) {
-        this.log(`could not save state to ${this.stateFile}: ${why}; routing goes on from memory, and saving is retried`);
+        this.log(
+          `could not save state to ${this.stateFile}: ${why}; routing goes on from memory, and saving is retried`,
+        );
       }
       this.unsaved = why;
     }

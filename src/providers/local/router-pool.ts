@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Weights } from '../types.js';
 import { compiledEntry } from './entry.js';
 import type { FromWorker, RouterCommand } from './router-messages.js';
 import type { OpenRouter, RouterTable, ServiceRouter } from './service-router.js';
@@ -90,7 +89,7 @@ export class RouterPool {
         await this.broadcast({ op: 'fleet', key, fleetId, urls });
       },
       removeFleet: async (fleetId) => {
-        delete service.table.fleets[fleetId];
+        service.table.fleets = withoutFleet(service.table.fleets, fleetId);
         service.table.weights = withoutFleet(service.table.weights, fleetId);
         await this.broadcast({ op: 'remove', key, fleetId });
       },
@@ -124,7 +123,8 @@ export class RouterPool {
           member.ready = true;
           for (const [key, s] of this.services) {
             void this.ask(member, { op: 'open', key, host: s.host, port: s.port, table: s.table }).catch(
-              (error: Error) => this.log(`router worker ${worker.process.pid} could not serve ${key}: ${error.message}`),
+              (error: Error) =>
+                this.log(`router worker ${worker.process.pid} could not serve ${key}: ${error.message}`),
             );
           }
           resolve();
@@ -142,7 +142,9 @@ export class RouterPool {
         for (const waiting of member.pending.values()) waiting.resolve(undefined);
         resolve();
         if (this.closing) return;
-        this.log(`router worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+        this.log(
+          `router worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`,
+        );
         const now = Date.now();
         this.recentDeaths = [...this.recentDeaths.filter((t) => now - t < 10_000), now];
         const delay = Math.min(5000, 25 * 2 ** Math.max(0, this.recentDeaths.length - 2));
@@ -161,7 +163,9 @@ export class RouterPool {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!member.pending.has(id)) return;
-        this.log(`router worker ${member.worker.process.pid} did not answer ${command.op} within ${answerWithinMs} ms; killing it`);
+        this.log(
+          `router worker ${member.worker.process.pid} did not answer ${command.op} within ${answerWithinMs} ms; killing it`,
+        );
         member.worker.process.kill('SIGKILL');
       }, answerWithinMs);
       timer.unref();
@@ -188,7 +192,6 @@ function copyTable(table: RouterTable): RouterTable {
   };
 }
 
-function withoutFleet(weights: Weights, fleetId: string): Weights {
-  return Object.fromEntries(Object.entries(weights).filter(([id]) => id !== fleetId));
+function withoutFleet<T>(byFleet: Record<string, T>, fleetId: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(byFleet).filter(([id]) => id !== fleetId));
 }
-

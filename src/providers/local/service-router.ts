@@ -23,7 +23,10 @@ export interface RouterTable {
   down: string[];
 }
 
-export type OpenRouter = (address: { host: string; port: number }, table: RouterTable) => Promise<ServiceRouter>;
+export type OpenRouter = (
+  address: { host: string; port: number },
+  table: RouterTable,
+) => Promise<ServiceRouter>;
 
 /** Builds a router from a table before it listens. */
 export function loadTable(router: WeightedRouter, table: RouterTable): void {

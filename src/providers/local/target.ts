@@ -158,7 +158,9 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
   const describe = async () => {
     const running = await client.isRunning();
-    const info = running ? await client.request<AgentInfo>('GET', '/v1/agent').catch(() => undefined) : undefined;
+    const info = running
+      ? await client.request<AgentInfo>('GET', '/v1/agent').catch(() => undefined)
+      : undefined;
     const details = {
       agent: info ? describeAgent(info) : running ? 'running' : 'stopped',
       agentLog: client.paths.log,

@@ -22,7 +22,11 @@ const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 10_000, stable
 const immediateRestarts = 2;
 
 mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-const claim = claimLockFile(paths.watchdogLock, { deployment: 'watchdog', command: 'watchdog', startedAt: Date.now() });
+const claim = claimLockFile(paths.watchdogLock, {
+  deployment: 'watchdog',
+  command: 'watchdog',
+  startedAt: Date.now(),
+});
 if (!('taken' in claim)) {
   log('another watchdog runs for this state folder; this one stops');
   process.exit(0);
@@ -32,11 +36,15 @@ const lock = claim.taken;
 let streak = 0;
 function runAgent(): void {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [compiledEntry(import.meta.url, 'agent-main.js'), '--state-dir', stateDir], {
-    env: { ...process.env, CUTOVER_WATCHDOG_PID: String(process.pid) },
-    // Its own output goes where the watchdog's goes: the agent log.
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [compiledEntry(import.meta.url, 'agent-main.js'), '--state-dir', stateDir],
+    {
+      env: { ...process.env, CUTOVER_WATCHDOG_PID: String(process.pid) },
+      // Its own output goes where the watchdog's goes: the agent log.
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   child.once('exit', (code, signal) => {
     if (code === AgentExit.stopped || code === AgentExit.refused || code === AgentExit.anotherRuns) {
       lock.release();
