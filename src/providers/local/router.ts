@@ -7,7 +7,7 @@ import type { Weights } from '../types.js';
  * The local target's load balancer: a reverse proxy that picks a fleet by weight, then an instance of it
  * round-robin. The routing table is one immutable object swapped in one assignment, so a weight change
  * is atomic: every request sees the old table or the new one, and requests in flight finish where they are.
- * undici's pools do the proxying (measured at about twice http-proxy-3's throughput on this machine).
+ * undici's pools do the proxying.
  */
 
 interface Backend {
