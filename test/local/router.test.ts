@@ -1,8 +1,10 @@
+import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent as HttpAgent, request } from 'undici';
 import { WeightedRouter } from '../../src/providers/local/router.js';
 import { freePort } from '../../src/providers/local/processes.js';
 import { backend } from '../helpers/backend.js';
+import { probe, type Probe } from '../helpers/probe.js';
 
 let router: WeightedRouter;
 let base: string;
@@ -31,6 +33,38 @@ async function fleet(id: string, ...names: string[]): Promise<void> {
 async function get(path = '/', dispatcher?: HttpAgent): Promise<{ status: number; body: string }> {
   const response = await request(`${base}${path}`, dispatcher ? { dispatcher } : {});
   return { status: response.statusCode, body: await response.body.text() };
+}
+
+async function probes(id: string, ...names: string[]): Promise<Probe[]> {
+  const servers = await Promise.all(names.map((n) => probe(n)));
+  closers.push(...servers.map((s) => s.close));
+  router.setFleet(
+    id,
+    servers.map((s) => s.url),
+  );
+  return servers;
+}
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** node:http rather than undici, which refuses to send hop-by-hop headers and `Expect`. */
+function send(options: http.RequestOptions, body?: Buffer): Promise<Reply> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, agent: false, ...options }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    if (body && req.getHeader('expect') === '100-continue') req.on('continue', () => req.end(body));
+    else req.end(body);
+  });
 }
 
 describe('weighted router', () => {
@@ -127,5 +161,60 @@ describe('weighted router', () => {
     expect(() => router.setWeights({ ghost: 100 })).toThrowError(/has no instances/);
     expect(() => router.setWeights({ blue: 101 })).toThrowError(/0 to 100/);
     expect(router.getWeights()).toEqual({ blue: 100 });
+  });
+
+  it("GIVEN a client behind other proxies WHEN its request is forwarded THEN Host is kept, X-Forwarded-* are the router's and hop-by-hop headers stay behind", async () => {
+    const [blue] = await probes('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const reply = await send({
+      path: '/items?page=2',
+      headers: {
+        host: 'shop.example:8443',
+        connection: 'keep-alive, X-Client-Hop',
+        'x-client-hop': 'for the router only',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic cm91dGVyOm9ubHk=',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'spoofed.example',
+        'x-request-id': 'r-1',
+      },
+    });
+    expect(reply.status).toBe(200);
+    const headers = blue?.seen[0]?.headers;
+    expect(blue?.seen[0]?.url).toBe('/items?page=2');
+    expect(headers).toMatchObject({
+      host: 'shop.example:8443',
+      'x-forwarded-for': '203.0.113.7, 127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'shop.example:8443',
+      'x-request-id': 'r-1',
+    });
+    for (const hop of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization']) {
+      expect(headers).not.toHaveProperty(hop);
+    }
+    // The backend's own hop-by-hop headers stay between it and the router too.
+    expect(reply.headers['x-backend']).toBe('blue');
+    expect(reply.headers).not.toHaveProperty('x-backend-hop');
+    expect(reply.headers.connection).not.toMatch(/x-backend-hop/i);
+  });
+
+  it('GIVEN a router listening on IPv6 WHEN an IPv4 client calls THEN X-Forwarded-For names it without the ::ffff: prefix', async (ctx) => {
+    const v6 = new WeightedRouter();
+    closers.push(() => v6.close());
+    let port: number;
+    try {
+      ({ port } = await v6.listen('::', await freePort('::')));
+    } catch {
+      return ctx.skip('no IPv6 on this machine');
+    }
+    const blue = await probe('blue');
+    closers.push(blue.close);
+    v6.setFleet('blue', [blue.url]);
+    v6.setWeights({ blue: 100 });
+    const response = await request(`http://127.0.0.1:${port}/`);
+    await response.body.text();
+    expect(blue.seen[0]?.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 });

@@ -28,6 +28,8 @@ interface Table {
   totalWeight: number;
 }
 
+// RFC 9110 7.6.1: meaningful for one connection only. `host` is not one: the backend sees the name the
+// client asked for, as it would behind any other proxy.
 const hopByHop = new Set([
   'connection',
   'keep-alive',
@@ -38,8 +40,62 @@ const hopByHop = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'host',
 ]);
+
+// Set by the router alone: a client's own values would let it pose as another host or scheme.
+const ownedByRouter = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Header names a `Connection` value adds to the hop-by-hop ones; none for the usual bare keep-alive or close. */
+function connectionOptions(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const lower = (typeof value === 'string' ? value : value.join(',')).toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  return lower.split(',').map((token) => token.trim());
+}
+
+/**
+ * The request's headers as undici takes them, flat name/value pairs: the client's own, minus hop-by-hop
+ * ones, plus the X-Forwarded-* trio. Read from rawHeaders so that no header object is built on the way.
+ */
+function forwardedHeaders(req: http.IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let host: string | undefined;
+  let forwardedFor: string | undefined;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'connection') connection = list(connection, value);
+    else if (lower === 'x-forwarded-for') forwardedFor = list(forwardedFor, value);
+    else if (!hopByHop.has(lower) && !ownedByRouter.has(lower)) {
+      if (lower === 'host') host = value;
+      out.push(name, value);
+    }
+  }
+  const named = connectionOptions(connection);
+  if (named) {
+    for (let i = out.length - 2; i >= 0; i -= 2) {
+      if (named.includes((out[i] as string).toLowerCase())) out.splice(i, 2);
+    }
+  }
+  out.push('x-forwarded-for', list(forwardedFor, peerAddress(req)));
+  out.push('x-forwarded-proto', 'http');
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  return out;
+}
+
+function list(values: string | undefined, value: string): string {
+  return values === undefined ? value : `${values}, ${value}`;
+}
+
+function peerAddress(req: http.IncomingMessage): string {
+  const address = req.socket.remoteAddress;
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; backends expect the address they know.
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
 
 export class WeightedRouter {
   private server: http.Server | undefined;
@@ -140,12 +196,7 @@ export class WeightedRouter {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('cutover: no fleet takes traffic here yet\n');
       return;
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
-    }
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-    if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+    const headers = forwardedHeaders(req);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     // A request without a body can go to another instance when its first one refuses the connection.
     const attempts = hasBody ? 1 : route.backends.length;
@@ -157,7 +208,7 @@ export class WeightedRouter {
     res: http.ServerResponse,
     route: FleetRoute,
     index: number,
-    headers: Record<string, string | string[]>,
+    headers: string[],
     hasBody: boolean,
     attemptsLeft: number,
   ): void {
@@ -190,10 +241,11 @@ export class WeightedRouter {
           upstream = controller;
         },
         onResponseStart: (controller, statusCode, upstreamHeaders) => {
+          const named = connectionOptions(upstreamHeaders.connection);
           const out: Record<string, string | string[]> = {};
           for (const name in upstreamHeaders) {
             const value = upstreamHeaders[name];
-            if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+            if (value !== undefined && !hopByHop.has(name) && !named?.includes(name)) out[name] = value;
           }
           res.writeHead(statusCode, out);
           res.on('drain', () => controller.resume());
