@@ -217,4 +217,25 @@ describe('weighted router', () => {
     await response.body.text();
     expect(blue.seen[0]?.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
+
+  it('GIVEN a 2 MB upload sent with Expect: 100-continue WHEN proxied THEN the backend receives every byte', async () => {
+    const [blue] = await probes('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const reply = await send(
+      {
+        method: 'PUT',
+        path: '/upload',
+        headers: {
+          expect: '100-continue',
+          'content-length': body.length,
+          'content-type': 'application/octet-stream',
+        },
+      },
+      body,
+    );
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue', bytes: body.length });
+    expect(blue?.seen[0]?.headers).not.toHaveProperty('expect');
+  });
 });

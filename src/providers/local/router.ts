@@ -42,8 +42,10 @@ const hopByHop = new Set([
   'upgrade',
 ]);
 
-// Set by the router alone: a client's own values would let it pose as another host or scheme.
-const ownedByRouter = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+// Not passed on for the router's own reasons. It sets X-Forwarded-* itself: a client's values would let it
+// pose as another host or scheme. And Node has answered `Expect: 100-continue` for it before handle() runs,
+// as nginx does; undici refuses to send the header anyway, which made such uploads a 502.
+const answeredByRouter = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect']);
 
 /** Header names a `Connection` value adds to the hop-by-hop ones; none for the usual bare keep-alive or close. */
 function connectionOptions(value: string | string[] | undefined): string[] | undefined {
@@ -69,7 +71,7 @@ function forwardedHeaders(req: http.IncomingMessage): string[] {
     const lower = name.toLowerCase();
     if (lower === 'connection') connection = list(connection, value);
     else if (lower === 'x-forwarded-for') forwardedFor = list(forwardedFor, value);
-    else if (!hopByHop.has(lower) && !ownedByRouter.has(lower)) {
+    else if (!hopByHop.has(lower) && !answeredByRouter.has(lower)) {
       if (lower === 'host') host = value;
       out.push(name, value);
     }
