@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Agent as HttpAgent, request } from 'undici';
+import { Client, Agent as HttpAgent, request } from 'undici';
 import { WeightedRouter } from '../../src/providers/local/router.js';
 import { freePort } from '../../src/providers/local/processes.js';
 import { backend } from '../helpers/backend.js';
-import { probe, type Probe } from '../helpers/probe.js';
+import { dropping, probe, type Probe } from '../helpers/probe.js';
 
 let router: WeightedRouter;
 let base: string;
@@ -237,5 +237,104 @@ describe('weighted router', () => {
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue', bytes: body.length });
     expect(blue?.seen[0]?.headers).not.toHaveProperty('expect');
+  });
+
+  it('GIVEN the agent reports one of two instances not running WHEN requests come THEN the other one takes them all, until it is reported running again', async () => {
+    const [blue0, blue1] = await Promise.all([backend('blue-0'), backend('blue-1')]);
+    closers.push(blue0.close, blue1.close);
+    // Reported before its fleet is known, as an agent that restarts finds it.
+    router.setDown([blue0.url]);
+    router.setFleet('blue', [blue0.url, blue1.url]);
+    router.setWeights({ blue: 100 });
+    const before = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(before).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'blue-1' })));
+    router.setDown([]);
+    const after = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(new Set(after.map((r) => r.body))).toEqual(new Set(['blue-0', 'blue-1']));
+  });
+
+  it('GIVEN the agent reports every instance of blue not running WHEN requests come THEN they are still tried, and answered', async () => {
+    const servers = await Promise.all([backend('blue-0'), backend('blue-1')]);
+    closers.push(...servers.map((b) => b.close));
+    const urls = servers.map((b) => b.url);
+    router.setFleet('blue', urls);
+    router.setDown(urls);
+    router.setWeights({ blue: 100 });
+    const bodies = await Promise.all(Array.from({ length: 4 }, () => get()));
+    expect(new Set(bodies.map((b) => b.body))).toEqual(new Set(['blue-0', 'blue-1']));
+  });
+
+  it('GIVEN an instance that drops connections mid-request WHEN a GET reaches it THEN the other instance answers, and the dropping one sits out about a second', async () => {
+    const dropper = await dropping();
+    const alive = await backend('alive');
+    closers.push(dropper.close, alive.close);
+    router.setFleet('blue', [dropper.url, alive.url]);
+    router.setWeights({ blue: 100 });
+    expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(1);
+    for (let i = 0; i < 6; i++) expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 0; i < 2; i++) expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(2);
+  });
+
+  it('GIVEN an instance that drops connections mid-request WHEN a POST reaches it THEN it answers 502 and the POST is not sent again', async () => {
+    const dropper = await dropping();
+    const other = await probe('other');
+    closers.push(dropper.close, other.close);
+    router.setFleet('blue', [dropper.url, other.url]);
+    router.setWeights({ blue: 100 });
+    const response = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
+    expect(response.statusCode).toBe(502);
+    await response.body.text();
+    expect(dropper.connections()).toBe(1);
+    expect(other.seen).toEqual([]);
+  });
+
+  it('GIVEN steady keep-alive GET load from 20 clients on two instances WHEN one dies abruptly mid-load THEN no GET fails', async () => {
+    const [blue0, blue1] = await Promise.all([
+      probe('blue-0', { delayMs: 2 }),
+      probe('blue-1', { delayMs: 2 }),
+    ]);
+    closers.push(blue0.close, blue1.close);
+    router.setFleet('blue', [blue0.url, blue1.url]);
+    router.setWeights({ blue: 100 });
+    const clients = Array.from({ length: 20 }, () => new Client(base));
+    const total = 600;
+    let sent = 0;
+    const names: string[] = [];
+    const failures: unknown[] = [];
+    let killedAfter = -1;
+    let inFlightOnKilled = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        while (sent < total) {
+          sent++;
+          try {
+            const response = await client.request({ path: '/', method: 'GET' });
+            const text = await response.body.text();
+            if (response.statusCode === 200) names.push((JSON.parse(text) as { name: string }).name);
+            else failures.push(`${response.statusCode} ${text}`);
+          } catch (error) {
+            failures.push(error);
+          }
+          if (killedAfter < 0 && names.length >= 150 && blue0.pending() > 0) {
+            inFlightOnKilled = blue0.pending();
+            killedAfter = names.length;
+            blue0.kill();
+          }
+        }
+      }),
+    );
+    await Promise.all(clients.map((c) => c.close()));
+    expect(failures).toEqual([]);
+    expect(names).toHaveLength(total);
+    expect(killedAfter).toBeGreaterThan(0);
+    // Requests were in flight on it when it died: those are the ones that had to be retried.
+    expect(inFlightOnKilled).toBeGreaterThan(0);
+    // Allowing for the 20 whose answers were on their way when it died, the survivor answered the rest.
+    expect(names.slice(killedAfter + 20).every((n) => n === 'blue-1')).toBe(true);
+    expect(router.inFlight('blue')).toBe(0);
   });
 });
