@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Client, Agent as HttpAgent, request } from 'undici';
 import { WeightedRouter } from '../../src/providers/local/router.js';
@@ -65,6 +66,36 @@ function send(options: http.RequestOptions, body?: Buffer): Promise<Reply> {
     if (body && req.getHeader('expect') === '100-continue') req.on('continue', () => req.end(body));
     else req.end(body);
   });
+}
+
+type Upgraded = { status: 101; socket: Socket } | { status: number; body: string };
+
+/** An upgrade handshake as a WebSocket client starts it, without a WebSocket library. */
+function upgrade(): Promise<Upgraded> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      agent: false,
+      path: '/socket',
+      headers: { connection: 'Upgrade', upgrade: 'echo', host: 'chat.example' },
+    });
+    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode as 101, socket }));
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
 }
 
 describe('weighted router', () => {
@@ -336,5 +367,61 @@ describe('weighted router', () => {
     // Allowing for the 20 whose answers were on their way when it died, the survivor answered the rest.
     expect(names.slice(killedAfter + 20).every((n) => n === 'blue-1')).toBe(true);
     expect(router.inFlight('blue')).toBe(0);
+  });
+
+  it('GIVEN an Upgrade request WHEN proxied THEN the instance switches protocols, bytes flow both ways and it counts in flight until closed', async () => {
+    const [blue] = await probes('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    expect(upgraded.status).toBe(101);
+    if (!('socket' in upgraded)) return;
+    const { socket } = upgraded;
+    const echoed = new Promise<string>((resolve) =>
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+    );
+    socket.write('ping');
+    expect(await echoed).toBe('ping');
+    expect(router.inFlight('blue')).toBe(1);
+    expect(blue?.seen[0]).toMatchObject({
+      method: 'GET',
+      url: '/socket',
+      headers: {
+        host: 'chat.example',
+        connection: 'upgrade',
+        upgrade: 'echo',
+        'x-forwarded-for': '127.0.0.1',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-host': 'chat.example',
+      },
+    });
+    socket.end();
+    await until(() => router.inFlight('blue') === 0);
+  });
+
+  it('GIVEN an Upgrade request WHEN the instance refuses the connection THEN the next instance takes it, and with none left it answers 502', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const alive = await probe('alive');
+    closers.push(alive.close);
+    router.setFleet('blue', [dead, alive.url]);
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    expect(upgraded.status).toBe(101);
+    if ('socket' in upgraded) upgraded.socket.destroy();
+    expect(alive.seen).toHaveLength(1);
+
+    router.setFleet('green', [dead]);
+    router.setWeights({ green: 100 });
+    expect(await upgrade()).toMatchObject({ status: 502, body: expect.stringContaining('failed') });
+    expect(router.inFlight('green')).toBe(0);
+  });
+
+  it('GIVEN an upgraded connection still open WHEN the router closes THEN the connection is closed and close() returns', async () => {
+    await probes('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    if (!('socket' in upgraded)) throw new Error(`not upgraded: ${upgraded.status}`);
+    const closed = new Promise((resolve) => upgraded.socket.once('close', resolve));
+    await router.close();
+    await closed;
   });
 });

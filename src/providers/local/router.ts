@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Weights } from '../types.js';
 
@@ -13,6 +14,12 @@ import type { Weights } from '../types.js';
 
 interface Backend {
   url: string;
+  /**
+   * Where upgraded connections go, over plain TCP rather than the pool: then the instance's answer, a 101 or
+   * a refusal, reaches the client byte for byte without being parsed and written out again.
+   */
+  host: string;
+  port: number;
   pool: Pool;
   inFlight: number;
   /** Named by the agent's last setDown(): its process is not running. */
@@ -251,12 +258,90 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
+/**
+ * An upgraded connection (a WebSocket, say): the request head goes to an instance, then bytes flow both ways
+ * untouched until either side closes. It counts in its instance's inFlight while open, so that retiring a
+ * fleet waits for it as for any request. A refused connection is tried on the next instance, since nothing
+ * was sent; once connected there is no going back.
+ */
+class Tunnel {
+  private attemptsLeft: number;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly route: FleetRoute,
+    private readonly head: string,
+    private readonly early: Buffer,
+  ) {
+    this.attemptsLeft = route.backends.length;
+  }
+
+  open(index: number): void {
+    const backend = this.route.backends[index] as Backend;
+    const client = this.client;
+    this.attemptsLeft--;
+    backend.inFlight++;
+    const upstream = net.connect(backend.port, backend.host);
+    let failure: Error | undefined;
+    // As for the client, 'close' follows and is what counts; the first error says why.
+    upstream.on('error', (error) => (failure ??= error));
+    const abandon = () => upstream.destroy();
+    client.once('close', abandon);
+    const unanswered = () => {
+      client.off('close', abandon);
+      backend.inFlight--;
+      const code = (failure as { code?: string } | undefined)?.code ?? '';
+      const lost = connectionLost.has(code);
+      if (lost) backend.failedUntil = Date.now() + sitOutMs;
+      if (client.destroyed) return;
+      if (lost && this.attemptsLeft > 0) this.open(choose(this.route.backends, index + 1));
+      else refuse(client, 502, `cutover: upstream ${backend.url} failed\n`);
+    };
+    upstream.once('close', unanswered);
+    upstream.once('connect', () => {
+      client.off('close', abandon);
+      upstream.off('close', unanswered);
+      upstream.write(this.head);
+      if (this.early.length) upstream.write(this.early);
+      splice(client, upstream, () => backend.inFlight--);
+    });
+  }
+}
+
+/** Pipes two connections into each other, `done` once both are closed; both already have 'error' listeners. */
+function splice(a: Duplex, b: Duplex, done: () => void): void {
+  let open = 2;
+  // Once one side is gone nothing more can reach it: the other gets what was already on its way, then is closed.
+  const closeWith = (other: Duplex) => () => {
+    if (!other.destroyed) other.end(() => other.destroy());
+    if (--open === 0) done();
+  };
+  a.once('close', closeWith(b));
+  b.once('close', closeWith(a));
+  a.pipe(b);
+  b.pipe(a);
+}
+
+function refuse(client: Duplex, status: number, text: string): void {
+  client.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+}
+
+function hostAndPort(url: string): { host: string; port: number } {
+  const { hostname, port } = new URL(url);
+  return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port || 80) };
+}
+
 export class WeightedRouter {
   private server: http.Server | undefined;
   private fleets = new Map<string, Backend[]>();
   private weights: Weights = {};
   private table: Table = { routes: [], totalWeight: 0 };
   private down = new Set<string>();
+  /** Client connections that were upgraded: the server no longer closes them, close() must. */
+  private tunnels = new Set<Duplex>();
 
   /** Adds or replaces the instances of one fleet. Weights are left as they are. */
   setFleet(fleetId: string, urls: string[]): void {
@@ -265,6 +350,7 @@ export class WeightedRouter {
       (url) =>
         old.get(url) ?? {
           url,
+          ...hostAndPort(url),
           pool: new Pool(url, { connections: 128, pipelining: 1 }),
           inFlight: 0,
           down: this.down.has(url),
@@ -320,6 +406,9 @@ export class WeightedRouter {
 
   async listen(host: string, port: number): Promise<AddressInfo> {
     const server = http.createServer((req, res) => this.handle(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -339,6 +428,7 @@ export class WeightedRouter {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const tunnel of this.tunnels) tunnel.destroy();
       });
     }
     await Promise.all([...this.fleets.values()].flat().map((b) => b.pool.close()));
@@ -376,5 +466,25 @@ export class WeightedRouter {
     const index = choose(route.backends, route.next);
     route.next = index + 1;
     new Exchange(req, res, route, headers, hasBody ? req : null, replayable).send(index);
+  }
+
+  private upgrade(req: http.IncomingMessage, client: Duplex, early: Buffer): void {
+    this.tunnels.add(client);
+    client.once('close', () => this.tunnels.delete(client));
+    // An error only means the client is gone: 'close' follows, and is what the tunnel acts on.
+    client.on('error', () => client.destroy());
+    const route = this.pick(this.table);
+    if (!route) {
+      refuse(client, 503, 'cutover: no fleet takes traffic here yet\n');
+      return;
+    }
+    const headers: string[] = [];
+    forwardedHeaders(req, headers);
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    head += `connection: upgrade\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`;
+    const index = choose(route.backends, route.next);
+    route.next = index + 1;
+    new Tunnel(client, route, head, early).open(index);
   }
 }
