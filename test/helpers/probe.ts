@@ -22,8 +22,8 @@ export interface Probe {
 
 /**
  * A real HTTP backend that records what reaches it and answers `{ name, headers, bytes }` as JSON, after
- * `delayMs` if given, with hop-by-hop headers of its own that a proxy must not pass on. An `Upgrade`
- * request gets a 101 and then every byte echoed back.
+ * `delayMs` if given, with hop-by-hop headers of its own that a proxy must not pass on. `/early-hints`
+ * sends a 103 first. An `Upgrade` request gets a 101 and then every byte echoed back.
  */
 export async function probe(name: string, options: { delayMs?: number } = {}): Promise<Probe> {
   const seen: Seen[] = [];
@@ -37,6 +37,7 @@ export async function probe(name: string, options: { delayMs?: number } = {}): P
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bytes });
       const reply = () => {
         pending--;
+        if (req.url === '/early-hints') res.writeEarlyHints({ link: '</app.css>; rel=preload; as=style' });
         res
           .writeHead(200, {
             'content-type': 'application/json',

@@ -424,4 +424,12 @@ describe('weighted router', () => {
     await router.close();
     await closed;
   });
+
+  it('GIVEN an instance that sends 103 Early Hints before its answer WHEN proxied THEN the client gets the answer', async () => {
+    await probes('blue', 'blue');
+    router.setWeights({ blue: 100 });
+    const reply = await send({ path: '/early-hints' });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue' });
+  });
 });

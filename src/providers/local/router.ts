@@ -211,6 +211,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
+    // An informational answer (103 Early Hints) comes before the real one; written out as if it were the
+    // real one, it made that one fail. Hints are optional, so they stop here.
+    if (statusCode < 200) return;
     const named = connectionOptions(headers.connection);
     const out: Record<string, string | string[]> = {};
     for (const name in headers) {
