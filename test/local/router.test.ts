@@ -178,6 +178,19 @@ describe('weighted router', () => {
     expect(bodies).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'alive' })));
   });
 
+  it('GIVEN one instance refuses connections WHEN a POST reaches it THEN it goes to another instance, since none of it was sent', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const alive = await backend('alive');
+    closers.push(alive.close);
+    router.setFleet('blue', [dead, alive.url]);
+    router.setWeights({ blue: 100 });
+    const response = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
+    expect({ status: response.statusCode, body: await response.body.text() }).toEqual({
+      status: 200,
+      body: 'alive one order',
+    });
+  });
+
   it('GIVEN a POST WHEN proxied THEN its body reaches the backend', async () => {
     await fleet('blue', 'blue');
     router.setWeights({ blue: 100 });

@@ -131,6 +131,10 @@ const connectionLost = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+// Nothing of the request reached an instance: a refused connection, or a pool closed because its instance
+// left the fleet meanwhile. Any request can then go to another instance, a POST as well as a GET.
+const neverSent = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+
 function available(backend: Backend): boolean {
   if (backend.down) return false;
   if (backend.failedUntil === 0) return true;
@@ -154,8 +158,9 @@ function choose(backends: Backend[], from: number): number {
 
 /**
  * One client request on its way through undici, and its own handler: one object per request rather than a
- * closure per callback. A GET or HEAD without a body whose instance dies before answering goes to the next
- * instance of the same fleet; anything else could run twice, so it gets a 502.
+ * closure per callback. A request that never reached its instance goes to the next instance of the same
+ * fleet; so does a GET or HEAD without a body whose instance dies before answering. Anything else could run
+ * twice, so it gets a 502.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private backend: Backend | undefined;
@@ -236,13 +241,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const backend = this.settle();
     if (!backend) return;
-    const lost = connectionLost.has((error as { code?: string }).code ?? '');
+    const code = (error as { code?: string }).code ?? '';
+    const lost = connectionLost.has(code);
     if (lost) backend.failedUntil = Date.now() + sitOutMs;
     if (this.res.headersSent) {
       this.res.destroy(error);
     } else if (this.res.destroyed) {
       return;
-    } else if (lost && this.replayable && this.attemptsLeft > 0) {
+    } else if (this.attemptsLeft > 0 && ((lost && this.replayable) || this.unsent(code))) {
       // From the next instance on, so that the one that just failed is the last choice, not the first.
       this.send(choose(this.route.backends, this.index + 1));
     } else {
@@ -250,6 +256,11 @@ class Exchange implements Dispatcher.DispatchHandler {
         .writeHead(502, { 'content-type': 'text/plain' })
         .end(`cutover: upstream ${backend.url} failed\n`);
     }
+  }
+
+  /** Whether the request can be sent again as it is: none of it went out, and its body was not read. */
+  private unsent(code: string): boolean {
+    return neverSent.has(code) && (this.body === null || !this.body.readableDidRead);
   }
 
   /** The instance of the attempt that just ended, once. */
