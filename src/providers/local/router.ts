@@ -9,7 +9,9 @@ import type { Weights } from '../types.js';
  * The local target's load balancer: a reverse proxy that picks a fleet by weight, then an instance of it
  * round-robin. The routing table is one immutable object swapped in one assignment, so a weight change
  * is atomic: every request sees the old table or the new one, and requests in flight finish where they are.
- * undici's pools do the proxying.
+ * undici's pools do the proxying; upgraded connections (WebSockets) are piped over plain TCP. Instances the
+ * agent reports down, or that just refused or dropped a connection, are passed over while their fleet has
+ * another.
  */
 
 interface Backend {
@@ -55,8 +57,8 @@ const hopByHop = new Set([
 ]);
 
 // Not passed on for the router's own reasons. It sets X-Forwarded-* itself: a client's values would let it
-// pose as another host or scheme. And Node has answered `Expect: 100-continue` for it before handle() runs,
-// as nginx does; undici refuses to send the header anyway, which made such uploads a 502.
+// pose as another host or scheme. And Node has answered `Expect: 100-continue` before handle() runs, as
+// nginx does: the instance gets the body without being asked (undici refuses to send the header anyway).
 const answeredByRouter = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect']);
 
 /** Header names a `Connection` value adds to the hop-by-hop ones; none for the usual bare keep-alive or close. */
@@ -117,8 +119,8 @@ function peerAddress(req: http.IncomingMessage): string {
 // How long an instance sits out after refusing or dropping a connection. A time rather than until setDown()
 // clears it, because it needs nothing from the agent: the agent polls, so it sees a death late, and never
 // sees a process that lives on but stopped listening. An instance that is back gets requests again within a
-// second; one still gone costs one failed connection a second, which a GET survives by retry. No timer
-// either: an instance that sits out is only compared with the clock when a request could go to it.
+// second; one still gone costs one refused connection a second, and the request that meets it goes on to
+// the next instance. No timer either: the clock is read only for an instance that sits out.
 const sitOutMs = 1000;
 
 // The instance is gone or going: it refused, reset or closed the connection. Not timeouts or malformed
@@ -184,8 +186,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.res.writableFinished) this.controller?.abort(new Error('client went away'));
   };
 
-  private readonly onClientDrain = (): void => this.controller?.resume();
-
   send(index: number): void {
     const backend = this.route.backends[index] as Backend;
     this.backend = backend;
@@ -226,11 +226,14 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (value !== undefined && !hopByHop.has(name) && !named?.includes(name)) out[name] = value;
     }
     this.res.writeHead(statusCode, out);
-    this.res.on('drain', this.onClientDrain);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.res.write(chunk)) controller.pause();
+    // A listener only for a slow client, rather than one on every response.
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
   }
 
   onResponseEnd(): void {
