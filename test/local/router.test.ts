@@ -36,14 +36,12 @@ async function get(path = '/', dispatcher?: HttpAgent): Promise<{ status: number
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-async function probes(id: string, ...names: string[]): Promise<Probe[]> {
-  const servers = await Promise.all(names.map((n) => probe(n)));
-  closers.push(...servers.map((s) => s.close));
-  router.setFleet(
-    id,
-    servers.map((s) => s.url),
-  );
-  return servers;
+/** Fleet `id` on one probe, which records what reaches it. */
+async function probed(id: string): Promise<Probe> {
+  const server = await probe(id);
+  closers.push(server.close);
+  router.setFleet(id, [server.url]);
+  return server;
 }
 
 interface Reply {
@@ -208,7 +206,7 @@ describe('weighted router', () => {
   });
 
   it("GIVEN a client behind other proxies WHEN its request is forwarded THEN Host is kept, X-Forwarded-* are the router's and hop-by-hop headers stay behind", async () => {
-    const [blue] = await probes('blue', 'blue');
+    const blue = await probed('blue');
     router.setWeights({ blue: 100 });
     const reply = await send({
       path: '/items?page=2',
@@ -226,8 +224,8 @@ describe('weighted router', () => {
       },
     });
     expect(reply.status).toBe(200);
-    const headers = blue?.seen[0]?.headers;
-    expect(blue?.seen[0]?.url).toBe('/items?page=2');
+    const headers = blue.seen[0]?.headers;
+    expect(blue.seen[0]?.url).toBe('/items?page=2');
     expect(headers).toMatchObject({
       host: 'shop.example:8443',
       'x-forwarded-for': '203.0.113.7, 127.0.0.1',
@@ -263,7 +261,7 @@ describe('weighted router', () => {
   });
 
   it('GIVEN a 2 MB upload sent with Expect: 100-continue WHEN proxied THEN the backend receives every byte', async () => {
-    const [blue] = await probes('blue', 'blue');
+    const blue = await probed('blue');
     router.setWeights({ blue: 100 });
     const body = Buffer.alloc(2 * 1024 * 1024, 'x');
     const reply = await send(
@@ -280,7 +278,7 @@ describe('weighted router', () => {
     );
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue', bytes: body.length });
-    expect(blue?.seen[0]?.headers).not.toHaveProperty('expect');
+    expect(blue.seen[0]?.headers).not.toHaveProperty('expect');
   });
 
   it('GIVEN the agent reports one of two instances not running WHEN requests come THEN the other one takes them all, until it is reported running again', async () => {
@@ -383,7 +381,7 @@ describe('weighted router', () => {
   });
 
   it('GIVEN an Upgrade request WHEN proxied THEN the instance switches protocols, bytes flow both ways and it counts in flight until closed', async () => {
-    const [blue] = await probes('blue', 'blue');
+    const blue = await probed('blue');
     router.setWeights({ blue: 100 });
     const upgraded = await upgrade();
     expect(upgraded.status).toBe(101);
@@ -395,7 +393,7 @@ describe('weighted router', () => {
     socket.write('ping');
     expect(await echoed).toBe('ping');
     expect(router.inFlight('blue')).toBe(1);
-    expect(blue?.seen[0]).toMatchObject({
+    expect(blue.seen[0]).toMatchObject({
       method: 'GET',
       url: '/socket',
       headers: {
@@ -429,7 +427,7 @@ describe('weighted router', () => {
   });
 
   it('GIVEN an upgraded connection still open WHEN the router closes THEN the connection is closed and close() returns', async () => {
-    await probes('blue', 'blue');
+    await probed('blue');
     router.setWeights({ blue: 100 });
     const upgraded = await upgrade();
     if (!('socket' in upgraded)) throw new Error(`not upgraded: ${upgraded.status}`);
@@ -439,7 +437,7 @@ describe('weighted router', () => {
   });
 
   it('GIVEN an instance that sends 103 Early Hints before its answer WHEN proxied THEN the client gets the answer', async () => {
-    await probes('blue', 'blue');
+    await probed('blue');
     router.setWeights({ blue: 100 });
     const reply = await send({ path: '/early-hints' });
     expect(reply.status).toBe(200);
