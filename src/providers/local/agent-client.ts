@@ -119,7 +119,7 @@ export class AgentClient {
           process.execPath,
           [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir],
           {
-            env: baseEnvironment(process.env),
+            env: { ...baseEnvironment(process.env), ...agentSettings(process.env) },
             detached: true,
             stdio: ['ignore', log, log],
           },
@@ -162,6 +162,12 @@ export class AgentClient {
       return `the agent a service manager runs (\`cutover agent\`, see ${this.paths.managed})`;
     return undefined;
   }
+}
+
+/** The agent's own settings, the only variables besides the base ones that reach it from the CLI's shell. */
+function agentSettings(from: NodeJS.ProcessEnv): Record<string, string> {
+  const workers = from.CUTOVER_ROUTER_WORKERS;
+  return workers === undefined ? {} : { CUTOVER_ROUTER_WORKERS: workers };
 }
 
 function statSafe(path: string): number {
