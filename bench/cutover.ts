@@ -1,25 +1,42 @@
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
-import { freePort } from '../src/providers/local/processes.js';
-import { median, runCli, startNginx, throughput } from './lib.js';
+import { z } from 'zod';
+import { freePort, median, runCli, sleep, startHaproxy, startNginx } from './lib.js';
+import { wrk, type WrkResult } from './wrk.js';
 
 /**
- * npm run bench:cutover — zero downtime, measured. Drives steady load through the local router while
- * deploy v1→v2, rollback and deploy v2 run, then measures the router's throughput side by side with a
- * request straight to one backend and with nginx proxying to the same backends.
+ * npm run bench:cutover — zero downtime, measured, with wrk as the load generator:
+ * 1. deploy v1→v2, rollback and deploy v2 again under steady load through the local router;
+ * 2. throughput of the router side by side with one backend directly, nginx and HAProxy proxying to the
+ *    same two backends, in alternating rounds;
+ * 3. one of the two live instances killed (SIGKILL) under load through the router.
  */
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const threads = Number(process.env.BENCH_WRK_THREADS ?? 1);
+const killSeconds = Number(process.env.BENCH_KILL_SECONDS ?? 8);
+const killAfterSeconds = 2;
 
-interface Seen {
-  at: number;
-  version: string;
-}
+const statusSchema = z.object({
+  fleets: z.array(z.object({ weight: z.number(), instances: z.array(z.object({ url: z.string() })) })),
+});
+// Only what the bench needs of the agent's state file: which pid serves which port.
+const agentStateSchema = z.object({
+  services: z.array(
+    z.object({
+      fleets: z.array(
+        z.object({ instances: z.array(z.object({ port: z.number(), pid: z.number().nullish() })) }),
+      ),
+    }),
+  ),
+});
+
+const ms = (v: number): string => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+const failures = (r: WrkResult): string =>
+  `failed: ${r.failed} (non-2xx ${r.non2xx}; socket errors: connect ${r.socket.connect}, read ${r.socket.read}, write ${r.socket.write}, timeout ${r.socket.timeout})`;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-'));
@@ -41,44 +58,27 @@ environments:
 `,
   );
   const words = ['artifact=catalog', 'environment=bench'];
+  const load = `wrk, ${connections} keep-alive connections, ${threads} thread${threads === 1 ? '' : 's'}, 2 s timeout`;
   try {
     const first = await runCli(dir, ['deploy', ...words, 'version=v1']);
     if (first.code !== 0) throw new Error(`deploy v1 failed:\n${first.stderr}`);
+    await switches(dir, endpoint, words, load);
+    const backends = await liveBackends(dir, words);
+    await throughput(dir, endpoint, backends, load);
+    await killOne(dir, endpoint, backends, load);
+  } finally {
+    await runCli(dir, ['down', 'environment=bench']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-    // Part 1: switches under load.
-    const seen: Seen[] = [];
-    let finish: (result: autocannon.Result) => void = () => {};
-    const finished = new Promise<autocannon.Result>((done) => (finish = done));
-    const load = autocannon(
-      {
-        url: endpoint,
-        connections,
-        duration: 600,
-        requests: [
-          {
-            method: 'GET',
-            path: '/',
-            onResponse: (status: number, body: string) => {
-              if (status === 200)
-                seen.push({ at: Date.now(), version: (JSON.parse(body) as { version: string }).version });
-            },
-          },
-        ],
-      },
-      (error, result) => {
-        if (error) throw error;
-        finish(result);
-      },
-    );
-    await new Promise((r) => setTimeout(r, 1000));
-    const switches: {
-      label: string;
-      to: string;
-      from: string;
-      start: number;
-      end: number;
-      code: number | null;
-    }[] = [];
+/** Deploy, rollback, deploy under load; times from each command's start, from which version answered. */
+async function switches(dir: string, endpoint: string, words: string[], load: string): Promise<void> {
+  const run = wrk(dir, { url: endpoint, connections, threads, seconds: 600, versions: true });
+  const done: { label: string; from: string; to: string; start: number; end: number; code: number | null }[] =
+    [];
+  try {
+    await sleep(1000);
     for (const [label, args, from, to] of [
       ['deploy v1→v2', ['deploy', ...words, 'version=v2'], 'v1', 'v2'],
       ['rollback v2→v1', ['rollback', ...words], 'v2', 'v1'],
@@ -86,80 +86,116 @@ environments:
     ] as const) {
       const start = Date.now();
       const result = await runCli(dir, [...args]);
-      switches.push({ label, from, to, start, end: Date.now(), code: result.code });
+      done.push({ label, from, to, start, end: Date.now(), code: result.code });
       if (result.code !== 0) console.error(result.stderr);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
-    load.stop();
-    const result = await finished;
-
-    console.log(`\n== Switches under load (autocannon, ${connections} connections, keep-alive) ==`);
+  } finally {
+    run.stop();
+  }
+  const r = await run.result;
+  console.log(`\n== Switches under load (${load}) ==`);
+  console.log(
+    `responses: ${r.requests}  ${failures(r)}  p50 ${ms(r.latencyMs.p50)}  p99 ${ms(r.latencyMs.p99)}`,
+  );
+  console.log('switch                 exit    command   first new    all new (last old response)');
+  done.forEach((s, i) => {
+    // Only responses between this command's start and the next one's belong to this switch.
+    const inWindow = (t: number) => t >= s.start && t < (done[i + 1]?.start ?? Infinity);
+    const firstNew = r.seen.get(s.to)?.find(inWindow);
+    const lastOld = r.seen.get(s.from)?.filter(inWindow).at(-1);
+    const allNew = firstNew !== undefined && lastOld !== undefined ? Math.max(firstNew, lastOld) : firstNew;
+    const fmt = (t: number | undefined) =>
+      t === undefined ? '       n/a' : `${String(t - s.start).padStart(7)} ms`;
     console.log(
-      `requests: ${result.requests.total}  non-2xx: ${result.non2xx}  socket errors: ${result.errors}  timeouts: ${result.timeouts}  p50: ${result.latency.p50} ms  p99: ${result.latency.p99} ms`,
+      `${s.label.padEnd(22)} ${String(s.code).padStart(4)}  ${fmt(s.end)}  ${fmt(firstNew)}  ${fmt(allNew)}`,
     );
-    console.log('switch                 exit  command   first new   all new (last old response)');
-    switches.forEach((s, i) => {
-      // Only responses between this command's start and the next one's belong to this switch.
-      const window = seen.filter((x) => x.at >= s.start && x.at < (switches[i + 1]?.start ?? Infinity));
-      const firstNew = window.find((x) => x.version === s.to);
-      const lastOld = window.filter((x) => x.version === s.from).at(-1);
-      const allNew = firstNew && lastOld ? Math.max(firstNew.at, lastOld.at) : firstNew?.at;
-      const fmt = (t: number | undefined) =>
-        t === undefined ? '     n/a' : `${String(t - s.start).padStart(6)} ms`;
-      console.log(
-        `${s.label.padEnd(22)} ${String(s.code).padStart(4)}  ${fmt(s.end)}  ${fmt(firstNew?.at)}  ${fmt(allNew)}`,
-      );
-    });
+  });
+}
 
-    // Part 2: throughput side by side, alternating so that noise hits all three alike.
-    const status = JSON.parse((await runCli(dir, ['status', ...words, '--json'])).stdout) as {
-      fleets: { weight: number; instances: { url: string }[] }[];
-    };
-    const live = status.fleets.find((f) => f.weight === 100);
-    if (!live) throw new Error('no live fleet after the switches');
-    const backends = live.instances.map((i) => i.url);
-    const nginxPort = await freePort();
-    const nginx = await startNginx(dir, nginxPort, backends);
-    const targets = {
-      'direct (one backend)': `${backends[0]}/`,
-      'cutover router': endpoint,
-      'nginx (worker_processes auto)': `http://127.0.0.1:${nginxPort}/`,
-    };
-    const rps: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
-    const p99: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+async function liveBackends(dir: string, words: string[]): Promise<string[]> {
+  const status = statusSchema.parse(JSON.parse((await runCli(dir, ['status', ...words, '--json'])).stdout));
+  const live = status.fleets.find((f) => f.weight === 100);
+  if (!live || live.instances.length < 2)
+    throw new Error('no live fleet of two instances after the switches');
+  return live.instances.map((i) => i.url);
+}
+
+/** Alternating rounds, so that noise on this shared machine hits every target alike. */
+async function throughput(dir: string, endpoint: string, backends: string[], load: string): Promise<void> {
+  const [nginxPort, haproxyPort] = [await freePort(), await freePort()];
+  const targets: Record<string, string> = {
+    'one backend, directly': `${backends[0]}/`,
+    'cutover router': endpoint,
+    'nginx (worker_processes auto)': `http://127.0.0.1:${nginxPort}/`,
+    'haproxy (nbthread default)': `http://127.0.0.1:${haproxyPort}/`,
+  };
+  const results = new Map<string, WrkResult[]>(Object.keys(targets).map((k) => [k, []]));
+  const nginx = await startNginx(dir, nginxPort, backends);
+  try {
+    const haproxy = await startHaproxy(dir, haproxyPort, backends);
     try {
       for (let round = 0; round < rounds; round++) {
         for (const [name, url] of Object.entries(targets)) {
-          const r = await throughput(url, seconds, connections);
-          rps[name]?.push(r.requests.average);
-          p99[name]?.push(r.latency.p99);
-          if (r.non2xx || r.errors) console.error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+          results.get(name)?.push(await wrk(dir, { url, connections, threads, seconds }).result);
         }
       }
     } finally {
-      nginx.kill('SIGTERM');
+      haproxy.kill('SIGTERM');
     }
-    console.log(
-      `\n== Throughput, ${rounds} rounds of ${seconds}s each, ${connections} connections, medians ==`,
-    );
-    for (const name of Object.keys(targets)) {
-      console.log(
-        `${name.padEnd(30)} ${median(rps[name] ?? [])
-          .toFixed(0)
-          .padStart(
-            7,
-          )} req/s   p99 ${median(p99[name] ?? [])} ms   rounds: ${(rps[name] ?? []).map((v) => v.toFixed(0)).join(', ')}`,
-      );
-    }
-    const router = median(rps['cutover router'] ?? []);
-    const ng = median(rps['nginx (worker_processes auto)'] ?? []);
-    console.log(
-      `router / nginx: ${(router / ng).toFixed(2)}   router / direct: ${(router / median(rps['direct (one backend)'] ?? [])).toFixed(2)}`,
-    );
   } finally {
-    await runCli(dir, ['down', 'environment=bench']);
-    rmSync(dir, { recursive: true, force: true });
+    nginx.kill('SIGTERM');
   }
+  console.log(`\n== Throughput: medians of ${rounds} rounds × ${seconds} s, alternating (${load}) ==`);
+  console.log('target                            req/s     p50        p99     failed   req/s by round');
+  const rps = (name: string) => median(results.get(name)?.map((r) => r.rps) ?? []);
+  for (const [name, rs] of results) {
+    const lat = (pick: (r: WrkResult) => number) => ms(median(rs.map(pick))).padStart(9);
+    console.log(
+      `${name.padEnd(30)} ${rps(name).toFixed(0).padStart(8)} ${lat((r) => r.latencyMs.p50)}  ${lat((r) => r.latencyMs.p99)}  ${String(rs.reduce((n, r) => n + r.failed, 0)).padStart(7)}   ${rs.map((r) => r.rps.toFixed(0)).join(', ')}`,
+    );
+  }
+  const router = rps('cutover router');
+  console.log(
+    `router / nginx: ${(router / rps('nginx (worker_processes auto)')).toFixed(2)}   router / haproxy: ${(router / rps('haproxy (nbthread default)')).toFixed(2)}   router / direct: ${(router / rps('one backend, directly')).toFixed(2)}`,
+  );
+}
+
+function pidOnPort(dir: string, port: number): number | undefined {
+  const state = agentStateSchema.parse(
+    JSON.parse(readFileSync(join(dir, '.cutover', 'agent', 'state.json'), 'utf8')),
+  );
+  const instances = state.services.flatMap((s) => s.fleets.flatMap((f) => f.instances));
+  return instances.find((i) => i.port === port)?.pid ?? undefined;
+}
+
+/** SIGKILL one of the two live instances while wrk loads the router; every failed request counts. */
+async function killOne(dir: string, endpoint: string, backends: string[], load: string): Promise<void> {
+  const victimPort = Number(new URL(backends[0] as string).port);
+  const pid = pidOnPort(dir, victimPort);
+  if (pid === undefined)
+    throw new Error(`no pid in the agent's state file for the instance on ${victimPort}`);
+  const run = wrk(dir, { url: endpoint, connections, threads, seconds: killSeconds });
+  await sleep(killAfterSeconds * 1000);
+  process.kill(pid, 'SIGKILL');
+  const r = await run.result;
+  let after: string;
+  try {
+    const res = await fetch(endpoint, { signal: AbortSignal.timeout(2000) });
+    after = `${res.status} ${((await res.json()) as { version?: string }).version ?? ''}`;
+  } catch (error) {
+    after = `no answer (${(error as Error).message})`;
+  }
+  const newPid = pidOnPort(dir, victimPort);
+  const total = r.requests + r.socket.connect + r.socket.read + r.socket.write + r.socket.timeout;
+  console.log(
+    `\n== One of two live instances killed: SIGKILL to pid ${pid} (port ${victimPort}) ${killAfterSeconds} s into ${killSeconds} s of load through the router (${load}) ==`,
+  );
+  console.log(`failed requests: ${r.failed} of ${total} (responses + socket errors)`);
+  console.log(`${failures(r)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`);
+  console.log(
+    `after: the router answers ${after}; the instance on port ${victimPort} is ${newPid === undefined ? 'not running' : newPid === pid ? `still recorded as pid ${pid}` : `pid ${newPid} (restarted by the agent)`}`,
+  );
 }
 
 await main();

@@ -1,9 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { resolve } from 'node:path';
-import autocannon from 'autocannon';
-import { acceptsConnections } from '../src/providers/local/processes.js';
 
-/** Shared pieces of the benchmark scripts. They print numbers; they assert nothing. */
+/**
+ * Shared pieces of the benchmark scripts. They print numbers; they assert nothing. They reach cutover only
+ * through its CLI (and, to find an instance's pid, the agent's state file), never through src/.
+ */
 
 export const cli = resolve('bin/cutover.js');
 
@@ -29,31 +32,72 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-export async function throughput(
-  url: string,
-  seconds: number,
-  connections: number,
-): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: seconds });
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = net.createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => done(port));
+    });
+  });
 }
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = net.connect({ port, host: '127.0.0.1', timeout: 500 });
+    const end = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.once('connect', () => end(true));
+    socket.once('error', () => end(false));
+    socket.once('timeout', () => end(false));
+  });
+}
+
+async function waitListening(port: number, what: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await acceptsConnections(port))) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}`);
+    await sleep(50);
+  }
+}
+
+let aptUpdated = false;
+
+/** The path of `binary`, installing Debian package `pkg` with apt-get first if it is missing. */
+export function ensureInstalled(binary: string, pkg: string): string {
+  const find = () =>
+    spawnSync('sh', ['-c', `command -v ${binary} || ls /usr/sbin/${binary} /usr/bin/${binary} 2>/dev/null`], {
+      encoding: 'utf8',
+    })
+      .stdout.trim()
+      .split('\n')[0] ?? '';
+  const found = find();
+  if (found) return found;
+  console.error(`${binary} is missing: installing it with apt-get (Debian package ${pkg})`);
+  if (!aptUpdated) spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  aptUpdated = true;
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', pkg], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  const installed = find();
+  if (install.status !== 0 || !installed) throw new Error(`could not install ${pkg} with apt-get`);
+  return installed;
+}
+
+const hostPort = (url: string): string => new URL(url).host;
 
 /** Starts nginx as a reverse proxy to `upstreams` on `port`, installing it from Debian's packages if missing. */
 export async function startNginx(dir: string, port: number, upstreams: string[]): Promise<ChildProcess> {
-  let found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], {
-    encoding: 'utf8',
-  }).stdout.trim();
-  if (!found) {
-    console.error('nginx is missing: installing it with apt-get (Debian package nginx-light or nginx)');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'nginx'], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (install.status !== 0) throw new Error('could not install nginx with apt-get');
-    found = '/usr/sbin/nginx';
-  }
+  const nginx = ensureInstalled('nginx', 'nginx');
   const conf = `${dir}/nginx.conf`;
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(
     conf,
     `worker_processes auto;
@@ -69,7 +113,7 @@ http {
   uwsgi_temp_path ${dir}/nginx-uwsgi;
   scgi_temp_path ${dir}/nginx-scgi;
   upstream fleet {
-${upstreams.map((u) => `    server ${u.replace(/^http:\/\//, '')};`).join('\n')}
+${upstreams.map((u) => `    server ${hostPort(u)};`).join('\n')}
     keepalive 128;
   }
   server {
@@ -83,11 +127,41 @@ ${upstreams.map((u) => `    server ${u.replace(/^http:\/\//, '')};`).join('\n')}
 }
 `,
   );
-  const child = spawn(found.split('\n')[0] as string, ['-c', conf, '-p', dir], { stdio: 'inherit' });
-  const deadline = Date.now() + 10_000;
-  while (!(await acceptsConnections(port))) {
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}; see ${dir}/nginx-error.log`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const child = spawn(nginx, ['-c', conf, '-p', dir], { stdio: 'inherit' });
+  await waitListening(port, `nginx (see ${dir}/nginx-error.log)`, child);
+  return child;
+}
+
+/**
+ * Starts HAProxy as a reverse proxy to `upstreams` on `port` (round robin, keep-alive on both sides, which
+ * is HAProxy's default HTTP mode), installing it from Debian's packages if missing. `nbthread` is left at
+ * its default: one thread per CPU the process may run on (2 on a 2-core machine), like nginx's `auto`.
+ */
+export async function startHaproxy(dir: string, port: number, upstreams: string[]): Promise<ChildProcess> {
+  const haproxy = ensureInstalled('haproxy', 'haproxy');
+  const conf = `${dir}/haproxy.cfg`;
+  writeFileSync(
+    conf,
+    `global
+  maxconn 4096
+  pidfile ${dir}/haproxy.pid
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend fleet
+backend fleet
+  balance roundrobin
+  http-reuse safe
+${upstreams.map((u, i) => `  server b${i} ${hostPort(u)}`).join('\n')}
+`,
+  );
+  // -db: stay in the foreground, so the child is HAProxy itself and SIGTERM stops it.
+  const child = spawn(haproxy, ['-db', '-f', conf], { stdio: 'inherit' });
+  await waitListening(port, 'haproxy', child);
   return child;
 }

@@ -4,6 +4,7 @@ import { chooseFormat, createLogger, logListener } from '../log.js';
 import { parseArgs, splitCommand } from './args.js';
 import type { Command } from './command.js';
 import { abortCommand } from './commands/abort.js';
+import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
 import { planCommand } from './commands/plan.js';
@@ -20,6 +21,7 @@ const commands: Command[] = [
   abortCommand,
   unlockCommand,
   downCommand,
+  agentCommand,
 ];
 
 const overview = `cutover: blue/green zero-downtime deploys

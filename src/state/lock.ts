@@ -80,23 +80,33 @@ export function acquireLock(
   artifact: string,
   holder: Omit<LockHolder, 'pid' | 'host' | 'processStart'>,
 ): Lock {
-  const path = lockPath(stateDir, environment, artifact);
   mkdirSync(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
+  const claim = claimLockFile(lockPath(stateDir, environment, artifact), holder);
+  if ('taken' in claim) return claim.taken;
+  throw heldError(claim.held, environment, artifact);
+}
+
+/**
+ * Takes the lock file at `path` for this process, breaking it when its holder is gone; otherwise returns
+ * what holds it. Any process-wide "only one of us" (a deploy, the local agent) is claimed this way.
+ */
+export function claimLockFile(
+  path: string,
+  holder: Omit<LockHolder, 'pid' | 'host' | 'processStart'>,
+): { taken: Lock } | { held: LockFile } {
   const me: LockHolder = { ...holder, ...currentProcess() };
   let broke: LockHolder | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createAtomically(path, me)) {
-      return { holder: me, broke, release: () => releaseIfMine(path, me) };
+      return { taken: { holder: me, broke, release: () => releaseIfMine(path, me) } };
     }
     const current = readLock(path);
     // Released between our attempt and the read: try again.
     if (current.state === 'free') continue;
-    if (current.state === 'unreadable' || !isStale(current.holder)) {
-      throw heldError(current, environment, artifact);
-    }
+    if (current.state === 'unreadable' || !isStale(current.holder)) return { held: current };
     broke = breakStale(path, current) ?? broke;
   }
-  throw heldError(readLock(path), environment, artifact);
+  return { held: readLock(path) };
 }
 
 /** Only a holder on this host can be judged: a pid means nothing on another machine. */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
-import { freePort, isAlive } from '../../src/providers/local/processes.js';
+import { freePort } from '../../src/providers/local/processes.js';
 import { cli } from '../helpers/cli.js';
-import { demoServer, instancePids, stopAgent } from '../helpers/local.js';
+import { demoServer, instancePids, killDataPlane, stopAgent } from '../helpers/local.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let dir: ReturnType<typeof tempDir>;
@@ -67,9 +67,7 @@ describe('one address, one artifact', () => {
       0,
     );
     const client = new AgentClient(join(dir.path, '.cutover'));
-    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
-    process.kill(agent.pid, 'SIGKILL');
-    while (isAlive(agent.pid)) await new Promise((r) => setTimeout(r, 20));
+    await killDataPlane(join(dir.path, '.cutover'));
 
     const second = await cli(dir.path, ['deploy', 'artifact=search', 'environment=e2e', 'version=v1']);
     expect(second.code).toBe(2);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { cli, project, startCli } from '../helpers/cli.js';
-import { stopAgent } from '../helpers/local.js';
+import { killDataPlane, stopAgent } from '../helpers/local.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
 
 /**
@@ -143,10 +143,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     const baking = await deployInBake('v2', '20s');
-    const client = new AgentClient(join(p.dir, '.cutover'));
-    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
-    await client.close();
-    process.kill(agent.pid, 'SIGKILL');
+    await killDataPlane(join(p.dir, '.cutover'));
     const failed = await baking.done;
     expect(failed.code).toBe(1);
     expect(failed.events.some((e) => e.code === 'deploy.succeeded')).toBe(false);

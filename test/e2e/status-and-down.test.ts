@@ -7,7 +7,7 @@ import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { loadStore } from '../../src/providers/local/store.js';
 import { cli, project } from '../helpers/cli.js';
-import { instancePids, stopAgent } from '../helpers/local.js';
+import { instancePids, killDataPlane, stopAgent } from '../helpers/local.js';
 
 const words = ['artifact=catalog', 'environment=e2e'];
 
@@ -18,10 +18,7 @@ afterEach(async () => {
 });
 
 async function killAgent(stateDir: string): Promise<void> {
-  const client = new AgentClient(stateDir);
-  const { pid } = await client.request<{ pid: number }>('GET', '/v1/agent');
-  process.kill(pid, 'SIGKILL');
-  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  await killDataPlane(stateDir);
 }
 
 async function until(what: string, check: () => boolean, ms = 8000): Promise<void> {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { configSchema, type LocalEnvironmentConfig } from '../../src/config/schema.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
+import type { AgentInfo } from '../../src/providers/local/protocol.js';
 import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { createLocalTarget } from '../../src/providers/local/target.js';
@@ -48,15 +49,36 @@ export async function stopAgent(stateDir: string): Promise<void> {
   const client = new AgentClient(stateDir);
   const pids = instancePids(stateDir);
   if (await client.isRunning()) {
-    const services = await client.request<{ environment: string }[]>('GET', '/v1/services');
+    const info = await client.request<AgentInfo>('GET', '/v1/agent').catch(() => undefined);
+    // The watchdog first, or it would start the agent again when it is killed below.
+    if (info?.watchdog && isAlive(info.watchdog)) process.kill(info.watchdog, 'SIGKILL');
+    const services = await client.request<{ environment: string }[]>('GET', '/v1/services').catch(() => []);
     for (const env of new Set(services.map((s) => s.environment))) {
       await client.request('DELETE', `/v1/environments/${env}`).catch(() => {});
     }
-    const info = await client.request<{ pid: number }>('GET', '/v1/agent').catch(() => undefined);
-    if (info && isAlive(info.pid)) process.kill(info.pid, 'SIGKILL');
+    for (const pid of [info?.pid, ...(info?.workers ?? [])]) {
+      if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   }
   await client.close();
   for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
+}
+
+/**
+ * Kills the whole local data plane, as losing it would: the watchdog (so nothing restarts the agent),
+ * then the agent; its router workers exit with it. The fleets' instances keep running. Returns the
+ * agent's pid once it and its workers are gone.
+ */
+export async function killDataPlane(stateDir: string): Promise<AgentInfo> {
+  const client = new AgentClient(stateDir);
+  const info = await client.request<AgentInfo>('GET', '/v1/agent');
+  if (info.watchdog) process.kill(info.watchdog, 'SIGKILL');
+  process.kill(info.pid, 'SIGKILL');
+  const deadline = Date.now() + 5000;
+  while ([info.pid, ...info.workers].some(isAlive) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return info;
 }
 
 export function instancePids(stateDir: string): number[] {

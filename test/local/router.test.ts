@@ -1,8 +1,11 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Agent as HttpAgent, request } from 'undici';
+import { Client, Agent as HttpAgent, request } from 'undici';
 import { WeightedRouter } from '../../src/providers/local/router.js';
 import { freePort } from '../../src/providers/local/processes.js';
 import { backend } from '../helpers/backend.js';
+import { dropping, probe, type Probe } from '../helpers/probe.js';
 
 let router: WeightedRouter;
 let base: string;
@@ -31,6 +34,66 @@ async function fleet(id: string, ...names: string[]): Promise<void> {
 async function get(path = '/', dispatcher?: HttpAgent): Promise<{ status: number; body: string }> {
   const response = await request(`${base}${path}`, dispatcher ? { dispatcher } : {});
   return { status: response.statusCode, body: await response.body.text() };
+}
+
+/** Fleet `id` on one probe, which records what reaches it. */
+async function probed(id: string): Promise<Probe> {
+  const server = await probe(id);
+  closers.push(server.close);
+  router.setFleet(id, [server.url]);
+  return server;
+}
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** node:http rather than undici, which refuses to send hop-by-hop headers and `Expect`. */
+function send(options: http.RequestOptions, body?: Buffer): Promise<Reply> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, agent: false, ...options }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    if (body && req.getHeader('expect') === '100-continue') req.on('continue', () => req.end(body));
+    else req.end(body);
+  });
+}
+
+type Upgraded = { status: 101; socket: Socket } | { status: number; body: string };
+
+/** An upgrade handshake as a WebSocket client starts it, without a WebSocket library. */
+function upgrade(): Promise<Upgraded> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      agent: false,
+      path: '/socket',
+      headers: { connection: 'Upgrade', upgrade: 'echo', host: 'chat.example' },
+    });
+    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode as 101, socket }));
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
 }
 
 describe('weighted router', () => {
@@ -113,6 +176,19 @@ describe('weighted router', () => {
     expect(bodies).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'alive' })));
   });
 
+  it('GIVEN one instance refuses connections WHEN a POST reaches it THEN it goes to another instance, since none of it was sent', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const alive = await backend('alive');
+    closers.push(alive.close);
+    router.setFleet('blue', [dead, alive.url]);
+    router.setWeights({ blue: 100 });
+    const response = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
+    expect({ status: response.statusCode, body: await response.body.text() }).toEqual({
+      status: 200,
+      body: 'alive one order',
+    });
+  });
+
   it('GIVEN a POST WHEN proxied THEN its body reaches the backend', async () => {
     await fleet('blue', 'blue');
     router.setWeights({ blue: 100 });
@@ -127,5 +203,244 @@ describe('weighted router', () => {
     expect(() => router.setWeights({ ghost: 100 })).toThrowError(/has no instances/);
     expect(() => router.setWeights({ blue: 101 })).toThrowError(/0 to 100/);
     expect(router.getWeights()).toEqual({ blue: 100 });
+  });
+
+  it("GIVEN a client behind other proxies WHEN its request is forwarded THEN Host is kept, X-Forwarded-* are the router's and hop-by-hop headers stay behind", async () => {
+    const blue = await probed('blue');
+    router.setWeights({ blue: 100 });
+    const reply = await send({
+      path: '/items?page=2',
+      headers: {
+        host: 'shop.example:8443',
+        connection: 'keep-alive, X-Client-Hop',
+        'x-client-hop': 'for the router only',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic cm91dGVyOm9ubHk=',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'spoofed.example',
+        'x-request-id': 'r-1',
+      },
+    });
+    expect(reply.status).toBe(200);
+    const headers = blue.seen[0]?.headers;
+    expect(blue.seen[0]?.url).toBe('/items?page=2');
+    expect(headers).toMatchObject({
+      host: 'shop.example:8443',
+      'x-forwarded-for': '203.0.113.7, 127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'shop.example:8443',
+      'x-request-id': 'r-1',
+    });
+    for (const hop of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization']) {
+      expect(headers).not.toHaveProperty(hop);
+    }
+    // The backend's own hop-by-hop headers stay between it and the router too.
+    expect(reply.headers['x-backend']).toBe('blue');
+    expect(reply.headers).not.toHaveProperty('x-backend-hop');
+    expect(reply.headers.connection).not.toMatch(/x-backend-hop/i);
+  });
+
+  it('GIVEN a router listening on IPv6 WHEN an IPv4 client calls THEN X-Forwarded-For names it without the ::ffff: prefix', async (ctx) => {
+    const v6 = new WeightedRouter();
+    closers.push(() => v6.close());
+    let port: number;
+    try {
+      ({ port } = await v6.listen('::', await freePort('::')));
+    } catch {
+      return ctx.skip('no IPv6 on this machine');
+    }
+    const blue = await probe('blue');
+    closers.push(blue.close);
+    v6.setFleet('blue', [blue.url]);
+    v6.setWeights({ blue: 100 });
+    const response = await request(`http://127.0.0.1:${port}/`);
+    await response.body.text();
+    expect(blue.seen[0]?.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('GIVEN a 2 MB upload sent with Expect: 100-continue WHEN proxied THEN the backend receives every byte', async () => {
+    const blue = await probed('blue');
+    router.setWeights({ blue: 100 });
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const reply = await send(
+      {
+        method: 'PUT',
+        path: '/upload',
+        headers: {
+          expect: '100-continue',
+          'content-length': body.length,
+          'content-type': 'application/octet-stream',
+        },
+      },
+      body,
+    );
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue', bytes: body.length });
+    expect(blue.seen[0]?.headers).not.toHaveProperty('expect');
+  });
+
+  it('GIVEN the agent reports one of two instances not running WHEN requests come THEN the other one takes them all, until it is reported running again', async () => {
+    const [blue0, blue1] = await Promise.all([backend('blue-0'), backend('blue-1')]);
+    closers.push(blue0.close, blue1.close);
+    // Reported before its fleet is known, as an agent that restarts finds it.
+    router.setDown([blue0.url]);
+    router.setFleet('blue', [blue0.url, blue1.url]);
+    router.setWeights({ blue: 100 });
+    const before = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(before).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'blue-1' })));
+    router.setDown([]);
+    const after = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(new Set(after.map((r) => r.body))).toEqual(new Set(['blue-0', 'blue-1']));
+  });
+
+  it('GIVEN the agent reports every instance of blue not running WHEN requests come THEN they are still tried, and answered', async () => {
+    const servers = await Promise.all([backend('blue-0'), backend('blue-1')]);
+    closers.push(...servers.map((b) => b.close));
+    const urls = servers.map((b) => b.url);
+    router.setFleet('blue', urls);
+    router.setDown(urls);
+    router.setWeights({ blue: 100 });
+    const bodies = await Promise.all(Array.from({ length: 4 }, () => get()));
+    expect(new Set(bodies.map((b) => b.body))).toEqual(new Set(['blue-0', 'blue-1']));
+  });
+
+  it('GIVEN an instance that drops connections mid-request WHEN a GET reaches it THEN the other instance answers, and the dropping one sits out about a second', async () => {
+    const dropper = await dropping();
+    const alive = await backend('alive');
+    closers.push(dropper.close, alive.close);
+    router.setFleet('blue', [dropper.url, alive.url]);
+    router.setWeights({ blue: 100 });
+    expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(1);
+    for (let i = 0; i < 6; i++) expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 0; i < 2; i++) expect(await get()).toEqual({ status: 200, body: 'alive' });
+    expect(dropper.connections()).toBe(2);
+  });
+
+  it('GIVEN an instance that drops connections mid-request WHEN a POST reaches it THEN it answers 502 and the POST is not sent again', async () => {
+    const dropper = await dropping();
+    const other = await probe('other');
+    closers.push(dropper.close, other.close);
+    router.setFleet('blue', [dropper.url, other.url]);
+    router.setWeights({ blue: 100 });
+    const response = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
+    expect(response.statusCode).toBe(502);
+    await response.body.text();
+    expect(dropper.connections()).toBe(1);
+    expect(other.seen).toEqual([]);
+  });
+
+  it('GIVEN steady keep-alive GET load from 20 clients on two instances WHEN one dies abruptly mid-load THEN no GET fails', async () => {
+    const [blue0, blue1] = await Promise.all([
+      probe('blue-0', { delayMs: 2 }),
+      probe('blue-1', { delayMs: 2 }),
+    ]);
+    closers.push(blue0.close, blue1.close);
+    router.setFleet('blue', [blue0.url, blue1.url]);
+    router.setWeights({ blue: 100 });
+    const clients = Array.from({ length: 20 }, () => new Client(base));
+    const total = 600;
+    let sent = 0;
+    const names: string[] = [];
+    const failures: unknown[] = [];
+    let killedAfter = -1;
+    let inFlightOnKilled = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        while (sent < total) {
+          sent++;
+          try {
+            const response = await client.request({ path: '/', method: 'GET' });
+            const text = await response.body.text();
+            if (response.statusCode === 200) names.push((JSON.parse(text) as { name: string }).name);
+            else failures.push(`${response.statusCode} ${text}`);
+          } catch (error) {
+            failures.push(error);
+          }
+          if (killedAfter < 0 && names.length >= 150 && blue0.pending() > 0) {
+            inFlightOnKilled = blue0.pending();
+            killedAfter = names.length;
+            blue0.kill();
+          }
+        }
+      }),
+    );
+    await Promise.all(clients.map((c) => c.close()));
+    expect(failures).toEqual([]);
+    expect(names).toHaveLength(total);
+    expect(killedAfter).toBeGreaterThan(0);
+    // Requests were in flight on it when it died: those are the ones that had to be retried.
+    expect(inFlightOnKilled).toBeGreaterThan(0);
+    // Allowing for the 20 whose answers were on their way when it died, the survivor answered the rest.
+    expect(names.slice(killedAfter + 20).every((n) => n === 'blue-1')).toBe(true);
+    expect(router.inFlight('blue')).toBe(0);
+  });
+
+  it('GIVEN an Upgrade request WHEN proxied THEN the instance switches protocols, bytes flow both ways and it counts in flight until closed', async () => {
+    const blue = await probed('blue');
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    expect(upgraded.status).toBe(101);
+    if (!('socket' in upgraded)) return;
+    const { socket } = upgraded;
+    const echoed = new Promise<string>((resolve) =>
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+    );
+    socket.write('ping');
+    expect(await echoed).toBe('ping');
+    expect(router.inFlight('blue')).toBe(1);
+    expect(blue.seen[0]).toMatchObject({
+      method: 'GET',
+      url: '/socket',
+      headers: {
+        host: 'chat.example',
+        connection: 'upgrade',
+        upgrade: 'echo',
+        'x-forwarded-for': '127.0.0.1',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-host': 'chat.example',
+      },
+    });
+    socket.end();
+    await until(() => router.inFlight('blue') === 0);
+  });
+
+  it('GIVEN an Upgrade request WHEN the instance refuses the connection THEN the next instance takes it, and with none left it answers 502', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const alive = await probe('alive');
+    closers.push(alive.close);
+    router.setFleet('blue', [dead, alive.url]);
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    expect(upgraded.status).toBe(101);
+    if ('socket' in upgraded) upgraded.socket.destroy();
+    expect(alive.seen).toHaveLength(1);
+
+    router.setFleet('green', [dead]);
+    router.setWeights({ green: 100 });
+    expect(await upgrade()).toMatchObject({ status: 502, body: expect.stringContaining('failed') });
+    expect(router.inFlight('green')).toBe(0);
+  });
+
+  it('GIVEN an upgraded connection still open WHEN the router closes THEN the connection is closed and close() returns', async () => {
+    await probed('blue');
+    router.setWeights({ blue: 100 });
+    const upgraded = await upgrade();
+    if (!('socket' in upgraded)) throw new Error(`not upgraded: ${upgraded.status}`);
+    const closed = new Promise((resolve) => upgraded.socket.once('close', resolve));
+    await router.close();
+    await closed;
+  });
+
+  it('GIVEN an instance that sends 103 Early Hints before its answer WHEN proxied THEN the client gets the answer', async () => {
+    await probed('blue');
+    router.setWeights({ blue: 100 });
+    const reply = await send({ path: '/early-hints' });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue' });
   });
 });

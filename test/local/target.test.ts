@@ -7,7 +7,7 @@ import { agentPaths } from '../../src/providers/local/paths.js';
 import { freePort, isAlive, processStartTime } from '../../src/providers/local/processes.js';
 import type { ServiceStatus } from '../../src/providers/local/protocol.js';
 import { describeTargetContract } from '../contract/target-contract.js';
-import { demoServer, localTarget } from '../helpers/local.js';
+import { demoServer, killDataPlane, localTarget } from '../helpers/local.js';
 
 describeTargetContract('local', async () => {
   const local = await localTarget();
@@ -112,9 +112,7 @@ describe('local target', () => {
     await local.target.fleet.waitReady('d-1', Date.now() + 10_000, () => {});
     await local.target.router.setWeights({ 'd-1': 100 });
     const pidsBefore = (await service()).fleets[0]?.instances.map((i) => i.pid);
-    const agent = await local.client.request<{ pid: number }>('GET', '/v1/agent');
-    process.kill(agent.pid, 'SIGKILL');
-    await until('the agent to die', async () => !isAlive(agent.pid));
+    const agent = await killDataPlane(local.stateDir);
     await local.client.close();
 
     expect((await local.target.describe()).warning).toMatch(
@@ -198,7 +196,7 @@ describe('local target', () => {
     await local.target.router.ensure();
     expect(await local.client.isRunning()).toBe(true);
     expect((await service()).fleets).toEqual([]);
-    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent state: `.*state\.json` cannot be used/);
+    expect(readFileSync(paths.log, 'utf8')).toMatch(/agent \d+: state: `.*state\.json` cannot be used/);
     expect((await local.target.describe()).warning).toMatch(
       /could not read its state and started with none: .* kept as .*state\.json\.unreadable/,
     );

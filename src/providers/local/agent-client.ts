@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { CutoverError } from '../../errors.js';
+import { readLock, isStale } from '../../state/lock.js';
+import { compiledEntry } from './entry.js';
 import { baseEnvironment } from './instance-env.js';
 import { agentPaths } from './paths.js';
 import { refuseSharedStateFolders } from './private-folders.js';
@@ -110,14 +110,20 @@ export class AgentClient {
       if (Date.now() - statSafe(this.paths.starting) > 10_000) unlinkSafe(this.paths.starting);
     }
     try {
-      if (claimed) {
+      const waitingFor = claimed ? this.startedElsewhere() : 'another command starting it';
+      if (claimed && !waitingFor) {
         const log = openSync(this.paths.log, 'a', 0o600);
-        const child = spawn(process.execPath, [agentEntry(), '--state-dir', this.stateDir], {
-          // The agent outlives this CLI and serves every later one: it gets none of this shell's secrets.
-          env: baseEnvironment(process.env),
-          detached: true,
-          stdio: ['ignore', log, log],
-        });
+        // The watchdog, and through it the agent, outlive this CLI and serve every later one: they get
+        // none of this shell's secrets.
+        const child = spawn(
+          process.execPath,
+          [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir],
+          {
+            env: { ...baseEnvironment(process.env), ...agentSettings(process.env) },
+            detached: true,
+            stdio: ['ignore', log, log],
+          },
+        );
         child.unref();
         closeSync(log);
       }
@@ -128,25 +134,40 @@ export class AgentClient {
       }
       throw new CutoverError(
         'AGENT_START_FAILED',
-        `the local agent did not start within 10s`,
+        waitingFor
+          ? `the local agent did not answer within 10s; waited for ${waitingFor}`
+          : `the local agent did not start within 10s`,
         `see its log: ${this.paths.log}`,
       );
     } finally {
       if (claimed) unlinkSafe(this.paths.starting);
     }
   }
+
+  /**
+   * What, if anything, is already bringing an agent up for this folder: a running agent that does not
+   * answer yet, its watchdog between two runs, or a service manager. Starting another beside it would put
+   * two agents on one state file.
+   */
+  private startedElsewhere(): string | undefined {
+    for (const [path, what] of [
+      [this.paths.agentLock, 'the agent'],
+      [this.paths.watchdogLock, 'its watchdog'],
+    ] as const) {
+      const lock = readLock(path);
+      if (lock.state === 'held' && !isStale(lock.holder))
+        return `${what} (pid ${lock.holder.pid}), already running`;
+    }
+    if (existsSync(this.paths.managed))
+      return `the agent a service manager runs (\`cutover agent\`, see ${this.paths.managed})`;
+    return undefined;
+  }
 }
 
-/**
- * The compiled agent entry beside this module. Under vitest this module runs from its .ts source,
- * so the agent (a separate Node process that cannot load TypeScript) is taken from dist/.
- */
-function agentEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'agent-main.js');
-  let root = dirname(here);
-  while (!existsSync(join(root, 'package.json'))) root = dirname(root);
-  return join(root, 'dist', relative(root, dirname(here)), 'agent-main.js');
+/** The agent's own settings, the only variables besides the base ones that reach it from the CLI's shell. */
+function agentSettings(from: NodeJS.ProcessEnv): Record<string, string> {
+  const workers = from.CUTOVER_ROUTER_WORKERS;
+  return workers === undefined ? {} : { CUTOVER_ROUTER_WORKERS: workers };
 }
 
 function statSafe(path: string): number {

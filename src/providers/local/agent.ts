@@ -5,7 +5,13 @@ import { parseListen, sameAddress } from '../../config/listen.js';
 import { instanceEnvironment } from './instance-env.js';
 import { stillOurs } from './ownership.js';
 import { serviceKey } from './protocol.js';
-import { WeightedRouter } from './router.js';
+import {
+  defaultRestartPolicy,
+  restartDelayMs,
+  streakAfterExit,
+  type RestartPolicy,
+} from './restart-policy.js';
+import { openInProcess, type OpenRouter, type RouterTable, type ServiceRouter } from './service-router.js';
 import {
   acceptsConnections,
   freePort,
@@ -16,7 +22,7 @@ import {
   stopProcessGroup,
 } from './processes.js';
 import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
-import type { RoleChange } from '../types.js';
+import type { RoleChange, Weights } from '../types.js';
 import {
   loadStore,
   previousCopy,
@@ -38,6 +44,9 @@ interface RuntimeInstance {
   stored: StoredInstance;
   state: InstanceState;
   restarts: number;
+  /** Crashes without a stable run between them: what the restart delay grows with. */
+  crashStreak: number;
+  startedAt: number;
   lastExit: string | undefined;
   restartAt: number;
   child: ChildProcess | undefined;
@@ -45,9 +54,24 @@ interface RuntimeInstance {
 
 interface RuntimeService {
   stored: StoredService;
-  router: WeightedRouter;
+  router: ServiceRouter;
   instances: Map<string, RuntimeInstance>;
   retiring: Set<string>;
+  /** The down set the routers were last given, to send only changes. */
+  sentDown: string;
+}
+
+export interface AgentOptions {
+  stateFile: string;
+  logDir: string;
+  openRouter?: OpenRouter;
+  onEmpty?: () => void;
+  log?: (line: string) => void;
+  restartPolicy?: RestartPolicy;
+  /** How state reaches the disk; a test gives one that fails like a full disk. */
+  save?: typeof writeStore;
+  /** How long a re-adopted router keeps trying an address a dying predecessor may still hold. */
+  bindRetryMs?: number;
 }
 
 export class AgentError extends Error {
@@ -63,17 +87,34 @@ const superviseEveryMs = 250;
 
 export class Agent {
   private services = new Map<string, RuntimeService>();
+  /** Recorded services whose address could not be had at start: retried, never dropped. */
+  private unopened: StoredService[] = [];
   private timer: NodeJS.Timeout | undefined;
   private supervising = false;
   readonly startedAt = Date.now();
   /** Why the state on disk could not be used as it was, if it could not: for the agent's log. */
   stateProblem: string | undefined;
+  /** Why the last save failed, while it does: routing goes on from memory and saving is retried. */
+  unsaved: string | undefined;
+  private readonly stateFile: string;
+  private readonly logDir: string;
+  private readonly openRouter: OpenRouter;
+  private readonly onEmpty: () => void;
+  private readonly log: (line: string) => void;
+  private readonly restartPolicy: RestartPolicy;
+  private readonly save: typeof writeStore;
+  private readonly bindRetryMs: number;
 
-  constructor(
-    private readonly stateFile: string,
-    private readonly logDir: string,
-    private readonly onEmpty: () => void = () => {},
-  ) {}
+  constructor(options: AgentOptions) {
+    this.stateFile = options.stateFile;
+    this.logDir = options.logDir;
+    this.openRouter = options.openRouter ?? openInProcess;
+    this.onEmpty = options.onEmpty ?? (() => {});
+    this.log = options.log ?? ((line) => console.error(`${new Date().toISOString()} ${line}`));
+    this.restartPolicy = options.restartPolicy ?? defaultRestartPolicy;
+    this.save = options.save ?? writeStore;
+    this.bindRetryMs = options.bindRetryMs ?? 3000;
+  }
 
   /** Re-adopts what the last agent left: routers come back on their addresses, live processes are kept. */
   async start(): Promise<void> {
@@ -85,15 +126,18 @@ export class Agent {
     // Nothing could be read: adopt nothing, and keep the files for a person (and `cutover status`) to
     // see, since fleets the last agent ran may still hold their ports.
     if (lost) setAsideUnreadable(this.stateFile);
-    const adopted: RuntimeInstance[] = [];
+    const adopted: { service: StoredService; runtime: RuntimeInstance }[] = [];
+    const runtimes = new Map<StoredService, Map<string, RuntimeInstance>>();
     for (const stored of state.services) {
-      const service = await this.openService(stored);
+      const instances = new Map<string, RuntimeInstance>();
+      runtimes.set(stored, instances);
       for (const fleet of stored.fleets) {
         for (const instance of fleet.instances) {
-          const runtime = this.track(service, instance);
+          const runtime = this.newRuntime(instance);
+          instances.set(instance.id, runtime);
           if (instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)) {
             runtime.state = 'starting';
-            adopted.push(runtime);
+            adopted.push({ service: stored, runtime });
           } else {
             runtime.restartAt = 0;
             if (instance.pid !== undefined && isPidReused(instance.pid, instance.processStart)) {
@@ -102,18 +146,25 @@ export class Agent {
             }
           }
         }
-        service.router.setFleet(
-          fleet.id,
-          fleet.instances.map((i) => `http://127.0.0.1:${i.port}`),
-        );
       }
-      service.router.setWeights(stored.weights);
     }
-    // Known to be running before the control channel opens: the command that restarted this agent (a
-    // rollback, often) must not find its standby "starting" and refuse to send it traffic.
+    // Known to be running before the routers and the control channel open: the command that restarted
+    // this agent (a rollback, often) must not find its standby "starting" and refuse to send it traffic,
+    // and the routers must not start with every instance marked down.
     await Promise.all(
-      adopted.map(async (runtime) => {
+      adopted.map(async ({ runtime }) => {
         if (await acceptsConnections(runtime.stored.port)) runtime.state = 'running';
+      }),
+    );
+    await Promise.all(
+      state.services.map(async (stored) => {
+        const instances = runtimes.get(stored) ?? new Map<string, RuntimeInstance>();
+        try {
+          await this.openService(stored, instances, this.bindRetryMs);
+        } catch (error) {
+          this.log(`${(error as Error).message}; routing for it is retried every few seconds`);
+          this.unopened.push(stored);
+        }
       }),
     );
     this.timer = setInterval(() => void this.supervise(), superviseEveryMs);
@@ -125,7 +176,7 @@ export class Agent {
   }
 
   serviceCount(): number {
-    return this.services.size;
+    return this.services.size + this.unopened.length;
   }
 
   async ensureService(environment: string, artifact: string, listen: string): Promise<ServiceStatus> {
@@ -151,7 +202,7 @@ export class Agent {
       }
     }
     const stored: StoredService = { environment, artifact, listen, weights: {}, fleets: [] };
-    const service = await this.openService(stored);
+    const service = await this.openService(stored, new Map(), 0);
     this.persist();
     return this.status(service);
   }
@@ -201,34 +252,36 @@ export class Agent {
       });
     }
     service.stored.fleets.push(fleet);
-    for (const instance of fleet.instances) this.spawnInstance(fleet, this.track(service, instance));
-    service.router.setFleet(
-      fleet.id,
-      fleet.instances.map((i) => `http://127.0.0.1:${i.port}`),
-    );
+    for (const instance of fleet.instances) {
+      const runtime = this.newRuntime(instance);
+      service.instances.set(instance.id, runtime);
+      this.spawnInstance(fleet, runtime);
+    }
+    await this.sendDown(service);
+    await service.router.setFleet(fleet.id, fleet.instances.map(instanceUrl));
     this.persist();
     return this.fleetStatus(service, fleet);
   }
 
-  setWeights(environment: string, artifact: string, weights: Record<string, number>): ServiceStatus {
+  /** Resolves once every router serving the address routes by the new weights. */
+  async setWeights(environment: string, artifact: string, weights: Weights): Promise<ServiceStatus> {
     const service = this.service(environment, artifact);
-    for (const id of Object.keys(weights)) {
-      if (!service.stored.fleets.some((f) => f.id === id))
-        throw new AgentError(404, `fleet \`${id}\` is not here`);
-      if ((weights[id] ?? 0) > 0 && service.retiring.has(id)) {
-        throw new AgentError(409, `fleet \`${id}\` is being retired`);
+    for (const [id, weight] of Object.entries(weights)) {
+      if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
+        throw new AgentError(400, `weight of \`${id}\` must be a whole number from 0 to 100, got ${weight}`);
       }
       const fleet = service.stored.fleets.find((f) => f.id === id);
-      if ((weights[id] ?? 0) > 0 && fleet && roleOf(fleet, service.stored.weights) === 'failed') {
+      if (!fleet) throw new AgentError(404, `fleet \`${id}\` is not here`);
+      if (weight === 0) continue;
+      if (service.retiring.has(id)) throw new AgentError(409, `fleet \`${id}\` is being retired`);
+      if (roleOf(fleet, service.stored.weights) === 'failed') {
         throw new AgentError(409, `fleet \`${id}\` failed its deploy and never takes traffic`);
       }
+      if (fleet.instances.length === 0) throw new AgentError(400, `fleet \`${id}\` has no instances`);
     }
-    try {
-      service.router.setWeights(weights);
-    } catch (error) {
-      throw new AgentError(400, (error as Error).message);
-    }
-    service.stored.weights = service.router.getWeights();
+    const serving = Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0));
+    await service.router.setWeights(serving);
+    service.stored.weights = serving;
     this.persist();
     return this.status(service);
   }
@@ -260,10 +313,10 @@ export class Agent {
     service.retiring.add(fleetId);
     try {
       const drainUntil = Date.now() + fleet.drainTimeoutMs;
-      while (service.router.inFlight(fleetId) > 0 && Date.now() < drainUntil) {
+      while ((await service.router.inFlight(fleetId)) > 0 && Date.now() < drainUntil) {
         await new Promise((r) => setTimeout(r, 25));
       }
-      service.router.removeFleet(fleetId);
+      await service.router.removeFleet(fleetId);
       await Promise.all(
         fleet.instances.map(async (instance) => {
           const runtime = service.instances.get(instance.id);
@@ -285,51 +338,116 @@ export class Agent {
     for (const [key, service] of this.services) {
       if (service.stored.environment !== environment) continue;
       service.stored.weights = {};
-      service.router.setWeights({});
+      await service.router.setWeights({});
       for (const fleet of [...service.stored.fleets])
         await this.retire(environment, service.stored.artifact, fleet.id);
       await service.router.close();
       this.services.delete(key);
       stopped.push(key);
     }
+    for (const stored of this.unopened.filter((s) => s.environment === environment)) {
+      for (const fleet of stored.fleets) {
+        for (const instance of fleet.instances) {
+          if (stillOurs(instance)) await stopProcessGroup(instance.pid, stopGraceMs);
+        }
+      }
+      stopped.push(serviceKey(stored.environment, stored.artifact));
+    }
+    this.unopened = this.unopened.filter((s) => s.environment !== environment);
     this.persist();
     if (this.services.size === 0) this.onEmpty();
     return stopped;
   }
 
-  private async openService(stored: StoredService): Promise<RuntimeService> {
-    const router = new WeightedRouter();
+  /**
+   * Opens a service's routers with its whole table. `retryMs` covers an agent restarted by its watchdog:
+   * the routers of the one before may hold the address for a moment after it died.
+   */
+  private async openService(
+    stored: StoredService,
+    instances: Map<string, RuntimeInstance>,
+    retryMs: number,
+  ): Promise<RuntimeService> {
     const [host, port] = splitListen(stored.listen);
-    try {
-      await router.listen(host, port);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new AgentError(
-        409,
-        `the router of \`${serviceKey(stored.environment, stored.artifact)}\` cannot listen on ${stored.listen}: ${code ?? (error as Error).message}`,
-      );
+    const table: RouterTable = {
+      fleets: Object.fromEntries(stored.fleets.map((f) => [f.id, f.instances.map(instanceUrl)])),
+      weights: { ...stored.weights },
+      down: downUrls(instances),
+    };
+    const until = Date.now() + retryMs;
+    for (;;) {
+      try {
+        const router = await this.openRouter({ host, port }, table);
+        const service: RuntimeService = {
+          stored,
+          router,
+          instances,
+          retiring: new Set(),
+          sentDown: table.down.join(' '),
+        };
+        this.services.set(serviceKey(stored.environment, stored.artifact), service);
+        return service;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        throw new AgentError(
+          409,
+          `the router of \`${serviceKey(stored.environment, stored.artifact)}\` cannot listen on ${stored.listen}: ${code ?? (error as Error).message}`,
+        );
+      }
     }
-    const service: RuntimeService = { stored, router, instances: new Map(), retiring: new Set() };
-    this.services.set(serviceKey(stored.environment, stored.artifact), service);
-    return service;
   }
 
-  private track(service: RuntimeService, stored: StoredInstance): RuntimeInstance {
-    const runtime: RuntimeInstance = {
+  private newRuntime(stored: StoredInstance): RuntimeInstance {
+    return {
       stored,
       state: 'restarting',
       restarts: 0,
+      crashStreak: 0,
+      startedAt: Date.now(),
       lastExit: undefined,
       restartAt: Date.now(),
       child: undefined,
     };
-    service.instances.set(stored.id, runtime);
-    return runtime;
+  }
+
+  /** Tells the routers which instances are not running, when that changed. */
+  private async sendDown(service: RuntimeService): Promise<void> {
+    const down = downUrls(service.instances);
+    const text = down.join(' ');
+    if (text === service.sentDown) return;
+    service.sentDown = text;
+    try {
+      await service.router.setDown(down);
+    } catch (error) {
+      service.sentDown = '';
+      this.log(
+        `could not tell the routers of ${serviceKey(service.stored.environment, service.stored.artifact)} which instances are down: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private serviceOf(runtime: RuntimeInstance): RuntimeService | undefined {
+    for (const service of this.services.values()) {
+      if (service.instances.get(runtime.stored.id) === runtime) return service;
+    }
+    return undefined;
   }
 
   private spawnInstance(fleet: StoredFleet, runtime: RuntimeInstance): void {
     const [command, ...args] = fleet.command as [string, ...string[]];
-    const log = openSync(runtime.stored.log, 'a', 0o600);
+    let log: number;
+    try {
+      log = openSync(runtime.stored.log, 'a', 0o600);
+    } catch (error) {
+      // The instance cannot start without somewhere to write; it is retried like a crash.
+      runtime.startedAt = Date.now();
+      this.exited(runtime, `could not open its log ${runtime.stored.log}: ${(error as Error).message}`);
+      return;
+    }
     try {
       // A log left by an older agent may have been created readable by all.
       fchmodSync(log, 0o600);
@@ -347,6 +465,7 @@ export class Agent {
       });
       child.unref();
       runtime.child = child;
+      runtime.startedAt = Date.now();
       runtime.stored.pid = child.pid;
       runtime.stored.processStart = child.pid === undefined ? undefined : processStartTime(child.pid);
       runtime.state = 'starting';
@@ -368,7 +487,11 @@ export class Agent {
     const until = Date.now() + 30_000;
     while (runtime.child === child && runtime.state === 'starting' && Date.now() < until) {
       if (await acceptsConnections(runtime.stored.port)) {
-        if (runtime.child === child && runtime.state === 'starting') runtime.state = 'running';
+        if (runtime.child === child && runtime.state === 'starting') {
+          runtime.state = 'running';
+          const service = this.serviceOf(runtime);
+          if (service) await this.sendDown(service);
+        }
         return;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -380,45 +503,32 @@ export class Agent {
     runtime.child = undefined;
     runtime.lastExit = reason;
     runtime.restarts++;
+    runtime.crashStreak = streakAfterExit(
+      runtime.crashStreak,
+      Date.now() - runtime.startedAt,
+      this.restartPolicy,
+    );
     runtime.state = 'restarting';
-    runtime.restartAt = Date.now() + Math.min(30_000, 500 * 2 ** Math.min(runtime.restarts, 6));
+    runtime.restartAt = Date.now() + restartDelayMs(runtime.crashStreak, this.restartPolicy);
+    // Out of every router's rotation now, not at the next supervision round.
+    const service = this.serviceOf(runtime);
+    if (service) void this.sendDown(service);
   }
 
+  /** One round of looking after everything; a fault in one instance or service is logged, not fatal. */
   private async supervise(): Promise<void> {
     if (this.supervising) return;
     this.supervising = true;
     try {
-      const now = Date.now();
+      if (this.unsaved !== undefined) this.persist();
+      await this.reopenUnopened();
       for (const service of this.services.values()) {
-        for (const fleet of service.stored.fleets) {
-          if (service.retiring.has(fleet.id)) continue;
-          if (
-            roleOf(fleet, service.stored.weights) === 'standby' &&
-            fleet.standbyUntil !== undefined &&
-            now >= fleet.standbyUntil &&
-            !service.stored.weights[fleet.id]
-          ) {
-            void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch(() => {});
-            continue;
-          }
-          for (const stored of fleet.instances) {
-            const runtime = service.instances.get(stored.id);
-            if (!runtime || runtime.state === 'stopped') continue;
-            if (
-              runtime.state !== 'restarting' &&
-              !runtime.child &&
-              stored.pid !== undefined &&
-              !isSameProcess(stored.pid, stored.processStart)
-            ) {
-              this.exited(runtime, 'exited while the agent was away');
-            }
-            if (runtime.state === 'restarting' && now >= runtime.restartAt) {
-              this.spawnInstance(fleet, runtime);
-              this.persist();
-            } else if (runtime.state === 'starting' && (await acceptsConnections(stored.port))) {
-              runtime.state = 'running';
-            }
-          }
+        try {
+          await this.superviseService(service);
+        } catch (error) {
+          this.log(
+            `supervising ${serviceKey(service.stored.environment, service.stored.artifact)}: ${(error as Error).stack ?? String(error)}`,
+          );
         }
       }
     } finally {
@@ -426,8 +536,82 @@ export class Agent {
     }
   }
 
+  private async superviseService(service: RuntimeService): Promise<void> {
+    const now = Date.now();
+    for (const fleet of service.stored.fleets) {
+      if (service.retiring.has(fleet.id)) continue;
+      if (
+        roleOf(fleet, service.stored.weights) === 'standby' &&
+        fleet.standbyUntil !== undefined &&
+        now >= fleet.standbyUntil &&
+        !service.stored.weights[fleet.id]
+      ) {
+        void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch(
+          (error: Error) => this.log(`retiring standby ${fleet.id}: ${error.message}`),
+        );
+        continue;
+      }
+      for (const stored of fleet.instances) {
+        const runtime = service.instances.get(stored.id);
+        if (!runtime || runtime.state === 'stopped') continue;
+        if (
+          runtime.state !== 'restarting' &&
+          !runtime.child &&
+          stored.pid !== undefined &&
+          !isSameProcess(stored.pid, stored.processStart)
+        ) {
+          this.exited(runtime, 'exited while the agent was away');
+        }
+        if (runtime.state === 'restarting' && now >= runtime.restartAt) {
+          this.spawnInstance(fleet, runtime);
+          this.persist();
+        } else if (runtime.state === 'starting' && (await acceptsConnections(stored.port))) {
+          runtime.state = 'running';
+        }
+      }
+    }
+    await this.sendDown(service);
+  }
+
+  private lastReopen = 0;
+
+  private async reopenUnopened(): Promise<void> {
+    if (this.unopened.length === 0 || Date.now() - this.lastReopen < 3000) return;
+    this.lastReopen = Date.now();
+    for (const stored of [...this.unopened]) {
+      const instances = new Map<string, RuntimeInstance>();
+      for (const fleet of stored.fleets) {
+        for (const instance of fleet.instances) {
+          const runtime = this.newRuntime(instance);
+          runtime.state =
+            instance.pid !== undefined && isSameProcess(instance.pid, instance.processStart)
+              ? 'starting'
+              : 'restarting';
+          runtime.restartAt = 0;
+          instances.set(instance.id, runtime);
+        }
+      }
+      try {
+        await this.openService(stored, instances, 0);
+        this.unopened = this.unopened.filter((s) => s !== stored);
+        this.log(
+          `the router of ${serviceKey(stored.environment, stored.artifact)} listens on ${stored.listen} again`,
+        );
+      } catch {
+        // Still taken: tried again in a few seconds.
+      }
+    }
+  }
+
   private service(environment: string, artifact: string): RuntimeService {
     const service = this.services.get(serviceKey(environment, artifact));
+    const waiting = this.unopened.find((s) => s.environment === environment && s.artifact === artifact);
+    if (!service && waiting) {
+      throw new AgentError(
+        503,
+        `the router of \`${serviceKey(environment, artifact)}\` cannot listen on ${waiting.listen} yet (the agent keeps trying); see the agent's log`,
+      );
+    }
     if (!service) throw new AgentError(404, `no router for \`${serviceKey(environment, artifact)}\` here`);
     return service;
   }
@@ -465,14 +649,33 @@ export class Agent {
           state: runtime?.state ?? 'stopped',
           restarts: runtime?.restarts ?? 0,
           lastExit: runtime?.lastExit,
+          restartAt: runtime?.state === 'restarting' ? runtime.restartAt : undefined,
           log: stored.log,
         };
       }),
     };
   }
 
+  /**
+   * Saves what a restarted agent re-adopts. A failure (a full disk) does not stop routing: the change is
+   * live in memory, the agent says so in its log and in `status`, and retries every supervision round.
+   */
   private persist(): void {
-    writeStore(this.stateFile, { services: [...this.services.values()].map((s) => s.stored) });
+    try {
+      this.save(this.stateFile, {
+        services: [...[...this.services.values()].map((s) => s.stored), ...this.unopened],
+      });
+      if (this.unsaved !== undefined) this.log(`state saved again to ${this.stateFile}`);
+      this.unsaved = undefined;
+    } catch (error) {
+      const why = (error as Error).message;
+      if (this.unsaved !== why) {
+        this.log(
+          `could not save state to ${this.stateFile}: ${why}; routing goes on from memory, and saving is retried`,
+        );
+      }
+      this.unsaved = why;
+    }
   }
 }
 
@@ -484,6 +687,14 @@ function setAsideUnreadable(stateFile: string): void {
       // Missing: nothing to keep.
     }
   }
+}
+
+function instanceUrl(instance: StoredInstance): string {
+  return `http://127.0.0.1:${instance.port}`;
+}
+
+function downUrls(instances: Map<string, RuntimeInstance>): string[] {
+  return [...instances.values()].filter((r) => r.state !== 'running').map((r) => instanceUrl(r.stored));
 }
 
 /** The config checked the address; a state file edited by hand is refused here rather than bound wrongly. */

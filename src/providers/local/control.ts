@@ -20,12 +20,22 @@ type Handler = (params: Params, body: unknown) => Promise<unknown> | unknown;
 const service = '/v1/services/(?<env>[^/]+)/(?<artifact>[^/]+)';
 const route = (pattern: string) => new RegExp(`^${pattern}$`);
 
-export function createControlServer(agent: Agent, onDown: () => void): http.Server {
+export function createControlServer(
+  agent: Agent,
+  onDown: () => void,
+  processes: () => Pick<AgentInfo, 'watchdog' | 'workers'> = () => ({ watchdog: undefined, workers: [] }),
+): http.Server {
   const routes: [string, RegExp, Handler][] = [
     [
       'GET',
       route('/v1/agent'),
-      (): AgentInfo => ({ pid: process.pid, startedAt: agent.startedAt, services: agent.serviceCount() }),
+      (): AgentInfo => ({
+        pid: process.pid,
+        startedAt: agent.startedAt,
+        services: agent.serviceCount(),
+        unsaved: agent.unsaved,
+        ...processes(),
+      }),
     ],
     ['GET', route('/v1/services'), () => agent.listServices()],
     [

@@ -9,6 +9,12 @@ export function agentPaths(stateDir: string) {
     state: join(dir, 'state.json'),
     log: join(dir, 'agent.log'),
     starting: join(dir, 'starting.lock'),
+    /** Held by the one agent of this state folder for its whole life. */
+    agentLock: join(dir, 'agent.lock'),
+    /** Held by the watchdog that restarts it, when the CLI started it. */
+    watchdogLock: join(dir, 'watchdog.lock'),
+    /** Left by `cutover agent`: a service manager restarts this agent, so the CLI waits for it. */
+    managed: join(dir, 'managed-by-service'),
     logs: join(stateDir, 'logs'),
   };
 }

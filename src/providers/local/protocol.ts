@@ -12,6 +12,8 @@ export interface InstanceStatus {
   /** How many times it exited and was started again. */
   restarts: number;
   lastExit: string | undefined;
+  /** When a restarting instance is started again (ms since the epoch). */
+  restartAt: number | undefined;
   log: string;
 }
 
@@ -53,6 +55,12 @@ export interface AgentInfo {
   pid: number;
   startedAt: number;
   services: number;
+  /** The watchdog that restarts the agent, when the CLI started it (a service manager is not named). */
+  watchdog: number | undefined;
+  /** Router worker processes; empty when the agent routes itself (one core). */
+  workers: number[];
+  /** Why the agent's state could not be saved, while it cannot. */
+  unsaved: string | undefined;
 }
 
 /** How a service (an environment's router for one artifact) is named in messages and the agent's maps. */

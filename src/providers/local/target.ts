@@ -17,7 +17,8 @@ import type {
   Weights,
 } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
-import type { FleetStatus, ServiceStatus } from './protocol.js';
+import type { AgentInfo, FleetStatus, ServiceStatus } from './protocol.js';
+import { isAlive } from './processes.js';
 import { loadStore, setAside } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
@@ -157,11 +158,20 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
   const describe = async () => {
     const running = await client.isRunning();
+    const info = running
+      ? await client.request<AgentInfo>('GET', '/v1/agent').catch(() => undefined)
+      : undefined;
     const details = {
-      agent: running ? 'running' : 'stopped',
+      agent: info ? describeAgent(info) : running ? 'running' : 'stopped',
       agentLog: client.paths.log,
       listen: options.env.listen,
     };
+    if (info?.unsaved) {
+      return {
+        details,
+        warning: `the local agent cannot save its state (${info.unsaved}); it routes from memory and keeps trying, but an agent restarted meanwhile would come back with what was saved last`,
+      };
+    }
     const { state, problem, lost } = loadStore(client.paths.state);
     const unreadable = setAside(client.paths.state);
     if (existsSync(unreadable)) {
@@ -264,4 +274,15 @@ function toFleetInfo(status: FleetStatus): FleetInfo {
       up: i.state === 'running',
     })),
   };
+}
+
+function describeAgent(info: AgentInfo): string {
+  const workers = info.workers.length === 0 ? 'routing itself' : `${info.workers.length} router workers`;
+  const keeper =
+    info.watchdog === undefined
+      ? 'no watchdog: a service manager runs it (`cutover agent`)'
+      : isAlive(info.watchdog)
+        ? `watchdog pid ${info.watchdog}`
+        : `its watchdog (pid ${info.watchdog}) is gone: nothing restarts it if it dies until the next command`;
+  return `running, pid ${info.pid}, ${workers}, ${keeper}`;
 }

@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent } from './agent.js';
+import { createControlServer, listenOwnerOnly } from './control.js';
+import { CutoverError } from '../../errors.js';
+import { claimLockFile } from '../../state/lock.js';
+import { agentPaths } from './paths.js';
+import { refuseSharedStateFolders } from './private-folders.js';
+import { RouterPool } from './router-pool.js';
+import { openInProcess } from './service-router.js';
+
+/**
+ * The local agent's process: the control socket, the supervisor and the router workers. Started either
+ * detached under the CLI's watchdog (agent-main.js) or in the foreground by `cutover agent` for a service
+ * manager. It exits 0 when the last environment is brought down or on SIGTERM, leaving fleets running for
+ * the next agent to re-adopt.
+ */
+
+export const AgentExit = {
+  stopped: 0,
+  failed: 1,
+  refused: 2,
+  /** Another agent already runs for this state folder: a restart loop must stop trying. */
+  anotherRuns: 75,
+} as const;
+
+export interface AgentProcessOptions {
+  stateDir: string;
+  /** Run by a service manager: marks the folder so the CLI waits for this agent instead of starting one. */
+  managed: boolean;
+}
+
+export function routerWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = env.CUTOVER_ROUTER_WORKERS;
+  if (configured !== undefined && /^\d+$/.test(configured)) return Number(configured);
+  // One core: routing in the agent itself saves a process that would only compete with it.
+  const cores = availableParallelism();
+  return cores > 1 ? cores : 0;
+}
+
+export async function runAgent(options: AgentProcessOptions): Promise<number> {
+  const paths = agentPaths(options.stateDir);
+  const log = (line: string) => console.error(`${new Date().toISOString()} agent ${process.pid}: ${line}`);
+  try {
+    refuseSharedStateFolders(options.stateDir);
+  } catch (error) {
+    if (!(error instanceof CutoverError)) throw error;
+    log(`refused to start: ${error.message}; ${error.hint ?? ''}`);
+    return AgentExit.refused;
+  }
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const claim = claimLockFile(paths.agentLock, {
+    deployment: 'agent',
+    command: 'agent',
+    startedAt: Date.now(),
+  });
+  if (!('taken' in claim)) {
+    const holder = claim.held.state === 'held' ? `pid ${claim.held.holder.pid}` : `\`${paths.agentLock}\``;
+    log(`another agent (${holder}) already runs for ${options.stateDir}; this one stops`);
+    return AgentExit.anotherRuns;
+  }
+  if (options.managed) writeFileSync(paths.managed, `${process.pid}\n`, { mode: 0o600 });
+
+  // The agent keeps routing through its own faults: a stray rejection is logged, not fatal.
+  process.on('unhandledRejection', (reason) =>
+    log(
+      `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    ),
+  );
+
+  const workers = routerWorkerCount();
+  const pool = workers > 0 ? new RouterPool(workers, log) : undefined;
+  const workersStarted = pool?.start();
+  let shuttingDown = false;
+  let done: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => (done = resolve));
+  const agent = new Agent({
+    stateFile: paths.state,
+    logDir: paths.logs,
+    openRouter: pool?.open ?? openInProcess,
+    log,
+  });
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`stopping: ${why}`);
+    server.close();
+    await agent.stop();
+    await pool?.stop();
+    claim.taken.release();
+    done(AgentExit.stopped);
+  };
+  const server = createControlServer(
+    agent,
+    () => {
+      if (agent.serviceCount() === 0) setImmediate(() => void shutdown('no environment left'));
+    },
+    () => ({
+      watchdog: process.env.CUTOVER_WATCHDOG_PID ? Number(process.env.CUTOVER_WATCHDOG_PID) : undefined,
+      workers: pool?.pids() ?? [],
+    }),
+  );
+  await agent.start();
+  await workersStarted;
+  if (agent.stateProblem) log(`state: ${agent.stateProblem}`);
+  await listenOwnerOnly(server, paths.dir, paths.socket);
+  log(`listening on ${paths.socket} with ${workers || 'no'} router worker${workers === 1 ? '' : 's'}`);
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {});
+  return finished;
+}

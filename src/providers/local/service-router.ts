@@ -1,0 +1,53 @@
+import type { Weights } from '../types.js';
+import type { WeightedRouter } from './router.js';
+
+/**
+ * The agent's handle on one service's router, wherever it runs: in the agent itself, or replicated in
+ * every router worker. Each change resolves once every router that serves the address has applied it.
+ */
+export interface ServiceRouter {
+  setFleet(fleetId: string, urls: string[]): Promise<void>;
+  removeFleet(fleetId: string): Promise<void>;
+  setWeights(weights: Weights): Promise<void>;
+  /** Instance URLs the agent knows are not running: routers send them nothing while a sibling is up. */
+  setDown(urls: string[]): Promise<void>;
+  /** Requests being served by a fleet's instances across all routers: a retiring fleet waits for zero. */
+  inFlight(fleetId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Everything a router needs to serve, so a new one never answers with a partial table. */
+export interface RouterTable {
+  fleets: Record<string, string[]>;
+  weights: Weights;
+  down: string[];
+}
+
+export type OpenRouter = (
+  address: { host: string; port: number },
+  table: RouterTable,
+) => Promise<ServiceRouter>;
+
+/** Builds a router from a table before it listens. */
+export function loadTable(router: WeightedRouter, table: RouterTable): void {
+  for (const [fleetId, urls] of Object.entries(table.fleets)) router.setFleet(fleetId, urls);
+  router.setDown(table.down);
+  router.setWeights(table.weights);
+}
+
+/** The router inside the agent's own process: for one core, and for tests that drive an Agent directly. */
+export const openInProcess: OpenRouter = async ({ host, port }, table) => {
+  // Loaded on demand: an agent with router workers never loads undici itself, and starts sooner.
+  const { WeightedRouter } = await import('./router.js');
+  const router = new WeightedRouter();
+  loadTable(router, table);
+  await router.listen(host, port);
+  return {
+    setFleet: async (fleetId, urls) => router.setFleet(fleetId, urls),
+    removeFleet: async (fleetId) => router.removeFleet(fleetId),
+    setWeights: async (weights) => router.setWeights(weights),
+    setDown: async (urls) => router.setDown(urls),
+    inFlight: async (fleetId) => router.inFlight(fleetId),
+    close: () => router.close(),
+  };
+};

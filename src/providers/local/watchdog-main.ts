@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { claimLockFile } from '../../state/lock.js';
+import { AgentExit } from './agent-process.js';
+import { compiledEntry } from './entry.js';
+import { agentPaths } from './paths.js';
+import { defaultRestartPolicy, restartDelayMs, streakAfterExit } from './restart-policy.js';
+
+/**
+ * The watchdog the CLI starts: it runs the agent and starts it again when it dies, and does nothing else,
+ * so there is little in it to fail. Killing the watchdog leaves the agent (and its traffic) running. It
+ * stops when the agent stops on purpose, when another agent already runs, or when its state folder is gone.
+ */
+
+const flag = process.argv.indexOf('--state-dir');
+const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
+const paths = agentPaths(stateDir);
+const log = (line: string) => console.error(`${new Date().toISOString()} watchdog ${process.pid}: ${line}`);
+// The routers stop with the agent, so the first restarts are immediate; only a crash loop backs off.
+const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 10_000, stableAfterMs: 10_000 };
+const immediateRestarts = 2;
+
+mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+const claim = claimLockFile(paths.watchdogLock, {
+  deployment: 'watchdog',
+  command: 'watchdog',
+  startedAt: Date.now(),
+});
+if (!('taken' in claim)) {
+  log('another watchdog runs for this state folder; this one stops');
+  process.exit(0);
+}
+const lock = claim.taken;
+
+let streak = 0;
+function runAgent(): void {
+  const startedAt = Date.now();
+  const child = spawn(
+    process.execPath,
+    [compiledEntry(import.meta.url, 'agent-main.js'), '--state-dir', stateDir],
+    {
+      env: { ...process.env, CUTOVER_WATCHDOG_PID: String(process.pid) },
+      // Its own output goes where the watchdog's goes: the agent log.
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  child.once('exit', (code, signal) => {
+    if (code === AgentExit.stopped || code === AgentExit.refused || code === AgentExit.anotherRuns) {
+      lock.release();
+      process.exit(0);
+    }
+    if (!existsSync(paths.dir)) {
+      log(`the agent ended (${signal ?? `code ${code}`}) and ${paths.dir} is gone; stopping`);
+      lock.release();
+      process.exit(0);
+    }
+    streak = streakAfterExit(streak, Date.now() - startedAt, policy);
+    const delay = streak <= immediateRestarts ? 0 : restartDelayMs(streak - immediateRestarts, policy);
+    log(`the agent ended (${signal ?? `code ${code}`}); starting it again in ${delay} ms`);
+    setTimeout(runAgent, delay);
+  });
+}
+
+// Its own SIGTERM (a person stopping it) leaves the agent running, as SIGKILL would.
+process.on('SIGTERM', () => {
+  lock.release();
+  process.exit(0);
+});
+process.on('SIGHUP', () => {});
+runAgent();
