@@ -9,7 +9,8 @@ import { wrk, type WrkResult } from './wrk.js';
  * npm run bench:cutover — zero downtime, measured, with wrk as the load generator:
  * 1. deploy v1→v2, rollback and deploy v2 again under steady load through the local router;
  * 2. throughput of the router side by side with one backend directly, nginx and HAProxy proxying to the
- *    same two backends, in alternating rounds;
+ *    same two backends, and with a second environment whose agent routes in one process
+ *    (CUTOVER_ROUTER_WORKERS=0, its own two instances), in alternating rounds;
  * 3. one of the two live instances killed (SIGKILL) under load through the router.
  */
 
@@ -38,17 +39,14 @@ const ms = (v: number): string => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 const failures = (r: WrkResult): string =>
   `failed: ${r.failed} (non-2xx ${r.non2xx}; socket errors: connect ${r.socket.connect}, read ${r.socket.read}, write ${r.socket.write}, timeout ${r.socket.timeout})`;
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-'));
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}/`;
+function writeConfig(dir: string, environment: string, port: number): void {
   writeFileSync(
     join(dir, 'cutover.config.yaml'),
     `artifacts:
   catalog:
     command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(resolve('examples/catalog/server.mjs'))}]
 environments:
-  bench:
+  ${environment}:
     target: local
     listen: 127.0.0.1:${port}
     capacity: 2
@@ -57,6 +55,15 @@ environments:
     healthCheck: { interval: 100ms, timeout: 1s, healthyThreshold: 2, unhealthyThreshold: 2, readyTimeout: 15s }
 `,
   );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-'));
+  const single = mkdtempSync(join(tmpdir(), 'cutover-bench-single-'));
+  const [port, singlePort] = [await freePort(), await freePort()];
+  const endpoint = `http://127.0.0.1:${port}/`;
+  writeConfig(dir, 'bench', port);
+  writeConfig(single, 'single', singlePort);
   const words = ['artifact=catalog', 'environment=bench'];
   const load = `wrk, ${connections} keep-alive connections, ${threads} thread${threads === 1 ? '' : 's'}, 2 s timeout`;
   try {
@@ -64,11 +71,17 @@ environments:
     if (first.code !== 0) throw new Error(`deploy v1 failed:\n${first.stderr}`);
     await switches(dir, endpoint, words, load);
     const backends = await liveBackends(dir, words);
-    await throughput(dir, endpoint, backends, load);
+    const other = await runCli(single, ['deploy', 'artifact=catalog', 'environment=single', 'version=v1'], {
+      CUTOVER_ROUTER_WORKERS: '0',
+    });
+    if (other.code !== 0) throw new Error(`deploy of the one-process router failed:\n${other.stderr}`);
+    await throughput(dir, endpoint, backends, `http://127.0.0.1:${singlePort}/`, load);
     await killOne(dir, endpoint, backends, load);
   } finally {
     await runCli(dir, ['down', 'environment=bench']);
+    await runCli(single, ['down', 'environment=single']);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(single, { recursive: true, force: true });
   }
 }
 
@@ -122,11 +135,18 @@ async function liveBackends(dir: string, words: string[]): Promise<string[]> {
 }
 
 /** Alternating rounds, so that noise on this shared machine hits every target alike. */
-async function throughput(dir: string, endpoint: string, backends: string[], load: string): Promise<void> {
+async function throughput(
+  dir: string,
+  endpoint: string,
+  backends: string[],
+  singleProcess: string,
+  load: string,
+): Promise<void> {
   const [nginxPort, haproxyPort] = [await freePort(), await freePort()];
   const targets: Record<string, string> = {
     'one backend, directly': `${backends[0]}/`,
     'cutover router': endpoint,
+    'cutover router, one process': singleProcess,
     'nginx (worker_processes auto)': `http://127.0.0.1:${nginxPort}/`,
     'haproxy (nbthread default)': `http://127.0.0.1:${haproxyPort}/`,
   };
@@ -157,7 +177,7 @@ async function throughput(dir: string, endpoint: string, backends: string[], loa
   }
   const router = rps('cutover router');
   console.log(
-    `router / nginx: ${(router / rps('nginx (worker_processes auto)')).toFixed(2)}   router / haproxy: ${(router / rps('haproxy (nbthread default)')).toFixed(2)}   router / direct: ${(router / rps('one backend, directly')).toFixed(2)}`,
+    `router / nginx: ${(router / rps('nginx (worker_processes auto)')).toFixed(2)}   router / haproxy: ${(router / rps('haproxy (nbthread default)')).toFixed(2)}   router / direct: ${(router / rps('one backend, directly')).toFixed(2)}   router / one-process router: ${(router / rps('cutover router, one process')).toFixed(2)}`,
   );
 }
 
