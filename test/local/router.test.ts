@@ -137,12 +137,17 @@ describe('weighted router', () => {
         }
       }
     });
+    // Paced by answers, not by time, so that every flip happens under load however slow the machine is.
+    const answers = async (count: number) => {
+      const until = results.length + errors.length + count;
+      while (results.length + errors.length < until) await new Promise((r) => setTimeout(r, 2));
+    };
     for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 30));
+      await answers(20);
       router.setWeights(i % 2 === 0 ? { green: 100 } : { blue: 100 });
     }
     const switchedAt = results.length;
-    await new Promise((r) => setTimeout(r, 100));
+    await answers(60);
     running = false;
     await Promise.all(loops);
     await dispatcher.close();
