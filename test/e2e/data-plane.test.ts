@@ -128,7 +128,10 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     process.kill(before.watchdog as number, 'SIGKILL');
     const load = steadyLoad(p.endpoint, 4);
     await new Promise((r) => setTimeout(r, 500));
-    expect((await cli(p.dir, ['status', ...words])).code).toBe(0);
+    const status = await cli(p.dir, ['status', ...words]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`agent:    running, pid ${before.pid}`);
+    expect(status.stdout).toContain(`its watchdog (pid ${before.watchdog}) is gone`);
     const result = await load.stop();
     expect(result.failed, result.samples.join('; ')).toBe(0);
     expect((await agentInfo()).pid).toBe(before.pid);

@@ -122,6 +122,9 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     } else if (lockFile.state === 'unreadable') {
       lines.push(`  locked:   by ${lockFile.path}, which names no holder (cutover unlock removes it)`);
     }
+    // The local data plane's processes: what on-call looks at first when the router does not answer.
+    const agent = about.details.agent;
+    if (typeof agent === 'string' && agent.startsWith('running,')) lines.push(`  agent:    ${agent}`);
     if (about.warning) lines.push(`  warning:  ${about.warning}`);
     if (notServing) lines.push(`  serving:  no: ${notServing}`);
     io.out(lines.join('\n'));
