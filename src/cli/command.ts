@@ -15,5 +15,7 @@ export interface Command {
   summary: string;
   spec: CommandSpec;
   help: string;
+  /** Handles SIGTERM and SIGINT itself (a long-running process) rather than as an abort. */
+  ownsSignals?: boolean;
   run(args: ParsedArgs, io: CommandIO): Promise<number>;
 }

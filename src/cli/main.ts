@@ -48,8 +48,6 @@ async function main(argv: string[]): Promise<number> {
     events.warn('abort.requested', `received ${signal}: aborting`);
     abort.abort(new DeploymentFailed('ABORTED', `aborted by ${signal}`, 'run the command again when ready'));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   try {
     const { command: name, rest } = splitCommand(argv);
@@ -67,6 +65,10 @@ async function main(argv: string[]): Promise<number> {
         `unknown command \`${name}\``,
         `commands: ${commands.map((c) => c.name).join(', ')}`,
       );
+    }
+    if (!command.ownsSignals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
     }
     const args = parseArgs(name, rest, command.spec);
     if (args.flags.has('help')) {

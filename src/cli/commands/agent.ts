@@ -20,6 +20,8 @@ starting its own. The state folder is --state-dir, else the config's stateDir.
 Exit codes: 0 stopped on purpose; 1 failed; 2 the state folder is not private; 3 another agent already
 runs for this state folder (a service manager should not retry: RestartPreventExitStatus=2 3).`,
 
+  ownsSignals: true,
+
   async run(args) {
     const given = args.options['state-dir'];
     const stateDir = given !== undefined ? resolve(given) : stateDirOf(args, loadFromArgs(args));
