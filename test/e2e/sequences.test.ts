@@ -152,6 +152,32 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(await served(p.endpoint)).toBe('v1');
   });
 
+  it('GIVEN a deploy in its bake WHEN the agent is killed and its watchdog restarts it THEN the deploy waits for it and finishes, with traffic where it says', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    const baking = await deployInBake('v2', '3s');
+    const client = new AgentClient(join(p.dir, '.cutover'));
+    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
+    process.kill(agent.pid, 'SIGKILL');
+    const done = await baking.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(await served(p.endpoint)).toBe('v2');
+    expect((await status()).live?.version).toBe('v2');
+    expect((await status()).standby?.version).toBe('v1');
+  });
+
+  it('GIVEN v2 live WHEN the agent is killed just as a rollback starts THEN the rollback waits for the restarted agent and succeeds', async () => {
+    p = await project();
+    expect((await deploy('v1')).code).toBe(0);
+    expect((await deploy('v2')).code).toBe(0);
+    const client = new AgentClient(join(p.dir, '.cutover'));
+    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
+    process.kill(agent.pid, 'SIGKILL');
+    const back = await cli(p.dir, ['rollback', ...words]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await served(p.endpoint)).toBe('v1');
+  });
+
   it('GIVEN the agent was killed (its fleets still run) WHEN rolling back at once THEN the restarted agent knows the standby runs', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);

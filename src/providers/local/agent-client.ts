@@ -46,17 +46,39 @@ export class AgentClient {
     if (!(await this.isRunning())) await this.startAgent();
   }
 
+  /**
+   * Waits for an agent that something is bringing back (its watchdog, a service manager, or another
+   * command starting it) to answer, up to `waitMs`; returns whether an agent answers. Starts nothing.
+   * A command that meets the agent between its death and its restart waits for it instead of taking
+   * "no agent" for "nothing deployed".
+   */
+  async awaitRestart(waitMs = 10_000): Promise<boolean> {
+    if (await this.isRunning()) return true;
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && this.startedElsewhere() !== undefined) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (await this.isRunning()) return true;
+    }
+    return false;
+  }
+
   async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
     let response: { statusCode: number; text: string };
     try {
-      response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body));
+      response = await this.send(method, path, text);
     } catch (error) {
-      throw new CutoverError(
-        'AGENT_UNREACHABLE',
-        `the local agent at \`${this.paths.socket}\` did not answer: ${(error as Error).message}`,
-        `see its log: ${this.paths.log}`,
-        { cause: error },
-      );
+      // Sent again only if the agent is coming back and the request cannot have acted twice: it never
+      // reached an agent, or it only reads or sets a value.
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      const notSent = code === 'ECONNREFUSED' || code === 'ENOENT';
+      const idempotent = method === 'GET' || method === 'PUT';
+      if (!(notSent || idempotent) || !(await this.awaitRestart())) throw unreachable(this.paths, error);
+      try {
+        response = await this.send(method, path, text);
+      } catch (again) {
+        throw unreachable(this.paths, again);
+      }
     }
     const payload = JSON.parse(response.text) as T & { error?: string };
     if (response.statusCode >= 400) {
@@ -149,7 +171,7 @@ export class AgentClient {
    * answer yet, its watchdog between two runs, or a service manager. Starting another beside it would put
    * two agents on one state file.
    */
-  private startedElsewhere(): string | undefined {
+  startedElsewhere(): string | undefined {
     for (const [path, what] of [
       [this.paths.agentLock, 'the agent'],
       [this.paths.watchdogLock, 'its watchdog'],
@@ -162,6 +184,15 @@ export class AgentClient {
       return `the agent a service manager runs (\`cutover agent\`, see ${this.paths.managed})`;
     return undefined;
   }
+}
+
+function unreachable(paths: ReturnType<typeof agentPaths>, error: unknown): CutoverError {
+  return new CutoverError(
+    'AGENT_UNREACHABLE',
+    `the local agent at \`${paths.socket}\` did not answer: ${(error as Error).message}`,
+    `see its log: ${paths.log}`,
+    { cause: error },
+  );
 }
 
 /** The agent's own settings, the only variables besides the base ones that reach it from the CLI's shell. */
