@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LockHeld } from '../errors.js';
+import { CutoverError, LockHeld } from '../errors.js';
 import { isSameProcess, processStartTime } from '../providers/local/processes.js';
 
 /**
@@ -80,8 +80,19 @@ export function acquireLock(
   artifact: string,
   holder: Omit<LockHolder, 'pid' | 'host' | 'processStart'>,
 ): Lock {
-  mkdirSync(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
-  const claim = claimLockFile(lockPath(stateDir, environment, artifact), holder);
+  const path = lockPath(stateDir, environment, artifact);
+  let claim: ReturnType<typeof claimLockFile>;
+  try {
+    mkdirSync(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
+    claim = claimLockFile(path, holder);
+  } catch (error) {
+    throw new CutoverError(
+      'STATE_UNWRITABLE',
+      `cannot write the lock \`${path}\`: ${(error as Error).message}; nothing was changed`,
+      'free space on that disk (or fix its permissions), then run the command again',
+      { cause: error },
+    );
+  }
   if ('taken' in claim) return claim.taken;
   throw heldError(claim.held, environment, artifact);
 }
@@ -117,7 +128,13 @@ export function isStale(holder: LockHolder): boolean {
 /** Creates `path` holding `holder`, complete, or returns false when it already exists. */
 function createAtomically(path: string, holder: LockHolder): boolean {
   const temp = uniqueName(path, 'tmp');
-  writeFileSync(temp, JSON.stringify(holder), { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(temp, JSON.stringify(holder), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // A full disk leaves an empty file behind.
+    unlinkQuiet(temp);
+    throw error;
+  }
   try {
     linkSync(temp, path);
     return true;

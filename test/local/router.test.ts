@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Client, Agent as HttpAgent, request } from 'undici';
 import { WeightedRouter } from '../../src/providers/local/router.js';
@@ -403,7 +403,7 @@ describe('weighted router', () => {
       url: '/socket',
       headers: {
         host: 'chat.example',
-        connection: 'upgrade',
+        connection: 'upgrade, close',
         upgrade: 'echo',
         'x-forwarded-for': '127.0.0.1',
         'x-forwarded-proto': 'http',
@@ -447,5 +447,27 @@ describe('weighted router', () => {
     const reply = await send({ path: '/early-hints' });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue' });
+  });
+
+  describe('an upgrade the instance does not take', () => {
+    it('GIVEN an instance that answers an Upgrade request with a plain 200 WHEN a client asks to upgrade THEN it gets the 200 and the connection ends, rather than staying pinned to that instance', async () => {
+      await fleet('blue', 'blue-0');
+      router.setWeights({ blue: 100 });
+      const { port } = new URL(base);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      const ended = new Promise<boolean>((resolve) => {
+        socket.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), 3000);
+      });
+      socket.write(
+        'GET / HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      );
+      expect(await ended).toBe(true);
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 200/);
+      expect(received).toContain('blue-0');
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
 import { CutoverError } from '../../errors.js';
-import { readLock, isStale } from '../../state/lock.js';
+import { claimLockFile, isStale, readLock } from '../../state/lock.js';
 import { compiledEntry } from './entry.js';
 import { baseEnvironment } from './instance-env.js';
 import { agentPaths } from './paths.js';
@@ -44,6 +44,18 @@ export class AgentClient {
     // Checked on every connect, not only before a start: a running agent's folder can be opened up later.
     refuseSharedStateFolders(this.stateDir);
     if (!(await this.isRunning())) await this.startAgent();
+    else this.keepWatched();
+  }
+
+  /**
+   * A running agent whose watchdog was killed is given a new one, which adopts it: otherwise nothing would
+   * restart it when it dies. Not for an agent a service manager runs.
+   */
+  private keepWatched(): void {
+    if (existsSync(this.paths.managed)) return;
+    const watchdog = readLock(this.paths.watchdogLock);
+    if (watchdog.state === 'held' && !isStale(watchdog.holder)) return;
+    this.spawnWatchdog();
   }
 
   /**
@@ -123,32 +135,19 @@ export class AgentClient {
 
   private async startAgent(): Promise<void> {
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
-    // One starter at a time; a second CLI waits for the first one's agent instead of racing it.
-    let claimed = false;
+    // One starter at a time; a second CLI waits for the first one's agent instead of racing it. The claim
+    // names its process, so one left by a CLI killed mid-start is broken at once rather than waited out.
+    const claim = claimLockFile(this.paths.starting, {
+      deployment: 'start',
+      command: 'start agent',
+      startedAt: Date.now(),
+    });
     try {
-      closeSync(openSync(this.paths.starting, 'wx', 0o600));
-      claimed = true;
-    } catch {
-      if (Date.now() - statSafe(this.paths.starting) > 10_000) unlinkSafe(this.paths.starting);
-    }
-    try {
-      const waitingFor = claimed ? this.startedElsewhere() : 'another command starting it';
-      if (claimed && !waitingFor) {
-        const log = openSync(this.paths.log, 'a', 0o600);
-        // The watchdog, and through it the agent, outlive this CLI and serve every later one: they get
-        // none of this shell's secrets.
-        const child = spawn(
-          process.execPath,
-          [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir],
-          {
-            env: { ...baseEnvironment(process.env), ...agentSettings(process.env) },
-            detached: true,
-            stdio: ['ignore', log, log],
-          },
-        );
-        child.unref();
-        closeSync(log);
-      }
+      const waitingFor =
+        'taken' in claim
+          ? this.startedElsewhere()
+          : `another command starting it${claim.held.state === 'held' ? ` (pid ${claim.held.holder.pid})` : ''}`;
+      if (!waitingFor) this.spawnWatchdog();
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
         if (await this.isRunning()) return;
@@ -159,11 +158,31 @@ export class AgentClient {
         waitingFor
           ? `the local agent did not answer within 10s; waited for ${waitingFor}`
           : `the local agent did not start within 10s`,
-        `see its log: ${this.paths.log}`,
+        existsSync(this.paths.managed)
+          ? `see its log (${this.paths.log}) and the service manager's; if no service manager runs \`cutover agent\` here any more, remove ${this.paths.managed} and the CLI starts its own`
+          : `see its log: ${this.paths.log}`,
       );
     } finally {
-      if (claimed) unlinkSafe(this.paths.starting);
+      if ('taken' in claim) claim.taken.release();
     }
+  }
+
+  /** Starts a watchdog, which runs the agent (or, if one already runs, waits to restart it when it dies). */
+  private spawnWatchdog(): void {
+    const log = openSync(this.paths.log, 'a', 0o600);
+    // The watchdog, and through it the agent, outlive this CLI and serve every later one: they get none
+    // of this shell's secrets.
+    const child = spawn(
+      process.execPath,
+      [compiledEntry(import.meta.url, 'watchdog-main.js'), '--state-dir', this.stateDir],
+      {
+        env: { ...baseEnvironment(process.env), ...agentSettings(process.env) },
+        detached: true,
+        stdio: ['ignore', log, log],
+      },
+    );
+    child.unref();
+    closeSync(log);
   }
 
   /**
@@ -199,20 +218,4 @@ function unreachable(paths: ReturnType<typeof agentPaths>, error: unknown): Cuto
 function agentSettings(from: NodeJS.ProcessEnv): Record<string, string> {
   const workers = from.CUTOVER_ROUTER_WORKERS;
   return workers === undefined ? {} : { CUTOVER_ROUTER_WORKERS: workers };
-}
-
-function statSafe(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return Date.now();
-  }
-}
-
-function unlinkSafe(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone.
-  }
 }

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from './agent.js';
 import { createControlServer, listenOwnerOnly } from './control.js';
 import { CutoverError } from '../../errors.js';
-import { claimLockFile } from '../../state/lock.js';
+import { claimLockFile, isStale, readLock } from '../../state/lock.js';
 import { agentPaths } from './paths.js';
 import { refuseSharedStateFolders } from './private-folders.js';
 import { RouterPool } from './router-pool.js';
@@ -28,6 +28,30 @@ export interface AgentProcessOptions {
   stateDir: string;
   /** Run by a service manager: marks the folder so the CLI waits for this agent instead of starting one. */
   managed: boolean;
+  /**
+   * Started by the watchdog in place of an agent that died: with no environment recorded (a `down` that
+   * ran meanwhile) it has nothing to serve and stops, rather than run idle.
+   */
+  restart?: boolean;
+}
+
+/**
+ * One agent a state folder. A lock that cannot even be written (a full disk) does not keep the routers
+ * down: the agent runs without it, since the CLI asks the control socket before it starts another.
+ */
+function claimAgentLock(path: string, log: (line: string) => void): ReturnType<typeof claimLockFile> {
+  try {
+    return claimLockFile(path, { deployment: 'agent', command: 'agent', startedAt: Date.now() });
+  } catch (error) {
+    log(`could not write ${path} (${(error as Error).message}); running without it`);
+    return {
+      taken: {
+        holder: { deployment: 'agent', command: 'agent', pid: process.pid, host: '', startedAt: Date.now() },
+        broke: undefined,
+        release: () => {},
+      },
+    };
+  }
 }
 
 export function routerWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
@@ -48,12 +72,11 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     log(`refused to start: ${error.message}; ${error.hint ?? ''}`);
     return AgentExit.refused;
   }
+  // Written to a log on a full disk, stdout and stderr fail: the agent goes on routing without its log.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const claim = claimLockFile(paths.agentLock, {
-    deployment: 'agent',
-    command: 'agent',
-    startedAt: Date.now(),
-  });
+  const claim = claimAgentLock(paths.agentLock, log);
   if (!('taken' in claim)) {
     const holder = claim.held.state === 'held' ? `pid ${claim.held.holder.pid}` : `\`${paths.agentLock}\``;
     log(`another agent (${holder}) already runs for ${options.stateDir}; this one stops`);
@@ -88,6 +111,8 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     await agent.stop();
     await pool?.stop();
     claim.taken.release();
+    // Stopped on purpose: until a service manager starts it again, the CLI may start its own.
+    if (options.managed) rmSync(paths.managed, { force: true });
     done(AgentExit.stopped);
   };
   const server = createControlServer(
@@ -95,13 +120,23 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     () => {
       if (agent.serviceCount() === 0) setImmediate(() => void shutdown('no environment left'));
     },
-    () => ({
-      watchdog: process.env.CUTOVER_WATCHDOG_PID ? Number(process.env.CUTOVER_WATCHDOG_PID) : undefined,
-      workers: pool?.pids() ?? [],
-    }),
+    () => {
+      const watchdog = readLock(paths.watchdogLock);
+      return {
+        watchdog: watchdog.state === 'held' && !isStale(watchdog.holder) ? watchdog.holder.pid : undefined,
+        managed: options.managed,
+        workers: pool?.pids() ?? [],
+      };
+    },
   );
   await agent.start();
   await workersStarted;
+  if (options.restart && agent.serviceCount() === 0) {
+    log('restarted with no environment to serve; stopping');
+    await pool?.stop();
+    claim.taken.release();
+    return AgentExit.stopped;
+  }
   if (agent.stateProblem) log(`state: ${agent.stateProblem}`);
   await listenOwnerOnly(server, paths.dir, paths.socket);
   log(`listening on ${paths.socket} with ${workers || 'no'} router worker${workers === 1 ? '' : 's'}`);

@@ -23,7 +23,11 @@ const route = (pattern: string) => new RegExp(`^${pattern}$`);
 export function createControlServer(
   agent: Agent,
   onDown: () => void,
-  processes: () => Pick<AgentInfo, 'watchdog' | 'workers'> = () => ({ watchdog: undefined, workers: [] }),
+  processes: () => Pick<AgentInfo, 'watchdog' | 'managed' | 'workers'> = () => ({
+    watchdog: undefined,
+    managed: false,
+    workers: [],
+  }),
 ): http.Server {
   const routes: [string, RegExp, Handler][] = [
     [

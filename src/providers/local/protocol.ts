@@ -55,8 +55,10 @@ export interface AgentInfo {
   pid: number;
   startedAt: number;
   services: number;
-  /** The watchdog that restarts the agent, when the CLI started it (a service manager is not named). */
+  /** The live watchdog that restarts the agent, if there is one. */
   watchdog: number | undefined;
+  /** Run by a service manager (`cutover agent`), which restarts it. */
+  managed: boolean;
   /** Router worker processes; empty when the agent routes itself (one core). */
   workers: number[];
   /** Why the agent's state could not be saved, while it cannot. */

@@ -179,7 +179,17 @@ export class RouterPool {
           reject(error);
         },
       });
-      member.worker.send({ id, command });
+      // A worker that died (its channel closed) answers nothing; its exit settles what it was asked.
+      if (!member.worker.isConnected()) {
+        member.pending.get(id)?.resolve(undefined);
+        member.pending.delete(id);
+        return;
+      }
+      member.worker.send({ id, command }, (error: Error | null) => {
+        if (!error) return;
+        member.pending.get(id)?.resolve(undefined);
+        member.pending.delete(id);
+      });
     });
   }
 }

@@ -499,7 +499,9 @@ export class WeightedRouter {
     forwardedHeaders(req, headers);
     let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    head += `connection: upgrade\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`;
+    // `close` too: an instance that answers with a plain response instead of switching protocols then
+    // closes after it, rather than leaving the client on a raw tunnel pinned to it, past every weight change.
+    head += `connection: upgrade, close\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`;
     const index = choose(route.backends, route.next);
     route.next = index + 1;
     new Tunnel(client, route, head, early).open(index);

@@ -18,7 +18,6 @@ import type {
 } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
 import type { AgentInfo, FleetStatus, ServiceStatus } from './protocol.js';
-import { isAlive } from './processes.js';
 import { loadStore, setAside } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
@@ -279,11 +278,10 @@ function toFleetInfo(status: FleetStatus): FleetInfo {
 
 function describeAgent(info: AgentInfo): string {
   const workers = info.workers.length === 0 ? 'routing itself' : `${info.workers.length} router workers`;
-  const keeper =
-    info.watchdog === undefined
-      ? 'no watchdog: a service manager runs it (`cutover agent`)'
-      : isAlive(info.watchdog)
-        ? `watchdog pid ${info.watchdog}`
-        : `its watchdog (pid ${info.watchdog}) is gone: nothing restarts it if it dies until the next command`;
+  const keeper = info.managed
+    ? 'run by a service manager (`cutover agent`)'
+    : info.watchdog !== undefined
+      ? `watchdog pid ${info.watchdog}`
+      : 'no watchdog: nothing restarts it if it dies; the next cutover command that needs it starts one';
   return `running, pid ${info.pid}, ${workers}, ${keeper}`;
 }

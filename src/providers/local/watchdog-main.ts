@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { claimLockFile } from '../../state/lock.js';
+import { claimLockFile, isStale, readLock } from '../../state/lock.js';
 import { AgentExit } from './agent-process.js';
 import { compiledEntry } from './entry.js';
 import { agentPaths } from './paths.js';
@@ -17,8 +17,9 @@ const flag = process.argv.indexOf('--state-dir');
 const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
 const paths = agentPaths(stateDir);
 const log = (line: string) => console.error(`${new Date().toISOString()} watchdog ${process.pid}: ${line}`);
-// The routers stop with the agent, so the first restarts are immediate; only a crash loop backs off.
-const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 10_000, stableAfterMs: 10_000 };
+// The routers stop with the agent, so the first restarts are immediate, and even a crash loop waits at
+// most a second: an agent start costs about half a second of one core, a stopped router costs traffic.
+const policy = { ...defaultRestartPolicy, baseMs: 100, ceilingMs: 1000, stableAfterMs: 10_000 };
 const immediateRestarts = 2;
 
 mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
@@ -34,17 +35,15 @@ if (!('taken' in claim)) {
 const lock = claim.taken;
 
 let streak = 0;
-function runAgent(): void {
+/** `restart`: this agent replaces one that died, so with nothing left to serve it stops at once. */
+function runAgent(restart: boolean): void {
   const startedAt = Date.now();
-  const child = spawn(
-    process.execPath,
-    [compiledEntry(import.meta.url, 'agent-main.js'), '--state-dir', stateDir],
-    {
-      env: { ...process.env, CUTOVER_WATCHDOG_PID: String(process.pid) },
-      // Its own output goes where the watchdog's goes: the agent log.
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  const args = [compiledEntry(import.meta.url, 'agent-main.js'), '--state-dir', stateDir];
+  const child = spawn(process.execPath, restart ? [...args, '--restart'] : args, {
+    env: process.env,
+    // Its own output goes where the watchdog's goes: the agent log.
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.once('exit', (code, signal) => {
     if (code === AgentExit.stopped || code === AgentExit.refused || code === AgentExit.anotherRuns) {
       lock.release();
@@ -58,8 +57,27 @@ function runAgent(): void {
     streak = streakAfterExit(streak, Date.now() - startedAt, policy);
     const delay = streak <= immediateRestarts ? 0 : restartDelayMs(streak - immediateRestarts, policy);
     log(`the agent ended (${signal ?? `code ${code}`}); starting it again in ${delay} ms`);
-    setTimeout(runAgent, delay);
+    setTimeout(() => runAgent(true), delay);
   });
+}
+
+/**
+ * An agent already running (its watchdog was killed, and a command started this one to replace it) is
+ * not this process's child: it is watched by polling its pid, and started again when it dies.
+ */
+function watchAdopted(): void {
+  const running = readLock(paths.agentLock);
+  if (running.state !== 'held' || isStale(running.holder)) {
+    runAgent(false);
+    return;
+  }
+  log(`watching agent ${running.holder.pid}, which was already running`);
+  const timer = setInterval(() => {
+    if (!isStale(running.holder)) return;
+    clearInterval(timer);
+    log(`the agent ${running.holder.pid} ended; starting it again`);
+    runAgent(true);
+  }, 100);
 }
 
 // Its own SIGTERM (a person stopping it) leaves the agent running, as SIGKILL would.
@@ -68,4 +86,6 @@ process.on('SIGTERM', () => {
   process.exit(0);
 });
 process.on('SIGHUP', () => {});
-runAgent();
+// Written to a log on a full disk, stderr fails: that must not end the watchdog.
+process.stderr.on('error', () => {});
+watchAdopted();
