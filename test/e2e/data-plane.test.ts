@@ -131,11 +131,30 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     const status = await cli(p.dir, ['status', ...words]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`agent:    running, pid ${before.pid}`);
-    expect(status.stdout).toContain(`its watchdog (pid ${before.watchdog}) is gone`);
+    expect(status.stdout).toContain('no watchdog: nothing restarts it if it dies');
     const result = await load.stop();
     expect(result.failed, result.samples.join('; ')).toBe(0);
     expect((await agentInfo()).pid).toBe(before.pid);
     expect(agentProcesses()).toEqual([before.pid]);
+
+    // The next command that needs the agent gives it a new watchdog, which restarts it when it dies.
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+    const watched = await agentInfo();
+    expect(watched.pid).toBe(before.pid);
+    expect(watched.watchdog).toBeDefined();
+    expect(watched.watchdog).not.toBe(before.watchdog);
+    process.kill(watched.pid, 'SIGKILL');
+    await answersAgainWithin('v2', 2000);
+    expect((await agentInfo()).watchdog).toBe(watched.watchdog);
+  });
+
+  it('GIVEN the agent dies WHEN down runs before its watchdog restarts it THEN the restarted agent, with nothing to serve, stops with its watchdog', async () => {
+    await deployed('v1');
+    const before = await agentInfo();
+    process.kill(before.pid, 'SIGKILL');
+    expect((await cli(p.dir, ['down', 'environment=e2e'])).code).toBe(0);
+    await until('the watchdog to stop', () => !isAlive(before.watchdog as number));
+    expect(agentProcesses()).toEqual([]);
   });
 
   it('GIVEN the agent was just killed WHEN commands run while its watchdog restarts it THEN one agent runs afterwards', async () => {
@@ -229,5 +248,10 @@ describe('cutover agent: the foreground agent for a service manager', { timeout:
     } finally {
       await loop.stop();
     }
+    // Stopped on purpose: the mark goes, so a later CLI starts its own agent rather than wait for one.
+    expect(loop.exits.at(-1)).toBe(0);
+    expect(existsSync(agentPaths(stateDir).managed)).toBe(false);
+    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
+    expect((await agentInfo()).watchdog).toBeDefined();
   });
 });

@@ -68,9 +68,10 @@ async function version(endpoint: string): Promise<string> {
 }
 
 describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
-  it('GIVEN the disk is full WHEN a fleet launches and takes traffic THEN it routes, says state is unsaved, and saves by itself once there is room', async () => {
-    let full = true;
+  it('GIVEN the disk fills up WHEN an instance dies and a weight change comes THEN routing goes on, the change is refused rather than made unsaved, and state is saved by itself once there is room', async () => {
+    let full = false;
     const { lines, stateFile, endpoint } = await started({
+      restartPolicy: { baseMs: 50, ceilingMs: 200, stableAfterMs: 60_000 },
       save: (file, state) => {
         if (full)
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
@@ -80,14 +81,30 @@ describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
     await launch([process.execPath, demoServer]);
     await until('the instances to run', allRunning);
     await (agent as Agent).setWeights('test', 'catalog', { f1: 100 });
-    expect(await version(endpoint)).toBe('v1');
+
+    full = true;
+    const victim = instances()[0] as InstanceStatus;
+    process.kill(-(victim.pid as number), 'SIGKILL');
+    await until('the instance to be started again', () => allRunning() && instances()[0]?.pid !== victim.pid);
     expect(agent?.unsaved).toMatch(/ENOSPC/);
+    for (let i = 0; i < 10; i++) expect(await version(endpoint)).toBe('v1');
     expect(lines.filter((l) => l.includes('could not save state'))).toHaveLength(1);
+
+    const refused = (agent as Agent).setWeights('test', 'catalog', {});
+    await expect(refused).rejects.toMatchObject({
+      status: 507,
+      message: expect.stringMatching(/weights are as they were/),
+    });
+    expect(service().weights).toEqual({ f1: 100 });
+    expect(await version(endpoint)).toBe('v1');
 
     full = false;
     await until('the state to be saved', () => agent?.unsaved === undefined);
-    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { services: { weights: object }[] };
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      services: { weights: object; fleets: { instances: { pid: number }[] }[] }[];
+    };
     expect(saved.services[0]?.weights).toEqual({ f1: 100 });
+    expect(saved.services[0]?.fleets[0]?.instances[0]?.pid).toBe(instances()[0]?.pid);
     expect(lines.some((l) => l.includes('state saved again'))).toBe(true);
   });
 

@@ -252,6 +252,13 @@ export class Agent {
       });
     }
     service.stored.fleets.push(fleet);
+    // Recorded before anything starts: instances a restarted agent would not know of would hold their ports.
+    try {
+      this.persistOrRefuse('no instance was started');
+    } catch (error) {
+      service.stored.fleets = service.stored.fleets.filter((f) => f !== fleet);
+      throw error;
+    }
     for (const instance of fleet.instances) {
       const runtime = this.newRuntime(instance);
       service.instances.set(instance.id, runtime);
@@ -280,9 +287,16 @@ export class Agent {
       if (fleet.instances.length === 0) throw new AgentError(400, `fleet \`${id}\` has no instances`);
     }
     const serving = Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0));
-    await service.router.setWeights(serving);
+    // Saved before the routers change: a change an agent restart would silently undo is refused instead.
+    const before = service.stored.weights;
     service.stored.weights = serving;
-    this.persist();
+    try {
+      this.persistOrRefuse('the weights are as they were');
+    } catch (error) {
+      service.stored.weights = before;
+      throw error;
+    }
+    await service.router.setWeights(serving);
     return this.status(service);
   }
 
@@ -296,9 +310,15 @@ export class Agent {
       change.role === 'failed' ||
       (change.role === 'standby' && Number.isFinite(change.until));
     if (!valid) throw new AgentError(400, `not a role change: ${JSON.stringify(change)}`);
+    const before = { role: fleet.role, standbyUntil: fleet.standbyUntil };
     fleet.role = change.role;
     fleet.standbyUntil = change.role === 'standby' ? change.until : undefined;
-    this.persist();
+    try {
+      this.persistOrRefuse('the role is as it was');
+    } catch (error) {
+      Object.assign(fleet, before);
+      throw error;
+    }
     return this.fleetStatus(service, fleet);
   }
 
@@ -660,6 +680,17 @@ export class Agent {
    * Saves what a restarted agent re-adopts. A failure (a full disk) does not stop routing: the change is
    * live in memory, the agent says so in its log and in `status`, and retries every supervision round.
    */
+  /** Saves, or refuses the change that needed saving (507), saying what stayed as it was. */
+  private persistOrRefuse(unchanged: string): void {
+    this.persist();
+    if (this.unsaved !== undefined) {
+      throw new AgentError(
+        507,
+        `the local agent cannot save its state (${this.unsaved}), so ${unchanged}: a change a restarted agent would forget is not made. Free space for ${this.stateFile}, then run the command again`,
+      );
+    }
+  }
+
   private persist(): void {
     try {
       this.save(this.stateFile, {
