@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { configSchema, type LocalEnvironmentConfig } from '../../src/config/schema.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
+import { readHolder } from '../../src/state/lock.js';
 import type { AgentInfo } from '../../src/providers/local/protocol.js';
 import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
@@ -48,6 +49,10 @@ export async function localTarget(command: string[] = [process.execPath, demoSer
 export async function stopAgent(stateDir: string): Promise<void> {
   const client = new AgentClient(stateDir);
   const pids = instancePids(stateDir);
+  // A watchdog between two runs of its agent answers nothing: found by its lock, or it would start an agent
+  // in a folder the test is about to remove.
+  const watchdog = readHolder(agentPaths(stateDir).watchdogLock);
+  if (watchdog && isAlive(watchdog.pid)) process.kill(watchdog.pid, 'SIGKILL');
   if (await client.isRunning()) {
     const info = await client.request<AgentInfo>('GET', '/v1/agent').catch(() => undefined);
     // The watchdog first, or it would start the agent again when it is killed below.
@@ -61,6 +66,8 @@ export async function stopAgent(stateDir: string): Promise<void> {
     }
   }
   await client.close();
+  const agent = readHolder(agentPaths(stateDir).agentLock);
+  if (agent && isAlive(agent.pid)) process.kill(agent.pid, 'SIGKILL');
   for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
 }
 
