@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -146,6 +146,26 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     process.kill(watched.pid, 'SIGKILL');
     await answersAgainWithin('v2', 2000);
     expect((await agentInfo()).watchdog).toBe(watched.watchdog);
+  });
+
+  it('GIVEN a running agent whose lock names a dead process (it could not write its own) WHEN another agent starts THEN it finds the first answering and stops', async () => {
+    await deployed('v1');
+    const before = await agentInfo();
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const lock = agentPaths(stateDir).agentLock;
+    const holder = JSON.parse(readFileSync(lock, 'utf8')) as Record<string, unknown>;
+    writeFileSync(lock, JSON.stringify({ ...holder, pid: gone.pid, processStart: 1 }));
+
+    const second = spawn(process.execPath, [cliPath, 'agent', '--state-dir', stateDir], { stdio: 'ignore' });
+    // A second agent that did start is stopped, so a failure here leaves nothing running.
+    const stray = setTimeout(() => second.kill('SIGTERM'), 10_000);
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    clearTimeout(stray);
+    expect(code).toBe(3);
+    expect(agentProcesses()).toEqual([before.pid]);
+    expect((await agentInfo()).pid).toBe(before.pid);
+    expect(await served()).toBe('v1');
   });
 
   it('GIVEN the agent dies WHEN down runs before its watchdog restarts it THEN the restarted agent, with nothing to serve, stops with its watchdog', async () => {

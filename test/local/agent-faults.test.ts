@@ -68,7 +68,7 @@ async function version(endpoint: string): Promise<string> {
 }
 
 describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
-  it('GIVEN the disk fills up WHEN an instance dies and a weight change comes THEN routing goes on, the change is refused rather than made unsaved, and state is saved by itself once there is room', async () => {
+  it('GIVEN the disk fills up WHEN an instance dies and a weight change comes THEN routing goes on, the change is refused, the instance waits, and once there is room state is saved and the instance starts by itself', async () => {
     let full = false;
     const { lines, stateFile, endpoint } = await started({
       restartPolicy: { baseMs: 50, ceilingMs: 200, stableAfterMs: 60_000 },
@@ -85,7 +85,10 @@ describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
     full = true;
     const victim = instances()[0] as InstanceStatus;
     process.kill(-(victim.pid as number), 'SIGKILL');
-    await until('the instance to be started again', () => allRunning() && instances()[0]?.pid !== victim.pid);
+    // Not started again while its pid could not be recorded: it would be an orphan to the next agent.
+    await until('the instance to wait for saving', () =>
+      (instances()[0]?.lastExit ?? '').includes('not started again until the agent can save its state'),
+    );
     expect(agent?.unsaved).toMatch(/ENOSPC/);
     for (let i = 0; i < 10; i++) expect(await version(endpoint)).toBe('v1');
     expect(lines.filter((l) => l.includes('could not save state'))).toHaveLength(1);
@@ -100,6 +103,13 @@ describe('the agent rides out its own faults', { timeout: 30_000 }, () => {
 
     full = false;
     await until('the state to be saved', () => agent?.unsaved === undefined);
+    await until('the instance to start again', () => allRunning() && instances()[0]?.pid !== victim.pid);
+    await until('its pid to be saved', () => {
+      const now = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+        services: { fleets: { instances: { pid: number }[] }[] }[];
+      };
+      return now.services[0]?.fleets[0]?.instances[0]?.pid === instances()[0]?.pid;
+    });
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
       services: { weights: object; fleets: { instances: { pid: number }[] }[] }[];
     };

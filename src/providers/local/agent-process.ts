@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from './agent.js';
+import { AgentClient } from './agent-client.js';
 import { createControlServer, listenOwnerOnly } from './control.js';
 import { CutoverError } from '../../errors.js';
 import { claimLockFile, isStale, readLock } from '../../state/lock.js';
@@ -39,18 +40,15 @@ export interface AgentProcessOptions {
  * One agent a state folder. A lock that cannot even be written (a full disk) does not keep the routers
  * down: the agent runs without it, since the CLI asks the control socket before it starts another.
  */
-function claimAgentLock(path: string, log: (line: string) => void): ReturnType<typeof claimLockFile> {
+function claimAgentLock(
+  path: string,
+  log: (line: string) => void,
+): ReturnType<typeof claimLockFile> | undefined {
   try {
     return claimLockFile(path, { deployment: 'agent', command: 'agent', startedAt: Date.now() });
   } catch (error) {
-    log(`could not write ${path} (${(error as Error).message}); running without it`);
-    return {
-      taken: {
-        holder: { deployment: 'agent', command: 'agent', pid: process.pid, host: '', startedAt: Date.now() },
-        broke: undefined,
-        release: () => {},
-      },
-    };
+    log(`could not write ${path} (${(error as Error).message}); running without it, and trying again`);
+    return undefined;
   }
 }
 
@@ -76,13 +74,38 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const claim = claimAgentLock(paths.agentLock, log);
-  if (!('taken' in claim)) {
+  // The socket first: an agent that could not write its lock (a full disk) still answers there.
+  if (await new AgentClient(options.stateDir).isRunning()) {
+    log(`another agent already answers on ${paths.socket}; this one stops`);
+    return AgentExit.anotherRuns;
+  }
+  let claim = claimAgentLock(paths.agentLock, log);
+  if (claim && !('taken' in claim)) {
     const holder = claim.held.state === 'held' ? `pid ${claim.held.holder.pid}` : `\`${paths.agentLock}\``;
     log(`another agent (${holder}) already runs for ${options.stateDir}; this one stops`);
     return AgentExit.anotherRuns;
   }
-  if (options.managed) writeFileSync(paths.managed, `${process.pid}\n`, { mode: 0o600 });
+  // Without its lock the agent keeps trying to take it: otherwise a later starter would find the dead
+  // agent's lock, take it as stale, and start beside this one.
+  const lockRetry = setInterval(() => {
+    if (claim) return clearInterval(lockRetry);
+    claim = claimAgentLock(paths.agentLock, () => {});
+    if (claim && 'taken' in claim) log(`holds ${paths.agentLock} again`);
+  }, 1000);
+  lockRetry.unref();
+  const releaseLock = () => {
+    clearInterval(lockRetry);
+    if (claim && 'taken' in claim) releaseLock();
+  };
+  if (options.managed) {
+    try {
+      writeFileSync(paths.managed, `${process.pid}\n`, { mode: 0o600 });
+    } catch (error) {
+      log(
+        `could not mark ${paths.managed} (${(error as Error).message}): a CLI may start its own agent while this one restarts`,
+      );
+    }
+  }
 
   // The agent keeps routing through its own faults: a stray rejection is logged, not fatal.
   process.on('unhandledRejection', (reason) =>
@@ -110,7 +133,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
     server.close();
     await agent.stop();
     await pool?.stop();
-    claim.taken.release();
+    releaseLock();
     // Stopped on purpose: until a service manager starts it again, the CLI may start its own.
     if (options.managed) rmSync(paths.managed, { force: true });
     done(AgentExit.stopped);
@@ -134,7 +157,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
   if (options.restart && agent.serviceCount() === 0) {
     log('restarted with no environment to serve; stopping');
     await pool?.stop();
-    claim.taken.release();
+    releaseLock();
     return AgentExit.stopped;
   }
   if (agent.stateProblem) log(`state: ${agent.stateProblem}`);

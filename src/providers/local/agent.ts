@@ -583,6 +583,15 @@ export class Agent {
           this.exited(runtime, 'exited while the agent was away');
         }
         if (runtime.state === 'restarting' && now >= runtime.restartAt) {
+          // A process the state file cannot name would be an orphan to the next agent, holding its port
+          // and never stopped: a save goes first, and while state cannot be saved a dead instance stays down.
+          this.persist();
+          if (this.unsaved !== undefined) {
+            const why = '; not started again until the agent can save its state';
+            if (!runtime.lastExit?.endsWith(why)) runtime.lastExit = `${runtime.lastExit ?? 'exited'}${why}`;
+            runtime.restartAt = now + 1000;
+            continue;
+          }
           this.spawnInstance(fleet, runtime);
           this.persist();
         } else if (runtime.state === 'starting' && (await acceptsConnections(stored.port))) {
@@ -686,7 +695,7 @@ export class Agent {
     if (this.unsaved !== undefined) {
       throw new AgentError(
         507,
-        `the local agent cannot save its state (${this.unsaved}), so ${unchanged}: a change a restarted agent would forget is not made. Free space for ${this.stateFile}, then run the command again`,
+        `the local agent cannot save its state (${this.unsaved}), so ${unchanged}: a change a restarted agent would forget is not made. Free space for ${this.stateFile} (or fix its permissions), then run the command again`,
       );
     }
   }

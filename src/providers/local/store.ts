@@ -118,20 +118,26 @@ export function writeStore(file: string, state: StoredState): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(state, null, 2));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(state, null, 2));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (parseStateFile(file).state) {
+      const previousTemp = `${previousCopy(file)}.${process.pid}.tmp`;
+      rmSync(previousTemp, { force: true });
+      linkSync(file, previousTemp);
+      renameSync(previousTemp, previousCopy(file));
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    // A full disk would otherwise keep a half-written copy, taking space it does not have.
+    rmSync(temp, { force: true });
+    throw error;
   }
-  if (parseStateFile(file).state) {
-    const previousTemp = `${previousCopy(file)}.${process.pid}.tmp`;
-    rmSync(previousTemp, { force: true });
-    linkSync(file, previousTemp);
-    renameSync(previousTemp, previousCopy(file));
-  }
-  renameSync(temp, file);
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);
