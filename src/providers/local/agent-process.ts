@@ -95,7 +95,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<number> {
   lockRetry.unref();
   const releaseLock = () => {
     clearInterval(lockRetry);
-    if (claim && 'taken' in claim) releaseLock();
+    if (claim && 'taken' in claim) claim.taken.release();
   };
   if (options.managed) {
     try {
