@@ -29,8 +29,10 @@ export const eventCodes = [
   'rollback.succeeded',
   'rollback.failed',
   'abort.requested',
+  'abort.finished',
+  'abort.timed_out',
+  'abort.nothing_to_abort',
   'lock.removed',
-  'agent.started',
   'environment.down',
   'status.not_serving',
   'target.note',
@@ -51,11 +53,20 @@ export interface CutoverEvent {
 
 export type Listener = (event: CutoverEvent) => void;
 
+/** Where a listener's own failure is told, since it cannot be told through the listeners. */
+export type ListenerFailed = (error: unknown, event: CutoverEvent) => void;
+
+const toStderr: ListenerFailed = (error, event) => {
+  const why = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`cutover: a listener failed on ${event.code} (${why}); the command goes on\n`);
+};
+
 export class Events {
   constructor(
     private readonly listeners: Listener[] = [],
     private readonly fields: Record<string, unknown> = {},
     private readonly now: () => number = Date.now,
+    private readonly onListenerFailed: ListenerFailed = toStderr,
   ) {}
 
   subscribe(listener: Listener): void {
@@ -64,7 +75,7 @@ export class Events {
 
   /** Same listeners, more fixed fields: what a winston child logger is to a logger. */
   child(fields: Record<string, unknown>): Events {
-    return new Events(this.listeners, { ...this.fields, ...fields }, this.now);
+    return new Events(this.listeners, { ...this.fields, ...fields }, this.now, this.onListenerFailed);
   }
 
   info(code: EventCode, message: string, data: Record<string, unknown> = {}): void {
@@ -87,6 +98,17 @@ export class Events {
       time: this.now(),
       fields: { ...this.fields, ...data },
     };
-    for (const listener of this.listeners) listener(event);
+    // A listener (a log, a notifier) is never a reason for a deploy to fail or for the others to miss it.
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        try {
+          this.onListenerFailed(error, event);
+        } catch {
+          // Nowhere left to say it.
+        }
+      }
+    }
   }
 }

@@ -272,12 +272,22 @@ describe('a controller that dies or is aborted', () => {
     expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1']);
   });
 
+  it('GIVEN nothing runs WHEN `cutover abort` runs THEN it says there is nothing to abort, with its own code, and exits 0', async () => {
+    p = await project();
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const abort = await cli(p.dir, ['abort', ...words]);
+    expect(abort.code).toBe(0);
+    expect(abort.events.map((e) => e.code)).toEqual(['abort.nothing_to_abort']);
+    expect(await servedVersion()).toBe('v1');
+  });
+
   it('GIVEN a deploy is baking WHEN `cutover abort` runs THEN the deploy puts traffic back on blue and exits 1', async () => {
     p = await project();
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
     const run = await deployUntilBaking();
     const abort = await cli(p.dir, ['abort', ...words]);
     expect(abort.code).toBe(0);
+    expect(abort.events.map((e) => e.code)).toEqual(['abort.requested', 'abort.finished']);
     const result = await run.done;
     expect(result.code).toBe(1);
     expect(result.events.map((e) => e.code)).toEqual(

@@ -22,7 +22,8 @@ export const abortCommand: Command = {
   help: `Usage: cutover abort artifact=NAME environment=NAME
 
 Asks the deploy that holds the lock on this machine to stop (SIGTERM). That deploy moves traffic back to
-blue, stops green and exits 1, exactly as when a health check fails. Waits until it has finished.
+blue, stops green and exits 1, exactly as when a health check fails. Waits until it has finished (up
+to 2 minutes; if it still runs then, abort exits 1 saying so).
 With no deploy running here, it undoes a deploy that never went live and whose controller is gone:
 one killed on this runner (from its journal; one killed after it went live is finished instead), or on
 aws a group still tagged cutover:role=green, left by a runner that died: traffic back to the fleet that
@@ -56,7 +57,18 @@ served before, green deleted. The aws case also works from another machine.`,
     ) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    io.events.info('abort.requested', `${holder.deployment} has stopped`);
+    if (
+      isSameProcess(holder.pid, holder.processStart) &&
+      readHolder(path)?.deployment === holder.deployment
+    ) {
+      io.events.warn(
+        'abort.timed_out',
+        `${holder.command} ${holder.deployment} (pid ${holder.pid}) still runs ${waitMs / 1000}s after it was asked to stop: it may still be putting traffic back`,
+        { deployment: holder.deployment, pid: holder.pid },
+      );
+      return ExitCode.failed;
+    }
+    io.events.info('abort.finished', `${holder.deployment} has stopped`, { deployment: holder.deployment });
     return ExitCode.ok;
   },
 };
@@ -72,14 +84,20 @@ async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number
     // A controller killed on this runner left its journal: undo (or finish) it here, as the next deploy would.
     const recovered = await recoverIfInterrupted(ctx);
     const undone = await abandonUnfinished(ctx);
-    io.events.info(
-      'abort.requested',
-      undone
-        ? `undid ${undone}, which had not gone live`
-        : recovered
-          ? `${recovered.deployment}, whose controller was gone, is settled (see recovery.finished)`
-          : `no deploy runs for ${service.artifact} in ${service.environment}`,
-    );
+    if (undone) {
+      io.events.info('abort.finished', `undid ${undone}, which had not gone live`, { deployment: undone });
+    } else if (recovered) {
+      io.events.info(
+        'abort.finished',
+        `${recovered.deployment}, whose controller was gone, is settled (see recovery.finished)`,
+        { deployment: recovered.deployment },
+      );
+    } else {
+      io.events.info(
+        'abort.nothing_to_abort',
+        `no deploy runs for ${service.artifact} in ${service.environment}`,
+      );
+    }
     return ExitCode.ok;
   } finally {
     lock.release();
