@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -199,6 +199,24 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     const result = await load.stop();
     expect(result.ok).toBeGreaterThan(20);
     expect(result.failed, result.samples.join('; ')).toBe(0);
+  });
+});
+
+describe('status with an instance down', { timeout: 60_000 }, () => {
+  it('GIVEN one of two live instances cannot start again WHEN status runs THEN it says how many are up, not only how many there are', async () => {
+    await deployed('v1');
+    const state = JSON.parse(readFileSync(agentPaths(stateDir).state, 'utf8')) as {
+      services: { fleets: { instances: { pid: number; log: string }[] }[] }[];
+    };
+    const victim = state.services[0]?.fleets[0]?.instances[0] as { pid: number; log: string };
+    // A folder where its log goes: the agent cannot start it again until the folder is gone.
+    rmSync(victim.log);
+    mkdirSync(victim.log);
+    process.kill(-victim.pid, 'SIGKILL');
+    await until('the agent to see it down', async () =>
+      (await cli(p.dir, ['status', ...words])).stdout.includes('(100%, 2 instances, 1 up)'),
+    );
+    expect(await served()).toBe('v1');
   });
 });
 

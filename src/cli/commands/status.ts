@@ -100,7 +100,7 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     }
     const lines = [
       `${service.artifact} in ${service.environment} (${service.env.target}${status.endpoint ? `, ${status.endpoint}` : ''})`,
-      `  live:     ${live ? `${live.version} (${weights[live.id] ?? 0}%, ${live.instances.length} instances)` : 'nothing takes traffic'}`,
+      `  live:     ${live ? `${live.version} (${weights[live.id] ?? 0}%, ${instanceCount(live.instances)})` : 'nothing takes traffic'}`,
     ];
     if (deploying) {
       lines.push(
@@ -131,3 +131,10 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     return exitCode;
   },
 };
+
+/** "2 instances", or "2 instances, 1 up" when the target says some are not: a restarting one is not serving. */
+function instanceCount(instances: { up?: boolean }[]): string {
+  const up = instances.filter((i) => i.up !== false).length;
+  const count = `${instances.length} instance${instances.length === 1 ? '' : 's'}`;
+  return up === instances.length ? count : `${count}, ${up} up`;
+}
