@@ -44,6 +44,12 @@ async function deployInBake(version: string, bake: string, ...flags: string[]) {
   return baking;
 }
 
+/** The agent alone, as a crash would: its watchdog starts it again. */
+async function killAgentOnly(): Promise<void> {
+  const agent = await new AgentClient(join(p.dir, '.cutover')).request<{ pid: number }>('GET', '/v1/agent');
+  process.kill(agent.pid, 'SIGKILL');
+}
+
 async function deploy(version: string, env: NodeJS.ProcessEnv = {}, ...flags: string[]) {
   return cli(p.dir, ['deploy', ...words, `version=${version}`, ...flags], env);
 }
@@ -156,9 +162,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     const baking = await deployInBake('v2', '3s');
-    const client = new AgentClient(join(p.dir, '.cutover'));
-    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
-    process.kill(agent.pid, 'SIGKILL');
+    await killAgentOnly();
     const done = await baking.done;
     expect(done.code, done.stderr).toBe(0);
     expect(await served(p.endpoint)).toBe('v2');
@@ -170,9 +174,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     expect((await deploy('v2')).code).toBe(0);
-    const client = new AgentClient(join(p.dir, '.cutover'));
-    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
-    process.kill(agent.pid, 'SIGKILL');
+    await killAgentOnly();
     const back = await cli(p.dir, ['rollback', ...words]);
     expect(back.code, back.stderr).toBe(0);
     expect(await served(p.endpoint)).toBe('v1');
@@ -182,10 +184,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     expect((await deploy('v2')).code).toBe(0);
-    const client = new AgentClient(join(p.dir, '.cutover'));
-    const agent = await client.request<{ pid: number }>('GET', '/v1/agent');
-    await client.close();
-    process.kill(agent.pid, 'SIGKILL');
+    await killAgentOnly();
     const back = await cli(p.dir, ['rollback', ...words]);
     expect(back.code).toBe(0);
     expect(await served(p.endpoint)).toBe('v1');

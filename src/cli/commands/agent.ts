@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { AgentExit } from '../../providers/local/agent-exit.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
 import { loadFromArgs, stateDirOf } from '../runtime.js';
@@ -26,7 +27,7 @@ runs for this state folder (a service manager should not retry: RestartPreventEx
     const given = args.options['state-dir'];
     const stateDir = given !== undefined ? resolve(given) : stateDirOf(args, loadFromArgs(args));
     // Loaded here, not at the top: every other command would otherwise load the router (undici) too.
-    const { AgentExit, runAgent } = await import('../../providers/local/agent-process.js');
+    const { runAgent } = await import('../../providers/local/agent-process.js');
     const code = await runAgent({ stateDir, managed: true });
     if (code === AgentExit.anotherRuns) return ExitCode.locked;
     if (code === AgentExit.refused) return ExitCode.badInput;

@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
-import { AgentExit, runAgent } from './agent-process.js';
+import { AgentExit } from './agent-exit.js';
+import { runAgent } from './agent-process.js';
+import { stateDirArgument } from './entry.js';
 
 /** Entry point of the agent process the watchdog starts (and restarts). */
-const flag = process.argv.indexOf('--state-dir');
-const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
+const stateDir = stateDirArgument(process.argv);
 runAgent({ stateDir, managed: false, restart: process.argv.includes('--restart') }).then(
   (code) => process.exit(code),
   (error: unknown) => {

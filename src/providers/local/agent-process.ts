@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from './agent.js';
+import { AgentExit } from './agent-exit.js';
 import { AgentClient } from './agent-client.js';
 import { createControlServer, listenOwnerOnly } from './control.js';
 import { CutoverError } from '../../errors.js';
@@ -16,14 +17,6 @@ import { openInProcess } from './service-router.js';
  * manager. It exits 0 when the last environment is brought down or on SIGTERM, leaving fleets running for
  * the next agent to re-adopt.
  */
-
-export const AgentExit = {
-  stopped: 0,
-  failed: 1,
-  refused: 2,
-  /** Another agent already runs for this state folder: a restart loop must stop trying. */
-  anotherRuns: 75,
-} as const;
 
 export interface AgentProcessOptions {
   stateDir: string;

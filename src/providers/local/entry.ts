@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -13,4 +13,10 @@ export function compiledEntry(moduleUrl: string, name: string): string {
   let root = dirname(here);
   while (!existsSync(join(root, 'package.json'))) root = dirname(root);
   return join(root, 'dist', relative(root, dirname(here)), name);
+}
+
+/** The `--state-dir` a process started by compiledEntry was given: how the CLI names its folder. */
+export function stateDirArgument(argv: string[]): string {
+  const flag = argv.indexOf('--state-dir');
+  return resolve(flag > 0 ? (argv[flag + 1] ?? '.cutover') : '.cutover');
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { claimLockFile, isStale, readLock } from '../../state/lock.js';
-import { AgentExit } from './agent-process.js';
-import { compiledEntry } from './entry.js';
+import { AgentExit } from './agent-exit.js';
+import { compiledEntry, stateDirArgument } from './entry.js';
 import { agentPaths } from './paths.js';
 import { defaultRestartPolicy, restartDelayMs, streakAfterExit } from './restart-policy.js';
 
@@ -13,8 +12,7 @@ import { defaultRestartPolicy, restartDelayMs, streakAfterExit } from './restart
  * stops when the agent stops on purpose, when another agent already runs, or when its state folder is gone.
  */
 
-const flag = process.argv.indexOf('--state-dir');
-const stateDir = resolve(flag > 0 ? (process.argv[flag + 1] ?? '.cutover') : '.cutover');
+const stateDir = stateDirArgument(process.argv);
 const paths = agentPaths(stateDir);
 const log = (line: string) => console.error(`${new Date().toISOString()} watchdog ${process.pid}: ${line}`);
 // The routers stop with the agent, so the first restarts are immediate, and even a crash loop waits at
