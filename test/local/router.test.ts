@@ -36,6 +36,15 @@ async function get(path = '/', dispatcher?: HttpAgent): Promise<{ status: number
   return { status: response.statusCode, body: await response.body.text() };
 }
 
+/** Fleet `blue`, all the traffic, on an address nobody listens on (first, returned) and on `alive`. */
+async function blueWithOneRefusing(alive: { url: string; close: () => Promise<void> }): Promise<string> {
+  closers.push(alive.close);
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  router.setFleet('blue', [dead, alive.url]);
+  router.setWeights({ blue: 100 });
+  return dead;
+}
+
 /** Fleet `id` on one probe, which records what reaches it. */
 async function probed(id: string): Promise<Probe> {
   const server = await probe(id);
@@ -172,21 +181,13 @@ describe('weighted router', () => {
   });
 
   it('GIVEN one instance refuses connections WHEN a GET reaches it THEN it is retried on another instance', async () => {
-    const dead = `http://127.0.0.1:${await freePort()}`;
-    const alive = await backend('alive');
-    closers.push(alive.close);
-    router.setFleet('blue', [dead, alive.url]);
-    router.setWeights({ blue: 100 });
+    await blueWithOneRefusing(await backend('alive'));
     const bodies = await Promise.all(Array.from({ length: 6 }, () => get()));
     expect(bodies).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'alive' })));
   });
 
   it('GIVEN one instance refuses connections WHEN a POST reaches it THEN it goes to another instance, since none of it was sent', async () => {
-    const dead = `http://127.0.0.1:${await freePort()}`;
-    const alive = await backend('alive');
-    closers.push(alive.close);
-    router.setFleet('blue', [dead, alive.url]);
-    router.setWeights({ blue: 100 });
+    await blueWithOneRefusing(await backend('alive'));
     const response = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
     expect({ status: response.statusCode, body: await response.body.text() }).toEqual({
       status: 200,
@@ -415,11 +416,8 @@ describe('weighted router', () => {
   });
 
   it('GIVEN an Upgrade request WHEN the instance refuses the connection THEN the next instance takes it, and with none left it answers 502', async () => {
-    const dead = `http://127.0.0.1:${await freePort()}`;
     const alive = await probe('alive');
-    closers.push(alive.close);
-    router.setFleet('blue', [dead, alive.url]);
-    router.setWeights({ blue: 100 });
+    const dead = await blueWithOneRefusing(alive);
     const upgraded = await upgrade();
     expect(upgraded.status).toBe(101);
     if ('socket' in upgraded) upgraded.socket.destroy();
