@@ -168,11 +168,14 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     expect(await served()).toBe('v1');
   });
 
-  it('GIVEN the agent dies WHEN down runs before its watchdog restarts it THEN the restarted agent, with nothing to serve, stops with its watchdog', async () => {
+  it('GIVEN the agent dies WHEN down runs before its watchdog restarts it THEN down waits for the restart, and the agent, with nothing to serve, stops with its watchdog', async () => {
     await deployed('v1');
     const before = await agentInfo();
     process.kill(before.pid, 'SIGKILL');
-    expect((await cli(p.dir, ['down', 'environment=e2e'])).code).toBe(0);
+    const down = await cli(p.dir, ['down', 'environment=e2e']);
+    expect(down.code).toBe(0);
+    // Stopping from the state file while the watchdog restarts the agent would race the agent reading it.
+    expect(down.stdout + down.stderr).not.toContain('the local agent was not running');
     await until('the watchdog to stop', () => !isAlive(before.watchdog as number));
     expect(agentProcesses()).toEqual([]);
   });

@@ -15,7 +15,8 @@ export const downCommand: Command = {
   help: `Usage: cutover down environment=NAME
 
 Stops the local router and every fleet (live, standby, failed) of every artifact in a local environment.
-The local agent exits when no environment is left. When the agent is not running, the instances its
+The local agent exits when no environment is left. An agent its watchdog is restarting is waited for
+(up to 10 s). When no agent runs or is coming back, the instances its
 state file records for the environment are stopped directly (their process groups, SIGKILL after 5 s)
 and forgotten, so no later agent restarts them. Refused (exit 3) while a deploy or rollback runs there.`,
 
@@ -31,7 +32,9 @@ and forgotten, so no later agent restarts them. Refused (exit 3) while a deploy 
     }
     const stateDir = stateDirOf(args, loaded);
     const client = new AgentClient(stateDir);
-    const agentRunning = await client.isRunning();
+    // An agent its watchdog is bringing back is waited for: stopping its instances from the state file
+    // meanwhile would race the restarted agent, which reads the file and serves them again.
+    const agentRunning = await client.awaitRestart();
     if (!agentRunning && !recordsEnvironment(client.paths.state, environment)) {
       io.events.info('environment.down', `nothing runs in ${environment}`, { environment, stopped: [] });
       return ExitCode.ok;
