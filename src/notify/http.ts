@@ -1,0 +1,151 @@
+import got, { RequestError } from 'got';
+import pRetry, { AbortError } from 'p-retry';
+
+/**
+ * One POST to a notification endpoint, retried within a deadline: a 429 waits for its Retry-After
+ * (capped), a 5xx or a network error backs off, any other 4xx is permanent. Errors name the destination
+ * by `what`, never by its URL: a Slack webhook's URL is its secret.
+ */
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+export class SendError extends Error {
+  constructor(
+    message: string,
+    /** Sending again cannot help (a bad token, an unknown channel, a payload refused). */
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'SendError';
+  }
+}
+
+export interface PostOptions {
+  /** Names the destination in errors: `Slack webhook`, `webhook example.com`. */
+  what: string;
+  headers?: Record<string, string>;
+  deadline: number;
+  signal: AbortSignal;
+  /**
+   * Reads a 2xx answer, throwing a SendError when it is a failure (Slack's Web API answers 200 with
+   * `ok: false`); returns what the caller needs from it.
+   */
+  check?: (answer: HttpAnswer) => void;
+  /** The longest Retry-After honoured; a longer one fails the send at once. */
+  retryAfterCapMs?: number;
+  /** First backoff after a 5xx or a network error, doubling up to `maxBackoffMs`. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  now?: () => number;
+}
+
+const defaultRetryAfterCapMs = 30_000;
+const attemptTimeoutMs = 10_000;
+
+export async function postJson(url: string, body: string, options: PostOptions): Promise<HttpAnswer> {
+  const now = options.now ?? Date.now;
+  const left = () => options.deadline - now();
+  const cap = options.retryAfterCapMs ?? defaultRetryAfterCapMs;
+  let last = 'it was not tried';
+
+  const attempt = async (): Promise<HttpAnswer> => {
+    if (left() <= 0) throw new AbortError(giveUp(options.what, last));
+    let answer: HttpAnswer;
+    try {
+      const response = await got.post(url, {
+        body,
+        headers: { 'content-type': 'application/json; charset=utf-8', ...options.headers },
+        throwHttpErrors: false,
+        followRedirect: false,
+        retry: { limit: 0 },
+        timeout: { request: Math.max(1, Math.min(left(), attemptTimeoutMs)) },
+        signal: options.signal,
+      });
+      answer = { status: response.statusCode, body: response.body };
+      if (response.statusCode === 429) {
+        const waitMs = retryAfterMs(response.headers['retry-after']);
+        last = `rate limited (429, Retry-After ${Math.round(waitMs / 1000)} s)`;
+        if (waitMs > cap || waitMs >= left()) throw new AbortError(giveUp(options.what, last));
+        await sleep(waitMs, options.signal);
+        throw new Error(last);
+      }
+    } catch (error) {
+      if (error instanceof AbortError) throw error;
+      if (options.signal.aborted) throw new AbortError(giveUp(options.what, last));
+      if (error instanceof RequestError) {
+        last = `${error.code}${error.code === 'ETIMEDOUT' ? ' (no answer)' : ''}`;
+        throw new Error(last);
+      }
+      throw error;
+    }
+    if (answer.status >= 500) {
+      last = `${answer.status} ${short(answer.body)}`.trim();
+      throw new Error(last);
+    }
+    if (answer.status >= 300) {
+      throw new AbortError(
+        new SendError(
+          `${options.what} refused the message: ${answer.status} ${short(answer.body)}`.trim(),
+          true,
+        ),
+      );
+    }
+    try {
+      options.check?.(answer);
+    } catch (error) {
+      if (error instanceof SendError && error.permanent) throw new AbortError(error);
+      last = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    return answer;
+  };
+
+  try {
+    return await pRetry(attempt, {
+      retries: 1000,
+      minTimeout: options.minBackoffMs ?? 250,
+      maxTimeout: options.maxBackoffMs ?? 5000,
+      factor: 2,
+      randomize: true,
+      maxRetryTime: Math.max(0, left()),
+      signal: options.signal,
+      shouldRetry: () => left() > 0,
+    });
+  } catch (error) {
+    if (error instanceof SendError) throw error;
+    throw giveUp(options.what, last);
+  }
+}
+
+function giveUp(what: string, last: string): SendError {
+  return new SendError(`${what}: gave up within the notification budget; last: ${last}`, false);
+}
+
+/** Seconds or an HTTP date; 1 s when absent or unreadable, as Slack always sends one. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return 1000;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
+}
+
+function short(body: string): string {
+  const line = body.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
