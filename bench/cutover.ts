@@ -11,7 +11,8 @@ import { wrk, type WrkResult } from './wrk.js';
  * 2. throughput of the router side by side with one backend directly, nginx and HAProxy proxying to the
  *    same two backends, and with a second environment whose agent routes in one process
  *    (CUTOVER_ROUTER_WORKERS=0, its own two instances), in alternating rounds;
- * 3. one of the two live instances killed (SIGKILL) under load through the router.
+ * 3. one of the two live instances killed (SIGKILL) under load through the router;
+ * 4. the agent killed (SIGKILL) with no command run: how long until the router answers again.
  */
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     if (other.code !== 0) throw new Error(`deploy of the one-process router failed:\n${other.stderr}`);
     await throughput(dir, endpoint, backends, `http://127.0.0.1:${singlePort}/`, load);
     await killOne(dir, endpoint, backends, load);
+    await agentKilled(dir, endpoint);
   } finally {
     await runCli(dir, ['down', 'environment=bench']);
     await runCli(single, ['down', 'environment=single']);
@@ -215,6 +217,36 @@ async function killOne(dir: string, endpoint: string, backends: string[], load: 
   console.log(`${failures(r)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`);
   console.log(
     `after: the router answers ${after}; the instance on port ${victimPort} is ${newPid === undefined ? 'not running' : newPid === pid ? `still recorded as pid ${pid}` : `pid ${newPid} (restarted by the agent)`}`,
+  );
+}
+
+/** SIGKILL the agent (its routers go with it) several times; the watchdog alone brings them back. */
+async function agentKilled(dir: string, endpoint: string): Promise<void> {
+  const kills = Number(process.env.BENCH_AGENT_KILLS ?? 3);
+  const gaps: number[] = [];
+  for (let i = 0; i < kills; i += 1) {
+    const holder = JSON.parse(readFileSync(join(dir, '.cutover', 'agent', 'agent.lock'), 'utf8')) as {
+      pid: number;
+    };
+    process.kill(holder.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    for (;;) {
+      try {
+        const res = await fetch(endpoint, { signal: AbortSignal.timeout(500) });
+        if (res.ok) break;
+      } catch {
+        // The router is down: the point of the measure.
+      }
+      if (Date.now() - killedAt > 30_000) throw new Error('the router did not come back within 30 s');
+      await sleep(10);
+    }
+    gaps.push(Date.now() - killedAt);
+    // The watchdog counts an agent stable after 10 s: the next kill is then not one of a crash loop, whose restarts back off on purpose.
+    await sleep(11_000);
+  }
+  console.log(`\n== The agent killed (SIGKILL) ${kills} times, no command run ==`);
+  console.log(
+    `until the router answers again: median ${median(gaps)} ms, max ${Math.max(...gaps)} ms (${gaps.join(', ')} ms)`,
   );
 }
 
