@@ -2,44 +2,117 @@
  * Everything a deployment does is an event with a stable code. The logger, notifiers and tests all
  * subscribe here, so tests assert on codes, not prose.
  */
-export const eventCodes = [
-  'deploy.started',
-  'deploy.succeeded',
-  'deploy.failed',
-  'recovery.started',
-  'recovery.finished',
-  'standby.retired',
-  'green.launching',
-  'green.launched',
-  'health.waiting',
-  'health.passed',
-  'health.failed',
-  'traffic.shifting',
-  'traffic.shifted',
-  'traffic.unchanged',
-  'traffic.refused',
-  'bake.started',
-  'bake.passed',
-  'standby.kept',
-  'standby.unguarded',
-  'roles.repaired',
-  'fleet.retired',
-  'green.retired',
-  'rollback.started',
-  'rollback.succeeded',
-  'rollback.failed',
-  'abort.requested',
-  'abort.finished',
-  'abort.timed_out',
-  'abort.nothing_to_abort',
-  'lock.removed',
-  'environment.down',
-  'status.not_serving',
-  'target.note',
-  'aws.retry',
-] as const;
+import type { Weights } from './providers/types.js';
 
-export type EventCode = (typeof eventCodes)[number];
+type Fleet = { fleet: string };
+
+/**
+ * Every code cutover emits, with its one meaning and the details it carries beside the fixed fields
+ * (deployment, artifact, environment, version, target). Notifiers and tests read these, so a code is
+ * never reused for another meaning: add one instead.
+ */
+export interface EventPayloads {
+  /** A deploy begins; `blue` is the version taking traffic. */
+  'deploy.started': { blue?: string | undefined };
+  'deploy.succeeded': { ms: number };
+  /** A deploy failed and traffic is back where it was; `error` is the failure's code. */
+  'deploy.failed': { error: string; reason: string };
+  /** A command found a deployment interrupted by a killed controller and settles it. */
+  'recovery.started': { interrupted: string };
+  'recovery.finished': { interrupted: string; outcome: 'finished' | 'undone' | 'nothing-moved' };
+  /** The standby gave way to a new green (aws: its target group). */
+  'standby.retired': Fleet;
+  'green.launching': Record<string, never>;
+  'green.launched': Fleet;
+  'health.waiting': Fleet & { healthy?: number; total?: number };
+  'health.passed': Fleet;
+  'health.failed': Fleet;
+  'traffic.shifting': { from: Weights; to: Weights };
+  /** `versions`: the same weights by version, for people. */
+  'traffic.shifted': { weights: Weights; versions: Record<string, number>; ms: number };
+  'traffic.unchanged': { weights: Weights };
+  'traffic.refused': { from: Weights; to: Weights };
+  /** A failed deploy puts traffic back on blue (not the `rollback` command). */
+  'traffic.restoring': { reason: string };
+  'traffic.restored': { weights: Weights };
+  'bake.started': Record<string, never>;
+  'bake.passed': Record<string, never>;
+  'standby.kept': Fleet & { until: number };
+  /** A fleet could not be guarded or recorded; a rollback to it may not be possible. */
+  'standby.unguarded': Fleet & { hint?: string };
+  'roles.repaired': Fleet;
+  'fleet.retired': Fleet;
+  'green.retired': Fleet;
+  /** The `rollback` command: traffic goes back to the standby. `undid` is the deployment it undoes. */
+  'rollback.started': { from?: string | undefined; undid?: string | undefined };
+  'rollback.succeeded': { ms?: number; undid?: string | undefined };
+  'rollback.failed': { error: string; reason: string };
+  /** SIGINT or SIGTERM reached a running command, or `cutover abort` asked a deploy to stop. */
+  'abort.requested': { pid?: number };
+  /** `deployment` is the deployment the abort stopped or undid. */
+  'abort.finished': { deployment: string };
+  'abort.timed_out': { deployment: string; pid: number };
+  'abort.nothing_to_abort': Record<string, never>;
+  'lock.removed': { artifact: string; environment: string };
+  'environment.down': { environment: string; stopped: string[] };
+  'status.not_serving': { reason: string };
+  'target.note': Record<string, never>;
+  'aws.retry': { operation: string; attempt: number; waitMs: number; error: string };
+  /** An error ended the command: bad input (exit 2), a lock held (3), a failure (1). */
+  'command.failed': { error: string; exitCode: number; hint?: string };
+  /** A notifier could not send; the command's exit code does not change. */
+  'notify.failed': { notifier: string; notification: string; reason: string };
+}
+
+export type EventCode = keyof EventPayloads;
+
+// Kept as a value for code that lists codes (docs, tests); the type above is the source of truth.
+const codeSet: Record<EventCode, true> = {
+  'deploy.started': true,
+  'deploy.succeeded': true,
+  'deploy.failed': true,
+  'recovery.started': true,
+  'recovery.finished': true,
+  'standby.retired': true,
+  'green.launching': true,
+  'green.launched': true,
+  'health.waiting': true,
+  'health.passed': true,
+  'health.failed': true,
+  'traffic.shifting': true,
+  'traffic.shifted': true,
+  'traffic.unchanged': true,
+  'traffic.refused': true,
+  'traffic.restoring': true,
+  'traffic.restored': true,
+  'bake.started': true,
+  'bake.passed': true,
+  'standby.kept': true,
+  'standby.unguarded': true,
+  'roles.repaired': true,
+  'fleet.retired': true,
+  'green.retired': true,
+  'rollback.started': true,
+  'rollback.succeeded': true,
+  'rollback.failed': true,
+  'abort.requested': true,
+  'abort.finished': true,
+  'abort.timed_out': true,
+  'abort.nothing_to_abort': true,
+  'lock.removed': true,
+  'environment.down': true,
+  'status.not_serving': true,
+  'target.note': true,
+  'aws.retry': true,
+  'command.failed': true,
+  'notify.failed': true,
+};
+export const eventCodes = Object.keys(codeSet) as EventCode[];
+
+/** The details argument: optional where the code carries none. */
+type DataArg<C extends EventCode> =
+  Record<string, never> extends EventPayloads[C] ? [data?: EventPayloads[C]] : [data: EventPayloads[C]];
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface CutoverEvent {
@@ -78,19 +151,19 @@ export class Events {
     return new Events(this.listeners, { ...this.fields, ...fields }, this.now, this.onListenerFailed);
   }
 
-  info(code: EventCode, message: string, data: Record<string, unknown> = {}): void {
-    this.emit('info', code, message, data);
+  info<C extends EventCode>(code: C, message: string, ...[data]: DataArg<C>): void {
+    this.emit('info', code, message, data ?? {});
   }
 
-  warn(code: EventCode, message: string, data: Record<string, unknown> = {}): void {
-    this.emit('warn', code, message, data);
+  warn<C extends EventCode>(code: C, message: string, ...[data]: DataArg<C>): void {
+    this.emit('warn', code, message, data ?? {});
   }
 
-  error(code: EventCode, message: string, data: Record<string, unknown> = {}): void {
-    this.emit('error', code, message, data);
+  error<C extends EventCode>(code: C, message: string, ...[data]: DataArg<C>): void {
+    this.emit('error', code, message, data ?? {});
   }
 
-  private emit(level: Level, code: EventCode, message: string, data: Record<string, unknown>): void {
+  private emit(level: Level, code: EventCode, message: string, data: object): void {
     const event: CutoverEvent = {
       code,
       level,

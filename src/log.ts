@@ -35,7 +35,10 @@ export function createLogger(
 
 export function logListener(logger: winston.Logger): Listener {
   return (event: CutoverEvent) => {
+    // A command's failure is logged under its error's code (CONFIG_INVALID, LOCK_HELD, …): that is what
+    // pipelines match on, and the last line of every failed command has always carried it.
+    const code = event.code === 'command.failed' ? String(event.fields.error) : event.code;
     // Fixed fields last, so no event detail can overwrite the event's code or level.
-    logger.log({ ...event.fields, level: event.level, message: event.message, code: event.code });
+    logger.log({ ...event.fields, level: event.level, message: event.message, code });
   };
 }

@@ -79,18 +79,16 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const code = exitCodeFor(error);
     if (error instanceof CutoverError) {
-      logger.error(error.message, {
-        code: error.code,
+      events.error('command.failed', error.message, {
+        error: error.code,
         exitCode: code,
         ...(error.hint ? { hint: error.hint } : {}),
       });
     } else {
-      logger.error(
+      events.error(
+        'command.failed',
         `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        {
-          code: 'INTERNAL',
-          exitCode: code,
-        },
+        { error: 'INTERNAL', exitCode: code },
       );
     }
     return code;

@@ -32,6 +32,13 @@ export function sameWeights(a: Weights, b: Weights): boolean {
   return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
 }
 
+/** Weights by version rather than fleet id, for people; a fleet the list lacks keeps its id. */
+export function weightsByVersion(weights: Weights, fleets: readonly FleetInfo[]): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(weights).map(([id, w]) => [fleets.find((f) => f.id === id)?.version ?? id, w]),
+  );
+}
+
 export function describeWeights(weights: Weights, fleets: readonly FleetInfo[]): string {
   const parts = Object.entries(weights)
     .filter(([, w]) => w > 0)

@@ -39,7 +39,10 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
     ctx.journal.record({ deployment: last.deployment, kind: last.kind, phase, at: ctx.clock.now(), reason });
   const settledElsewhere = (why: string): Recovered => {
     record('failed', `settled elsewhere: ${why}`);
-    ctx.events.info('recovery.finished', `${last.deployment} needs nothing more: ${why}`);
+    ctx.events.info('recovery.finished', `${last.deployment} needs nothing more: ${why}`, {
+      interrupted: last.deployment,
+      outcome: 'nothing-moved',
+    });
     return { ...last, outcome: 'nothing-moved' };
   };
 
@@ -61,12 +64,18 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
       );
     }
     record('succeeded', `completed after an interruption during ${last.phase}`);
-    ctx.events.info('recovery.finished', `${last.deployment} completed: ${green.version} is live`);
+    ctx.events.info('recovery.finished', `${last.deployment} completed: ${green.version} is live`, {
+      interrupted: last.deployment,
+      outcome: 'finished',
+    });
     return { ...last, outcome: 'finished' };
   }
   if (last.kind === 'rollback') {
     record('failed', `interrupted before traffic moved`);
-    ctx.events.info('recovery.finished', `${last.deployment} had not moved traffic; nothing to undo`);
+    ctx.events.info('recovery.finished', `${last.deployment} had not moved traffic; nothing to undo`, {
+      interrupted: last.deployment,
+      outcome: 'nothing-moved',
+    });
     return { ...last, outcome: 'nothing-moved' };
   }
   // Only a green that is still unfinished is undone: one gone or settled was undone by someone else.
@@ -79,6 +88,7 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
   ctx.events.info(
     'recovery.finished',
     `${last.deployment} rolled back: traffic is on ${blue?.version ?? 'nothing'}`,
+    { interrupted: last.deployment, outcome: 'undone' },
   );
   return { ...last, outcome: 'undone' };
 }

@@ -25,7 +25,7 @@ export async function restoreBlue(
     reason,
   });
   ctx.events.warn(
-    'rollback.started',
+    'traffic.restoring',
     blue
       ? `rolling back: traffic returns to ${blue.version}`
       : 'rolling back: no earlier version to return to',
@@ -48,7 +48,7 @@ export async function restoreBlue(
     }
   }
   if (green) await setAside(ctx, green);
-  ctx.events.info('rollback.succeeded', blue ? `traffic is on ${blue.version}` : 'no traffic was moved', {
+  ctx.events.info('traffic.restored', blue ? `traffic is on ${blue.version}` : 'no traffic was moved', {
     weights,
   });
 }

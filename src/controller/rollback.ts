@@ -1,4 +1,4 @@
-import { DeploymentFailed } from '../errors.js';
+import { CutoverError, DeploymentFailed, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
@@ -54,6 +54,7 @@ export async function rollback(
   ctx.events.info(
     'rollback.started',
     `rolling back from ${live?.version ?? 'nothing'} to ${standby.version}`,
+    { from: live?.version, undid: live?.deployment },
   );
   try {
     await checkOnce(ctx, standby);
@@ -61,13 +62,20 @@ export async function rollback(
     record('shifting', { weights });
     await shift(ctx, weights);
   } catch (error) {
-    record('failed', { reason: (error as Error).message });
-    ctx.events.error('rollback.failed', `rollback to ${standby.version} failed: ${(error as Error).message}`);
+    record('failed', { reason: describeCause(error) });
+    const reason = describeCause(error);
+    ctx.events.error('rollback.failed', `rollback to ${standby.version} failed: ${reason}`, {
+      error: error instanceof CutoverError ? error.code : 'ROLLBACK_FAILED',
+      reason,
+    });
     throw error;
   }
   await makeLive(ctx, standby, live);
   record('succeeded');
   const ms = ctx.clock.now() - started;
-  ctx.events.info('rollback.succeeded', `${standby.version} takes all traffic again`, { ms });
+  ctx.events.info('rollback.succeeded', `${standby.version} takes all traffic again`, {
+    ms,
+    undid: live?.deployment,
+  });
   return { type: 'rolled-back', deployment, from: live?.version ?? '', to: standby.version, ms };
 }

@@ -1,7 +1,7 @@
 import { DeploymentFailed } from '../errors.js';
 import type { Weights } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
-import { describeWeights, sameWeights } from './fleets.js';
+import { describeWeights, sameWeights, weightsByVersion } from './fleets.js';
 import { unsafeTrafficChange } from './safety.js';
 
 /**
@@ -46,5 +46,9 @@ export async function shift(
       `the router reports ${describeWeights(after, fleets)} after being told ${wanted}`,
     );
   }
-  ctx.events.info('traffic.shifted', `traffic goes to ${wanted}`, { weights, ms: ctx.clock.now() - started });
+  ctx.events.info('traffic.shifted', `traffic goes to ${wanted}`, {
+    weights,
+    versions: weightsByVersion(weights, fleets),
+    ms: ctx.clock.now() - started,
+  });
 }

@@ -59,7 +59,7 @@ describe('aws target against the fake account', () => {
       message: expect.stringContaining('turned unhealthy while taking traffic'),
     });
     expect(h.codes()).toEqual(
-      expect.arrayContaining(['traffic.shifted', 'bake.started', 'health.failed', 'rollback.started']),
+      expect.arrayContaining(['traffic.shifted', 'bake.started', 'health.failed', 'traffic.restoring']),
     );
     expect(h.account.weights(h.env.listener)).toEqual({ [tgA]: 100, [tgB]: 0 });
     expect(h.account.deletedOrDeleting(`${baseGroup}-g1`)).toBe(true);

@@ -291,7 +291,7 @@ describe('a controller that dies or is aborted', () => {
     const result = await run.done;
     expect(result.code).toBe(1);
     expect(result.events.map((e) => e.code)).toEqual(
-      expect.arrayContaining(['abort.requested', 'rollback.started', 'deploy.failed']),
+      expect.arrayContaining(['abort.requested', 'traffic.restoring', 'deploy.failed']),
     );
     expect(result.events.at(-1)).toMatchObject({ code: 'ABORTED', exitCode: 1 });
     expect(await servedVersion()).toBe('v1');

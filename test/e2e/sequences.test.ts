@@ -64,7 +64,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     await new Promise((r) => setTimeout(r, 5500)); // past the window a1 had as a standby
     const failed = await deploy('sour', { BAKE: '3s' });
     expect(failed.code).toBe(1);
-    expect(failed.events.map((e) => e.code)).toContain('rollback.succeeded');
+    expect(failed.events.map((e) => e.code)).toContain('traffic.restored');
     expect(await served(p.endpoint)).toBe('a1');
     expect((await status()).fleets.find((f) => f.version === 'a1')?.instances).toEqual(
       (JSON.parse(a1Pids) as Awaited<ReturnType<typeof status>>).fleets.find((f) => f.version === 'a1')
@@ -96,7 +96,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     const aborted = await cli(p.dir, ['abort', ...words]);
     expect(aborted.code).toBe(0);
     expect(aborted.events.map((e) => e.code)).toEqual(
-      expect.arrayContaining(['recovery.started', 'rollback.succeeded', 'recovery.finished']),
+      expect.arrayContaining(['recovery.started', 'traffic.restored', 'recovery.finished']),
     );
     expect(await served(p.endpoint)).toBe('v1');
     expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);

@@ -102,7 +102,7 @@ describe('deploy', () => {
     expect(harness.target.calls).toEqual(['launch broken', 'retire broken']);
     expect(harness.target.liveVersion()).toBe('v1');
     expect(harness.codes()).toEqual(
-      expect.arrayContaining(['health.failed', 'rollback.started', 'deploy.failed']),
+      expect.arrayContaining(['health.failed', 'traffic.restoring', 'deploy.failed']),
     );
     expect(harness.journal.latest()?.phase).toBe('failed');
   });

@@ -18,7 +18,7 @@ describe('event bus', () => {
     );
     const child = events.child({ deployment: 'd-1' });
     expect(() => child.info('deploy.started', 'starting')).not.toThrow();
-    child.error('deploy.failed', 'failed');
+    child.error('deploy.failed', 'failed', { error: 'GREEN_UNHEALTHY', reason: 'health check failed' });
     expect(heard).toEqual(['deploy.started', 'deploy.failed']);
     expect(failures).toEqual(['deploy.started: slack is down', 'deploy.failed: slack is down']);
   });
