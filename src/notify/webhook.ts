@@ -145,5 +145,14 @@ function decode(part: string): string {
 }
 
 function redact(message: string, secrets: string[]): string {
-  return secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), message);
+  const whole = secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), message);
+  // postJson cuts a long answer at 200 characters with `…`, possibly in the middle of a secret.
+  if (!whole.endsWith('…')) return whole;
+  const head = whole.slice(0, -1);
+  for (const secret of secrets) {
+    for (let length = secret.length - 1; length >= 4; length--) {
+      if (head.endsWith(secret.slice(0, length))) return `${head.slice(0, -length)}[redacted]…`;
+    }
+  }
+  return whole;
 }
