@@ -8,6 +8,8 @@ export interface CommandIO {
   json: boolean;
   /** Aborted by SIGINT or SIGTERM (which `cutover abort` sends). */
   signal: AbortSignal;
+  /** Work the CLI waits for after the command's result and before it exits (sending notifications). */
+  beforeExit: (work: () => Promise<void>) => void;
 }
 
 export interface Command {

@@ -7,6 +7,7 @@ import { abortCommand } from './commands/abort.js';
 import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
+import { notifyTestCommand } from './commands/notify-test.js';
 import { planCommand } from './commands/plan.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
@@ -21,6 +22,7 @@ const commands: Command[] = [
   abortCommand,
   unlockCommand,
   downCommand,
+  notifyTestCommand,
   agentCommand,
 ];
 
@@ -29,7 +31,7 @@ const overview = `cutover: blue/green zero-downtime deploys
 Usage: cutover <command> key=value… [--flags]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
 
 Every key=value word can also be written --key value.
 Global flags: --config FILE (default cutover.config.yaml), --state-dir DIR, --json, --help.
@@ -43,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   const events = new Events([logListener(logger)]);
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const abort = new AbortController();
+  const lastWork: (() => Promise<void>)[] = [];
   const onSignal = (signal: NodeJS.Signals) => {
     if (abort.signal.aborted) return;
     events.warn('abort.requested', `received ${signal}: aborting`);
@@ -75,7 +78,13 @@ async function main(argv: string[]): Promise<number> {
       out(`${command.help}\n\n${exitCodeHelp}`);
       return ExitCode.ok;
     }
-    return await command.run(args, { events, out, json, signal: abort.signal });
+    return await command.run(args, {
+      events,
+      out,
+      json,
+      signal: abort.signal,
+      beforeExit: (work) => lastWork.push(work),
+    });
   } catch (error) {
     const code = exitCodeFor(error);
     if (error instanceof CutoverError) {
@@ -93,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return code;
   } finally {
+    // Each is bounded (notifyFlushTimeout) and reports its own failures as warnings.
+    await Promise.all(lastWork.map((work) => work().catch(() => undefined)));
     await new Promise<void>((resolve) => {
       logger.on('finish', resolve);
       logger.end();

@@ -2,6 +2,7 @@
 export const defaults = {
   configFile: 'cutover.config.yaml',
   stateDir: '.cutover',
+  notifyFlushTimeout: '10s',
   capacity: 2,
   strategy: 'all-at-once',
   bake: '5s',

@@ -3,6 +3,7 @@ import { parseDuration } from '../duration.js';
 import { defaults } from './defaults.js';
 import { patterns, regionOfArn } from '../providers/aws/patterns.js';
 import { isLoopback, parseListen, sameAddress, type ListenAddress } from './listen.js';
+import { notifyList } from './notify.js';
 
 /**
  * Names end up in file names, process titles and AWS resource names, so they are kept plain. No `--`:
@@ -93,6 +94,7 @@ const localEnvironment = z
     bake: duration(defaults.bake),
     rollbackWindow: duration(defaults.rollbackWindow),
     drainTimeout: duration(defaults.local.drainTimeout),
+    notify: notifyList,
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -148,6 +150,7 @@ const awsEnvironment = z
     rollbackWindow: duration(defaults.rollbackWindow),
     /** How long the old fleet keeps serving after traffic leaves it, before it may be touched (ALB propagation). */
     settle: duration(defaults.aws.settle),
+    notify: notifyList,
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -185,6 +188,8 @@ const nameKey = z
 export const configSchema = z
   .object({
     stateDir: z.string().min(1).default(defaults.stateDir),
+    /** The longest a command waits, at its end, for notifications still being sent. */
+    notifyFlushTimeout: duration(defaults.notifyFlushTimeout),
     artifacts: z.record(nameKey, artifact),
     environments: z.record(nameKey, z.discriminatedUnion('target', [localEnvironment, awsEnvironment])),
   })

@@ -10,6 +10,7 @@ import { abandonUnfinished } from '../../controller/abandon.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { acquireLock } from '../../state/lock.js';
 import { newDeploymentId } from '../../ids.js';
+import { startNotifying } from '../../notify/start.js';
 import type { ParsedArgs } from '../args.js';
 import type { CommandIO } from '../command.js';
 
@@ -44,17 +45,17 @@ served before, green deleted. The aws case also works from another machine.`,
     }
     // A pid whose process started after the lock was taken was reused: signalling it would hit a stranger.
     if (!holder || !isSameProcess(holder.pid, holder.processStart)) return abandonElsewhere(args, io);
+    // The deploy tells its own end; this process tells it only if that deploy could not (see the record).
+    startNotifying(io, loaded, service, stateDirOf(args, loaded));
     io.events.warn(
       'abort.requested',
       `asking ${holder.command} ${holder.deployment} (pid ${holder.pid}) to stop`,
     );
     process.kill(holder.pid, 'SIGTERM');
     const deadline = Date.now() + waitMs;
-    while (
-      Date.now() < deadline &&
-      isSameProcess(holder.pid, holder.processStart) &&
-      readHolder(path)?.deployment === holder.deployment
-    ) {
+    // Until the process is gone, not only its lock: after the lock it sends its notifications, and
+    // this process must read what it recorded to not tell the same end twice.
+    while (Date.now() < deadline && isSameProcess(holder.pid, holder.processStart)) {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (
@@ -74,7 +75,8 @@ served before, green deleted. The aws case also works from another machine.`,
 };
 
 async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number> {
-  const { service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
+  const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
+  startNotifying(io, loaded, service, stateDir);
   const lock = acquireLock(stateDir, service.environment, service.artifact, {
     deployment: newDeploymentId(ctx.clock.now()),
     command: 'abort',

@@ -2,6 +2,7 @@ import { deploy } from '../../controller/deploy.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { validateVersion } from '../../config/select.js';
 import { newDeploymentId } from '../../ids.js';
+import { startNotifying } from '../../notify/start.js';
 import { acquireLock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command } from '../command.js';
@@ -37,9 +38,10 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
 
   async run(args, io) {
     if (args.flags.has('dry-run')) return printPlan(args, io);
-    const { service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
+    const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
     const version = validateVersion(service, args.words.version);
     const deployment = newDeploymentId(ctx.clock.now());
+    startNotifying(io, loaded, service, stateDir, deployment);
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
       deployment,
       command: 'deploy',

@@ -1,3 +1,4 @@
+import { startNotifying } from '../../notify/start.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { rollback } from '../../controller/rollback.js';
 import { viewOf } from '../../controller/fleets.js';
@@ -25,8 +26,9 @@ traffic goes back to the version it started from, and nothing more moves.
   environment=NAME   an environment of the config file`,
 
   async run(args, io) {
-    const { service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
+    const { loaded, service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
     const deployment = newDeploymentId(ctx.clock.now());
+    startNotifying(io, loaded, service, stateDir, deployment);
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
       deployment,
       command: 'rollback',

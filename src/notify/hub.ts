@@ -1,0 +1,103 @@
+import type { CutoverEvent, Listener } from '../events.js';
+import { classify } from './classify.js';
+import {
+  notificationSchemaVersion,
+  type Actor,
+  type Notification,
+  type NotificationKind,
+  type Notifier,
+} from './notification.js';
+import { NotifierQueue, type Unsent } from './queue.js';
+import type { SentRecord } from './record.js';
+import { Summaries, type KnownDeployment } from './summaries.js';
+
+export interface NotifierEntry {
+  notifier: Notifier;
+  kinds: 'all' | ReadonlySet<NotificationKind>;
+}
+
+export interface HubOptions {
+  record: SentRecord;
+  actor: Actor;
+  /** What the journal knows of a deployment another process ran. */
+  lookup: (deployment: string) => KnownDeployment | undefined;
+  /** The exact command that rolls this artifact and environment back. */
+  rollbackCommand: string;
+  /** The command's own deployment: a failure that ends the command before any event named it is its. */
+  deployment?: string | undefined;
+  flushTimeoutMs: number;
+  failed: (unsent: Unsent) => void;
+  now?: () => number;
+  queueLimit?: number;
+}
+
+/**
+ * Turns a command's events into notifications for each notifier that wants them, queued per notifier so
+ * that a slow or dead endpoint never holds the deploy up. `flush` is the one wait, bounded.
+ */
+export class NotificationHub {
+  readonly listener: Listener = (event) => this.onEvent(event);
+  private readonly queues: { queue: NotifierQueue; kinds: NotifierEntry['kinds'] }[];
+  private readonly summaries: Summaries;
+  private readonly told = new Set<string>();
+  private steps = 0;
+  private readonly now: () => number;
+
+  constructor(
+    entries: NotifierEntry[],
+    private readonly options: HubOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.summaries = new Summaries(options.lookup, options.rollbackCommand);
+    this.queues = entries.map(({ notifier, kinds }) => ({
+      kinds,
+      queue: new NotifierQueue(notifier, {
+        record: options.record,
+        budgetMs: options.flushTimeoutMs,
+        limit: options.queueLimit ?? 100,
+        now: this.now,
+        failed: options.failed,
+      }),
+    }));
+  }
+
+  /** Waits for every queue to empty, up to the flush budget in total. */
+  async flush(): Promise<void> {
+    const deadline = this.now() + this.options.flushTimeoutMs;
+    await Promise.all(this.queues.map(({ queue }) => queue.drain(deadline)));
+  }
+
+  /** Sends a notification outside any deployment (`notify-test`). */
+  send(notification: Notification): void {
+    for (const { queue } of this.queues) queue.push(notification);
+  }
+
+  private onEvent(event: CutoverEvent): void {
+    const owned =
+      event.code === 'command.failed' && event.fields.deployment === undefined && this.options.deployment
+        ? { ...event, fields: { ...event.fields, deployment: this.options.deployment } }
+        : event;
+    const classified = classify(owned, (this.steps += 1));
+    if (!classified) return;
+    const deployment = this.summaries.update(owned, classified.deployment);
+    // A rollback command that failed is a failed rollback, whichever event said so.
+    const kind: NotificationKind =
+      classified.kind === 'failed' && deployment.kind === 'rollback' ? 'rollback-failed' : classified.kind;
+    if (this.told.has(classified.id)) return;
+    this.told.add(classified.id);
+    const notification: Notification = {
+      schemaVersion: notificationSchemaVersion,
+      id: classified.id,
+      kind,
+      code: event.code,
+      level: event.level === 'debug' ? 'info' : event.level,
+      time: new Date(event.time).toISOString(),
+      message: event.message,
+      deployment,
+      actor: this.options.actor,
+    };
+    for (const { queue, kinds } of this.queues) {
+      if (kinds === 'all' || kinds.has(kind)) queue.push(notification);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { Notification, Notifier } from './notification.js';
+import type { SentRecord } from './record.js';
+
+/** Why a notification was not sent, for the warning a command prints. */
+export interface Unsent {
+  notifier: string;
+  /** Absent when the reason covers several (steps dropped from a full queue). */
+  notification?: Notification;
+  reason: string;
+}
+
+export interface QueueOptions {
+  record: SentRecord;
+  /** How long one notification may take, retries included, when the command is not yet ending. */
+  budgetMs: number;
+  /** Steps beyond this many waiting are dropped (oldest first); a start or an outcome never is. */
+  limit: number;
+  now: () => number;
+  failed: (unsent: Unsent) => void;
+}
+
+/**
+ * One notifier's notifications, sent one at a time in order (a Slack message is posted before it is
+ * updated), in the background: a deploy never waits for Slack. `drain` is what the CLI waits for before
+ * it exits, up to a deadline; what is still waiting then is reported, never raised.
+ */
+export class NotifierQueue {
+  private readonly waiting: { notification: Notification; queuedAt: number }[] = [];
+  private pumping: Promise<void> | undefined;
+  private deadline = Number.POSITIVE_INFINITY;
+  private readonly stop = new AbortController();
+  private dropped = 0;
+
+  constructor(
+    readonly notifier: Notifier,
+    private readonly options: QueueOptions,
+  ) {}
+
+  push(notification: Notification): void {
+    if (this.stop.signal.aborted) return;
+    this.waiting.push({ notification, queuedAt: this.options.now() });
+    if (this.waiting.length > this.options.limit) {
+      const oldestStep = this.waiting.findIndex((w) => w.notification.kind === 'step');
+      if (oldestStep >= 0) {
+        this.waiting.splice(oldestStep, 1);
+        this.dropped += 1;
+      }
+    }
+    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+  }
+
+  /** Sends what waits, giving up at `deadline`; everything not sent is reported through `failed`. */
+  async drain(deadline: number): Promise<void> {
+    this.deadline = deadline;
+    const left = deadline - this.options.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, left));
+    });
+    await Promise.race([this.idle(), timedOut]);
+    clearTimeout(timer);
+    this.stop.abort();
+    // An in-flight send gets a moment to see the abort and say why it stopped.
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 50))]);
+    for (const { notification } of this.waiting.splice(0)) {
+      this.options.failed({
+        notifier: this.notifier.name,
+        notification,
+        reason: 'the notification budget (notifyFlushTimeout) ran out before it was sent',
+      });
+    }
+    if (this.dropped) {
+      this.options.failed({
+        notifier: this.notifier.name,
+        reason: `${this.dropped} step notification${this.dropped === 1 ? ' was' : 's were'} dropped: more than ${this.options.limit} waited`,
+      });
+    }
+  }
+
+  private async idle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async pump(): Promise<void> {
+    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+      if (this.stop.signal.aborted) {
+        this.waiting.unshift(next);
+        return;
+      }
+      const { notification, queuedAt } = next;
+      const name = this.notifier.name;
+      try {
+        if (notification.kind !== 'test' && (await this.options.record.wasSent(notification.id, name)))
+          continue;
+        await this.notifier.send(notification, {
+          deadline: Math.min(queuedAt + this.options.budgetMs, this.deadline),
+          signal: this.stop.signal,
+          messages: this.options.record,
+        });
+        if (notification.kind !== 'test') await this.options.record.markSent(notification.id, name);
+      } catch (error) {
+        this.options.failed({
+          notifier: name,
+          notification,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+}

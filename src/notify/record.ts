@@ -1,0 +1,95 @@
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageRef, MessageStore } from './notification.js';
+
+/**
+ * What was sent, and the Slack messages posted, for one artifact and environment: kept beside its
+ * journal, so a second process (`cutover abort`, a recovery, a rerun) does not tell the same thing again
+ * and updates the same message. Holds ids and message timestamps only, never a URL or a token.
+ */
+export interface SentRecord extends MessageStore {
+  wasSent(id: string, notifier: string): Promise<boolean>;
+  markSent(id: string, notifier: string): Promise<void>;
+}
+
+type Line =
+  | { sent: string; notifier: string; at: number }
+  | { message: string; notifier: string; channel: string; ts: string; at: number };
+
+export class FileRecord implements SentRecord {
+  private readonly dir: string;
+  private readonly file: string;
+
+  constructor(stateDir: string, environment: string, artifact: string) {
+    this.dir = join(stateDir, 'journal');
+    this.file = join(this.dir, `${environment}--${artifact}.notified.jsonl`);
+  }
+
+  async wasSent(id: string, notifier: string): Promise<boolean> {
+    return this.lines().some((l) => 'sent' in l && l.sent === id && l.notifier === notifier);
+  }
+
+  async markSent(id: string, notifier: string): Promise<void> {
+    this.append({ sent: id, notifier, at: Date.now() });
+  }
+
+  async message(deployment: string, notifier: string): Promise<MessageRef | undefined> {
+    const found = this.lines()
+      .filter((l) => 'message' in l && l.message === deployment && l.notifier === notifier)
+      .at(-1);
+    return found && 'message' in found ? { channel: found.channel, ts: found.ts } : undefined;
+  }
+
+  async saveMessage(deployment: string, notifier: string, ref: MessageRef): Promise<void> {
+    this.append({ message: deployment, notifier, channel: ref.channel, ts: ref.ts, at: Date.now() });
+  }
+
+  private lines(): Line[] {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    return text.split('\n').flatMap((line) => {
+      try {
+        return line.trim() ? [JSON.parse(line) as Line] : [];
+      } catch {
+        return []; // Torn by a crash mid-write: at worst one message is told again.
+      }
+    });
+  }
+
+  private append(line: Line): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(this.file, 'a', 0o600);
+    try {
+      appendFileSync(fd, `\n${JSON.stringify(line)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** For `notify-test` and tests: remembers within the process only. */
+export class MemoryRecord implements SentRecord {
+  private readonly sent = new Set<string>();
+  private readonly messages = new Map<string, MessageRef>();
+
+  async wasSent(id: string, notifier: string): Promise<boolean> {
+    return this.sent.has(`${notifier}\n${id}`);
+  }
+
+  async markSent(id: string, notifier: string): Promise<void> {
+    this.sent.add(`${notifier}\n${id}`);
+  }
+
+  async message(deployment: string, notifier: string): Promise<MessageRef | undefined> {
+    return this.messages.get(`${notifier}\n${deployment}`);
+  }
+
+  async saveMessage(deployment: string, notifier: string, ref: MessageRef): Promise<void> {
+    this.messages.set(`${notifier}\n${deployment}`, ref);
+  }
+}

@@ -1,0 +1,57 @@
+import type { LoadedConfig } from '../config/load.js';
+import type { Service } from '../config/select.js';
+import type { Events } from '../events.js';
+import { Journal } from '../state/journal.js';
+import { actorFrom } from './actor.js';
+import { notifiersFor } from './from-config.js';
+import { NotificationHub } from './hub.js';
+import { FileRecord } from './record.js';
+
+export interface NotifyingCommand {
+  events: Events;
+  /** Run before the CLI exits, after the command's result: the flush, bounded by notifyFlushTimeout. */
+  beforeExit: (work: () => Promise<void>) => void;
+}
+
+/**
+ * Subscribes the environment's notifiers to a command's events (deploy, rollback, abort). A notifier
+ * that cannot send is a warning at the end, never an exit code.
+ */
+export function startNotifying(
+  io: NotifyingCommand,
+  loaded: LoadedConfig,
+  service: Service,
+  stateDir: string,
+  deployment?: string,
+): NotificationHub | undefined {
+  const entries = notifiersFor(service.env.notify);
+  if (entries.length === 0) return undefined;
+  const journal = new Journal(stateDir, service.environment, service.artifact);
+  const config = loaded.file.endsWith('/cutover.config.yaml') ? '' : ` --config ${loaded.file}`;
+  const hub = new NotificationHub(entries, {
+    record: new FileRecord(stateDir, service.environment, service.artifact),
+    actor: actorFrom(process.env),
+    lookup: (id) => {
+      const found = journal.deployments().find((d) => d.deployment === id);
+      if (!found) return undefined;
+      return {
+        kind: found.kind,
+        phase: found.phase,
+        startedAt: new Date(found.startedAt).toISOString(),
+        ...(found.version ? { version: found.version } : {}),
+      };
+    },
+    rollbackCommand: `cutover rollback artifact=${service.artifact} environment=${service.environment}${config}`,
+    deployment,
+    flushTimeoutMs: loaded.config.notifyFlushTimeout,
+    failed: ({ notifier, notification, reason }) =>
+      io.events.warn(
+        'notify.failed',
+        `could not notify ${notifier}${notification ? ` of ${notification.kind} (${notification.deployment.id})` : ''}: ${reason}`,
+        { notifier, notification: notification?.id ?? '', reason },
+      ),
+  });
+  io.events.subscribe(hub.listener);
+  io.beforeExit(() => hub.flush());
+  return hub;
+}
