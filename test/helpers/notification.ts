@@ -1,4 +1,10 @@
-import type { Notification, NotificationKind } from '../../src/notify/notification.js';
+import type {
+  MessageRef,
+  MessageStore,
+  Notification,
+  NotificationKind,
+  SendContext,
+} from '../../src/notify/notification.js';
 
 const phases: Record<NotificationKind, string> = {
   started: 'started',
@@ -67,4 +73,20 @@ export function rollbackNotification(kind: NotificationKind): Notification {
       undid: 'd-1',
     },
   };
+}
+
+/** A MessageStore in memory; two notifiers sharing one stand for two processes sharing a deployment's store. */
+export function memoryMessages(): MessageStore & { saved: Map<string, MessageRef> } {
+  const saved = new Map<string, MessageRef>();
+  return {
+    saved,
+    message: async (deployment, notifier) => saved.get(`${deployment} ${notifier}`),
+    saveMessage: async (deployment, notifier, ref) => {
+      saved.set(`${deployment} ${notifier}`, ref);
+    },
+  };
+}
+
+export function sendContext(messages: MessageStore = memoryMessages(), budgetMs = 2000): SendContext {
+  return { deadline: Date.now() + budgetMs, signal: new AbortController().signal, messages };
 }
