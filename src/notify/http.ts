@@ -50,6 +50,8 @@ export async function postJson(url: string, body: string, options: PostOptions):
   const left = () => options.deadline - now();
   const cap = options.retryAfterCapMs ?? defaultRetryAfterCapMs;
   let last = 'it was not tried';
+  const secrets = secretsOf(url, options.headers);
+  const short = (body: string) => shorten(redact(body, secrets));
 
   const attempt = async (): Promise<HttpAnswer> => {
     if (left() <= 0) throw new AbortError(giveUp(options.what, last));
@@ -133,7 +135,29 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
 }
 
-function short(body: string): string {
+/**
+ * What must not come back in an error: the URL, its path and query and their longer parts (a Slack
+ * webhook's secret is its last path segment), and header values (a bot token). A server may echo them:
+ * Express's 404 says `Cannot POST /services/T000/B000/XXXX`, a debugging proxy repeats the headers.
+ */
+function secretsOf(url: string, headers: Record<string, string> = {}): string[] {
+  const found = [url];
+  try {
+    const parsed = new URL(url);
+    found.push(parsed.pathname + parsed.search, ...`${parsed.pathname}/${parsed.search}`.split(/[/?&=]/));
+  } catch {
+    // Not a URL: got refuses it before anything is sent, so nothing can echo it.
+  }
+  for (const value of Object.values(headers)) found.push(value, ...value.split(/\s+/));
+  // Short parts (`services`, `api`, `Bearer`) are not secrets and would blank out ordinary words.
+  return found.filter((secret) => secret.length >= 9).sort((a, b) => b.length - a.length);
+}
+
+function redact(body: string, secrets: string[]): string {
+  return secrets.reduce((text, secret) => text.split(secret).join('…'), body);
+}
+
+function shorten(body: string): string {
   const line = body.replace(/\s+/g, ' ').trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

@@ -145,3 +145,30 @@ describe('postJson', () => {
     expect(slack.requests).toHaveLength(2);
   });
 });
+
+describe('postJson errors', () => {
+  it('never repeat the URL, its secret part or a header value that the server echoes', async () => {
+    slack = await fakeSlack();
+    const token = 'xoxb-SECRET-token-123';
+    slack.reply([
+      { status: 502, body: `bad gateway for POST ${secretPath} with Bearer ${token}` },
+      { status: 404, body: `Cannot POST ${secretPath}` },
+    ]);
+    const error = await failure(
+      postJson(slack.url + secretPath, '{}', options({ headers: { authorization: `Bearer ${token}` } })),
+    );
+    expect(error.permanent).toBe(true);
+    expect(error.message).toBe('Slack webhook refused the message: 404 Cannot POST …');
+
+    slack.reply(Array.from({ length: 50 }, () => ({ status: 500, body: `${token} SECRETxyz` })));
+    const last = await failure(
+      postJson(
+        slack.url + secretPath,
+        '{}',
+        options({ deadline: Date.now() + 200, headers: { authorization: `Bearer ${token}` } }),
+      ),
+    );
+    expect(last.message).toContain('last: 500 … …');
+    expect(last.message).not.toContain('SECRET');
+  });
+});
