@@ -72,7 +72,7 @@ export async function postJson(url: string, body: string, options: PostOptions):
         last = `rate limited (429, Retry-After ${Math.round(waitMs / 1000)} s)`;
         if (waitMs > cap || waitMs >= left()) throw new AbortError(giveUp(options.what, last));
         await sleep(waitMs, options.signal);
-        throw new Error(last);
+        throw new RateLimited(last, waitMs);
       }
     } catch (error) {
       if (error instanceof AbortError) throw error;
@@ -115,10 +115,22 @@ export async function postJson(url: string, body: string, options: PostOptions):
       maxRetryTime: Math.max(0, left()),
       signal: options.signal,
       shouldRetry: () => left() > 0,
+      // A 429 has already waited as long as the server asked: a backoff on top only delays the message.
+      // A Retry-After of 0 still backs off, so that a server answering it forever is not hammered.
+      shouldConsumeRetry: ({ error }) => !(error instanceof RateLimited && error.waitedMs > 0),
     });
   } catch (error) {
     if (error instanceof SendError) throw error;
     throw giveUp(options.what, last);
+  }
+}
+
+class RateLimited extends Error {
+  constructor(
+    message: string,
+    readonly waitedMs: number,
+  ) {
+    super(message);
   }
 }
 

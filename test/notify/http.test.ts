@@ -44,6 +44,15 @@ describe('postJson', () => {
     expect(waited).toBeLessThan(1500);
   });
 
+  it('retries after Retry-After without adding its own backoff on top', async () => {
+    slack = await fakeSlack();
+    slack.reply([{ status: 429, headers: { 'retry-after': '1' }, body: '' }, { body: 'ok' }]);
+    const deadline = Date.now() + 2800;
+    await postJson(slack.url + secretPath, '{}', options({ deadline, minBackoffMs: 800, maxBackoffMs: 800 }));
+    const [first, second] = slack.requests.map((r) => r.at);
+    expect((second ?? 0) - (first ?? 0)).toBeLessThan(1400);
+  });
+
   it('retries a 5xx twice, then succeeds', async () => {
     slack = await fakeSlack();
     slack.reply([
