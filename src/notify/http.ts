@@ -142,8 +142,10 @@ function giveUp(what: string, last: string): SendError {
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return 1000;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
+  // Date.parse reads bare numbers such as `1.5` or `-1` as dates in 2001: only a text with a month is a date.
+  const at = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN;
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { postJson, SendError, type PostOptions } from '../../src/notify/http.js';
+import { postJson, retryAfterMs, SendError, type PostOptions } from '../../src/notify/http.js';
 import { fakeSlack, refusingUrl, type FakeSlack } from '../helpers/fake-slack.js';
 
 const secretPath = '/services/T000/B000/SECRETxyz';
@@ -179,5 +179,18 @@ describe('postJson errors', () => {
     );
     expect(last.message).toContain('last: 500 … …');
     expect(last.message).not.toContain('SECRET');
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds, fractions of seconds and HTTP dates; 1 s when unreadable', () => {
+    const now = Date.parse('2026-11-26T11:30:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs(' 1.5 ', now)).toBe(1500);
+    expect(retryAfterMs('Thu, 26 Nov 2026 11:30:05 GMT', now)).toBe(5000);
+    expect(retryAfterMs(['2', '9'], now)).toBe(2000);
+    expect(retryAfterMs('-1', now)).toBe(1000);
+    expect(retryAfterMs('soon', now)).toBe(1000);
+    expect(retryAfterMs(undefined, now)).toBe(1000);
   });
 });
