@@ -113,12 +113,14 @@ function build(notification: Notification, mode: Mode): SlackMessage {
   field('Actor', actorText(n));
   field('Commit', code(n.actor?.commit));
   if (mode === 'event') field('Deployment', code(d.id));
-  blocks.push({
-    type: 'section',
-    fields: fields
-      .slice(0, slackLimits.sectionFields)
-      .map((text) => ({ type: 'mrkdwn', text: fit(text, slackLimits.fieldText) })),
-  });
+  // Slack refuses a section with neither text nor fields.
+  if (fields.length > 0)
+    blocks.push({
+      type: 'section',
+      fields: fields
+        .slice(0, slackLimits.sectionFields)
+        .map((text) => ({ type: 'mrkdwn', text: fit(text, slackLimits.fieldText) })),
+    });
 
   if (d.weights && Object.keys(d.weights).length > 0)
     blocks.push(section(`*Traffic*\n${weightsList(d.weights)}`));

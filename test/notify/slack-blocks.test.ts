@@ -36,7 +36,10 @@ function withinLimits(message: SlackMessage) {
   expect(message.text.length).toBeLessThanOrEqual(slackLimits.text);
   for (const { text, max } of texts(message.blocks)) expect(text.length).toBeLessThanOrEqual(max);
   for (const b of message.blocks) {
-    if (b.type === 'section') expect((b.fields ?? []).length).toBeLessThanOrEqual(slackLimits.sectionFields);
+    if (b.type === 'section') {
+      expect((b.fields ?? []).length).toBeLessThanOrEqual(slackLimits.sectionFields);
+      expect(Boolean(b.text) || (b.fields ?? []).length > 0).toBe(true);
+    }
   }
 }
 
@@ -130,7 +133,7 @@ describe('Slack blocks', () => {
   });
 
   it('never throws on fields missing from a notification read back from JSON', () => {
-    const n = { ...notification('step'), deployment: { id: 'd-1' }, actor: {} } as unknown as Notification;
+    const n = { ...notification('step'), message: '', deployment: {}, actor: {} } as unknown as Notification;
     withinLimits(eventMessage(n));
     withinLimits(summaryMessage(n));
     expect(typeof replyFor(n)).toBe('string');
