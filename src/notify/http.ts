@@ -50,6 +50,8 @@ export async function postJson(url: string, body: string, options: PostOptions):
   const left = () => options.deadline - now();
   const cap = options.retryAfterCapMs ?? defaultRetryAfterCapMs;
   let last = 'it was not tried';
+  const secrets = secretsOf(url, options.headers);
+  const short = (body: string) => shorten(redact(body, secrets));
 
   const attempt = async (): Promise<HttpAnswer> => {
     if (left() <= 0) throw new AbortError(giveUp(options.what, last));
@@ -70,7 +72,7 @@ export async function postJson(url: string, body: string, options: PostOptions):
         last = `rate limited (429, Retry-After ${Math.round(waitMs / 1000)} s)`;
         if (waitMs > cap || waitMs >= left()) throw new AbortError(giveUp(options.what, last));
         await sleep(waitMs, options.signal);
-        throw new Error(last);
+        throw new RateLimited(last, waitMs);
       }
     } catch (error) {
       if (error instanceof AbortError) throw error;
@@ -113,10 +115,22 @@ export async function postJson(url: string, body: string, options: PostOptions):
       maxRetryTime: Math.max(0, left()),
       signal: options.signal,
       shouldRetry: () => left() > 0,
+      // A 429 has already waited as long as the server asked: a backoff on top only delays the message.
+      // A Retry-After of 0 still backs off, so that a server answering it forever is not hammered.
+      shouldConsumeRetry: ({ error }) => !(error instanceof RateLimited && error.waitedMs > 0),
     });
   } catch (error) {
     if (error instanceof SendError) throw error;
     throw giveUp(options.what, last);
+  }
+}
+
+class RateLimited extends Error {
+  constructor(
+    message: string,
+    readonly waitedMs: number,
+  ) {
+    super(message);
   }
 }
 
@@ -128,12 +142,36 @@ function giveUp(what: string, last: string): SendError {
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return 1000;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
+  // Date.parse reads bare numbers such as `1.5` or `-1` as dates in 2001: only a text with a month is a date.
+  const at = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN;
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
 }
 
-function short(body: string): string {
+/**
+ * What must not come back in an error: the URL, its path and query and their longer parts (a Slack
+ * webhook's secret is its last path segment), and header values (a bot token). A server may echo them:
+ * Express's 404 says `Cannot POST /services/T000/B000/XXXX`, a debugging proxy repeats the headers.
+ */
+function secretsOf(url: string, headers: Record<string, string> = {}): string[] {
+  const found = [url];
+  try {
+    const parsed = new URL(url);
+    found.push(parsed.pathname + parsed.search, ...`${parsed.pathname}/${parsed.search}`.split(/[/?&=]/));
+  } catch {
+    // Not a URL: got refuses it before anything is sent, so nothing can echo it.
+  }
+  for (const value of Object.values(headers)) found.push(value, ...value.split(/\s+/));
+  // Short parts (`services`, `api`, `Bearer`) are not secrets and would blank out ordinary words.
+  return found.filter((secret) => secret.length >= 9).sort((a, b) => b.length - a.length);
+}
+
+function redact(body: string, secrets: string[]): string {
+  return secrets.reduce((text, secret) => text.split(secret).join('…'), body);
+}
+
+function shorten(body: string): string {
   const line = body.replace(/\s+/g, ' ').trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
