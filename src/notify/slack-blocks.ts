@@ -129,10 +129,14 @@ function build(notification: Notification, mode: Mode): SlackMessage {
 
   const context = [str(d.id) && `Deployment ${code(d.id)}`, str(d.target) && `target ${code(d.target)}`];
   context.push(escapeMrkdwn(str(n.time)));
-  blocks.push({
-    type: 'context',
-    elements: [{ type: 'mrkdwn', text: fit(context.filter(Boolean).join(' · '), slackLimits.sectionText) }],
-  });
+  const contextText = context.filter(Boolean).join(' · ');
+  // An empty text is refused too.
+  if (contextText) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: fit(contextText, slackLimits.sectionText) }],
+    });
+  }
 
   return {
     text: fit(escapeMrkdwn(oneLine(message ? `${head} — ${message}` : head)), slackLimits.text),

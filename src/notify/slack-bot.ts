@@ -89,7 +89,8 @@ export class SlackBotNotifier implements Notifier {
   }
 
   send(notification: Notification, context: SendContext): Promise<void> {
-    const key = notification.deployment.id;
+    // Read back from JSON, a notification may lack its deployment: that must reject, not throw here.
+    const key = notification.deployment?.id ?? '';
     const before = this.#queues.get(key) ?? Promise.resolve();
     const run = before.then(() => this.#send(notification, context));
     const tail = run.catch(() => undefined);

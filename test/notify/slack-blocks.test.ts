@@ -34,7 +34,10 @@ function texts(blocks: SlackBlock[]): { text: string; max: number }[] {
 function withinLimits(message: SlackMessage) {
   expect(message.blocks.length).toBeLessThanOrEqual(slackLimits.blocks);
   expect(message.text.length).toBeLessThanOrEqual(slackLimits.text);
-  for (const { text, max } of texts(message.blocks)) expect(text.length).toBeLessThanOrEqual(max);
+  for (const { text, max } of texts(message.blocks)) {
+    expect(text.length).toBeLessThanOrEqual(max);
+    expect(text.length).toBeGreaterThan(0);
+  }
   for (const b of message.blocks) {
     if (b.type === 'section') {
       expect((b.fields ?? []).length).toBeLessThanOrEqual(slackLimits.sectionFields);
@@ -133,7 +136,13 @@ describe('Slack blocks', () => {
   });
 
   it('never throws on fields missing from a notification read back from JSON', () => {
-    const n = { ...notification('step'), message: '', deployment: {}, actor: {} } as unknown as Notification;
+    const n = {
+      ...notification('step'),
+      message: '',
+      time: '',
+      deployment: {},
+      actor: {},
+    } as unknown as Notification;
     withinLimits(eventMessage(n));
     withinLimits(summaryMessage(n));
     expect(typeof replyFor(n)).toBe('string');

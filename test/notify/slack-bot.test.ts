@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendError } from '../../src/notify/http.js';
+import { notificationKinds } from '../../src/notify/notification.js';
 import { replyFor, summaryMessage } from '../../src/notify/slack-blocks.js';
 import { SlackBotNotifier } from '../../src/notify/slack-bot.js';
 import { fakeSlack, refusingUrl, type FakeSlack } from '../helpers/fake-slack.js';
@@ -74,6 +75,24 @@ describe('SlackBotNotifier', () => {
       '/api/chat.postMessage',
       '/api/chat.update',
       '/api/chat.postMessage',
+    ]);
+  });
+
+  it('sends the summary and the reply of every kind', async () => {
+    const { slack, notifier, messages } = await setup();
+    const kinds = notificationKinds.filter((k) => k !== 'started');
+    await notifier.send(notification('started'), sendContext(messages));
+    for (const kind of kinds) await notifier.send(notification(kind), sendContext(messages));
+    expect(slack.calls('chat.update').map((u) => u.body)).toEqual(
+      kinds.map((kind) => ({
+        channel: 'C-#deploys',
+        ts: '1700000001.000100',
+        ...summaryMessage(notification(kind)),
+      })),
+    );
+    expect(slack.calls('chat.postMessage').map((r) => (r.body as { text: string }).text)).toEqual([
+      summaryMessage(notification('started')).text,
+      ...kinds.map((kind) => replyFor(notification(kind))),
     ]);
   });
 
