@@ -35,7 +35,10 @@ export function notifiersFor(list: readonly NotifierConfig[]): NotifierEntry[] {
     if ('webhookUrl' in slack) {
       if (!slack.webhookUrl) return [];
       return [
-        { kinds, notifier: new SlackWebhookNotifier({ name: `slack webhook #${n}`, url: slack.webhookUrl }) },
+        {
+          kinds,
+          notifier: new SlackWebhookNotifier({ name: `slack webhook #${n}`, webhookUrl: slack.webhookUrl }),
+        },
       ];
     }
     if (!slack.token) return [];

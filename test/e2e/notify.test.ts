@@ -133,10 +133,12 @@ describe('notifications through the CLI', { timeout: 60_000 }, () => {
     const env = await setUp();
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1'], env)).code).toBe(0);
     const slow = startCli(p.dir, ['deploy', ...words, 'version=v2'], { ...env, BAKE: '30s' });
-    await until(() => delivered(hook.requests).some((n) => n.code === 'bake.started'));
+    await until(() =>
+      delivered(hook.requests).some((n) => n.code === 'bake.started' && n.deployment.version === 'v2'),
+    );
     const abort = await cli(p.dir, ['abort', ...words], env);
     const deploy = await slow.done;
-    expect(deploy.code).toBe(1);
+    expect(deploy.code, abort.stderr + deploy.stderr).toBe(1);
     expect(abort.code).toBe(0);
     const v2Ends = ends(hook.requests).filter((n) => n.deployment.version === 'v2');
     expect(v2Ends.map((n) => n.kind)).toEqual(['aborted']);

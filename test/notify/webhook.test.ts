@@ -219,7 +219,9 @@ describe('webhook notifier', () => {
       minBackoffMs: 10,
     });
     const error = await webhook.send(notification, context()).catch((e: unknown) => e);
-    expect((error as SendError).message).toMatch(/ 401 x{195}\[redacted\]…$/);
+    const message = (error as SendError).message;
+    expect(message).toMatch(/ 401 x{195}/);
+    expect(message).not.toMatch(/tok|t…$|to…$/);
   });
 
   it('GIVEN nothing listening WHEN a notification is sent THEN it gives up by the deadline with the host only', async () => {
