@@ -19,7 +19,7 @@ export interface ServiceRuntime {
 }
 
 export function loadFromArgs(args: ParsedArgs): LoadedConfig {
-  return loadConfig(args.options.config);
+  return loadConfig(args.options.config, process.env, args.words.environment);
 }
 
 export function stateDirOf(args: ParsedArgs, loaded: LoadedConfig): string {

@@ -14,7 +14,12 @@ export interface LoadedConfig {
   config: Readonly<Config>;
 }
 
-export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** `environment`: the one the command acts on; only its variables (and top-level ones) must be set. */
+export function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  environment?: string,
+): LoadedConfig {
   const file = resolve(path ?? defaults.configFile);
   let text: string;
   try {
@@ -40,7 +45,7 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
       `config \`${file}\` is not valid YAML${where}: ${firstLine(error)}`,
     );
   }
-  const parsed = configSchema.safeParse(interpolate(raw ?? {}, env, file));
+  const parsed = configSchema.safeParse(interpolate(raw ?? {}, env, file, environment));
   if (!parsed.success) throw schemaError(file, parsed.error);
   return { file, baseDir: dirname(file), config: deepFreeze(parsed.data) };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notificationKinds } from '../notify/notification.js';
+import { notificationKinds, type NotificationKind } from '../notify/notification.js';
 
 /**
  * The `notify:` list of an environment. Values are usually `${VARIABLES}`: messages here name the key and
@@ -17,26 +17,48 @@ const httpUrl = (what: string) =>
     }
   }, `expected ${what} (an http or https URL), or an empty value to turn this notifier off`);
 
-const kinds = z.union([
-  z.literal('all'),
-  z
-    .array(
-      z.enum(notificationKinds.filter((k) => k !== 'test') as [string, ...string[]], {
-        error: `expected event names: ${notificationKinds.filter((k) => k !== 'test').join(', ')}`,
-      }),
-    )
-    .min(1),
-]);
+const eventNames: readonly string[] = notificationKinds.filter((k) => k !== 'test');
 
-const slackWebhook = z.object({ webhookUrl: httpUrl('a Slack incoming webhook URL') }).strict();
+// A transform rather than a union, so the error lists the names instead of saying "Invalid input".
+const kinds = z.unknown().transform((value, ctx): 'all' | NotificationKind[] => {
+  if (value === 'all') return 'all';
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => eventNames.includes(v as string))) {
+    return value as NotificationKind[];
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected \`all\` or a list of event names: ${eventNames.join(', ')}`,
+  });
+  return z.NEVER;
+});
 
-const slackBot = z
+// One object for both modes rather than a union: zod reports a union's failure as one vague line, and
+// a person who mistyped an event name needs to be told which key is wrong.
+const slack = z
   .object({
-    token: z.string({ error: 'expected a Slack bot token (xoxb-…), usually "${SLACK_BOT_TOKEN}"' }),
-    channel: z.string().min(1, 'expected a channel such as #deploys or a channel id'),
+    /** Incoming webhook mode. */
+    webhookUrl: httpUrl('a Slack incoming webhook URL').optional(),
+    /** Bot mode: a token (xoxb-…) with chat:write, and the channel it posts in. */
+    token: z
+      .string({ error: 'expected a Slack bot token (xoxb-…), usually "${SLACK_BOT_TOKEN}"' })
+      .optional(),
+    channel: z.string().min(1, 'expected a channel such as #deploys or a channel id').optional(),
     apiUrl: httpUrl('the Slack Web API URL').default('https://slack.com/api'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.webhookUrl !== undefined && s.token !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'either `webhookUrl` or `token` and `channel`, not both' });
+    } else if (s.webhookUrl === undefined && s.token === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected `webhookUrl`, or `token` and `channel`' });
+    } else if (s.token !== undefined && s.channel === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channel'],
+        message: 'a bot token needs the channel it posts in',
+      });
+    }
+  });
 
 const headerName = /^[A-Za-z0-9-]+$/;
 const reservedHeaders = new Set([
@@ -69,16 +91,18 @@ const webhook = z
   })
   .strict();
 
-export const notifierConfig = z.union(
-  [
-    z.object({ slack: z.union([slackWebhook, slackBot]), events: kinds.optional() }).strict(),
-    z.object({ webhook, events: kinds.optional() }).strict(),
-  ],
-  {
-    error:
-      'expected `slack: { webhookUrl }`, `slack: { token, channel }` or `webhook: { url }`, with optional `events`',
-  },
-);
+export const notifierConfig = z
+  .object({ slack: slack.optional(), webhook: webhook.optional(), events: kinds.optional() })
+  .strict()
+  .superRefine((n, ctx) => {
+    if ((n.slack === undefined) === (n.webhook === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expected `slack: { webhookUrl }`, `slack: { token, channel }` or `webhook: { url }`, with optional `events`',
+      });
+    }
+  });
 
 export const notifyList = z.array(notifierConfig).default([]);
 

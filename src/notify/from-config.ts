@@ -16,7 +16,7 @@ export function notifiersFor(list: readonly NotifierConfig[]): NotifierEntry[] {
         ? ('all' as const)
         : new Set<NotificationKind>((config.events as NotificationKind[] | undefined) ?? defaultKinds);
     const n = index + 1;
-    if ('webhook' in config) {
+    if (config.webhook) {
       const { url, headers, secret } = config.webhook;
       if (!url) return [];
       return [
@@ -32,7 +32,8 @@ export function notifiersFor(list: readonly NotifierConfig[]): NotifierEntry[] {
       ];
     }
     const slack = config.slack;
-    if ('webhookUrl' in slack) {
+    if (!slack) return [];
+    if (slack.webhookUrl !== undefined) {
       if (!slack.webhookUrl) return [];
       return [
         {
@@ -41,7 +42,7 @@ export function notifiersFor(list: readonly NotifierConfig[]): NotifierEntry[] {
         },
       ];
     }
-    if (!slack.token) return [];
+    if (!slack.token || !slack.channel) return [];
     return [
       {
         kinds,

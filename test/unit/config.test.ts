@@ -66,6 +66,62 @@ describe('config', () => {
     expect(() => loadConfig(file, {})).toThrowError(/`environments\.local\.listen` uses `\$\{PORT\}`/);
   });
 
+  it("GIVEN prod's Slack token unset WHEN a command acts on another environment THEN the config loads, prod's notifier off; acting on prod names the variable", () => {
+    const file = write(
+      'two-envs.yaml',
+      `${minimal}    listen: 127.0.0.1:8181
+  prod:
+    target: local
+    listen: 127.0.0.1:8282
+    notify:
+      - slack: { token: "\${PROD_SLACK_TOKEN}", channel: "#deploys" }
+`,
+    );
+    const { config } = loadConfig(file, {}, 'local');
+    expect(config.environments.prod?.notify).toEqual([
+      { slack: { token: '', channel: '#deploys', apiUrl: 'https://slack.com/api' } },
+    ]);
+    expect(() => loadConfig(file, {}, 'prod')).toThrowError(
+      /`environments\.prod\.notify\.0\.slack\.token` uses `\$\{PROD_SLACK_TOKEN\}`/,
+    );
+    expect(() => loadConfig(file, {})).toThrowError(/PROD_SLACK_TOKEN/);
+  });
+
+  it.each([
+    [
+      'an unknown event',
+      `- slack: { webhookUrl: "https://hooks.slack.test/SECRET" }\n        events: [deployed]`,
+      /expected `all` or a list of event names: started, succeeded/,
+    ],
+    [
+      'a URL that is not http',
+      `- webhook: { url: "ftp://SECRET@example.com/x" }`,
+      /expected the URL to POST notifications to \(an http or https URL\)/,
+    ],
+    [
+      'a header cutover sets',
+      `- webhook: { url: "https://example.com/", headers: { X-Cutover-Signature: "SECRET" } }`,
+      /X-Cutover-Signature.*cutover sets this header itself/,
+    ],
+    ['a bot without a channel', `- slack: { token: "xoxb-SECRET" }`, /notify\.0/],
+    [
+      'neither slack nor webhook',
+      `- email: { to: "SECRET@example.com" }`,
+      /expected `slack: \{ webhookUrl \}`/,
+    ],
+  ])('refuses a notifier with %s, naming the key and never the value', (_, item, message) => {
+    const file = write('notify.yaml', `${minimal}    notify:\n      ${item}\n`);
+    let error: unknown;
+    try {
+      loadConfig(file, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UserInputError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('SECRET');
+  });
+
   it.each([
     ['not YAML', 'artifacts: [\n', /is not valid YAML at line/],
     [
