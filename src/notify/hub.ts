@@ -77,6 +77,9 @@ export class NotificationHub {
       event.code === 'command.failed' && event.fields.deployment === undefined && this.options.deployment
         ? { ...event, fields: { ...event.fields, deployment: this.options.deployment } }
         : event;
+    if (event.code === 'green.launched' && typeof event.fields.deployment === 'string') {
+      void this.options.record.settle?.(event.fields.deployment);
+    }
     const classified = classify(owned, (this.steps += 1));
     if (!classified) return;
     const deployment = this.summaries.update(owned, classified.deployment);

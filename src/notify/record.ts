@@ -10,6 +10,8 @@ import type { MessageRef, MessageStore } from './notification.js';
 export interface SentRecord extends MessageStore {
   wasSent(id: string, notifier: string): Promise<boolean>;
   markSent(id: string, notifier: string): Promise<void>;
+  /** The deployment now has a place for shared notes (its group launched): write what waited. */
+  settle?(deployment: string): Promise<void>;
 }
 
 type Line =

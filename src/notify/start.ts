@@ -6,6 +6,8 @@ import { actorFrom } from './actor.js';
 import { notifiersFor } from './from-config.js';
 import { NotificationHub } from './hub.js';
 import { FileRecord } from './record.js';
+import { SharedRecord } from './shared-record.js';
+import type { DeploymentNotes } from '../providers/types.js';
 
 export interface NotifyingCommand {
   events: Events;
@@ -23,13 +25,16 @@ export function startNotifying(
   service: Service,
   stateDir: string,
   deployment?: string,
+  /** Where the target keeps notes every runner sees (aws tags), besides this runner's record. */
+  notes?: DeploymentNotes,
 ): NotificationHub | undefined {
   const entries = notifiersFor(service.env.notify);
   if (entries.length === 0) return undefined;
   const journal = new Journal(stateDir, service.environment, service.artifact);
+  const local = new FileRecord(stateDir, service.environment, service.artifact);
   const config = loaded.file.endsWith('/cutover.config.yaml') ? '' : ` --config ${loaded.file}`;
   const hub = new NotificationHub(entries, {
-    record: new FileRecord(stateDir, service.environment, service.artifact),
+    record: notes ? new SharedRecord(local, notes) : local,
     actor: actorFrom(process.env),
     lookup: (id) => {
       const found = journal.deployments().find((d) => d.deployment === id);

@@ -100,8 +100,22 @@ export interface TrafficRouter {
   setWeights(weights: Weights): Promise<void>;
 }
 
+/**
+ * A few short facts kept with a deployment where every runner sees them (aws: tags on the group the
+ * deployment launched), for notifications: what was told, and which Slack message is the deployment's.
+ * Keys are plain (`notified-3f9a2c`); values are at most 256 characters.
+ */
+export interface DeploymentNotes {
+  /** The deployment's notes; undefined when it has no place for them (no group of its own, or not yet). */
+  read(deployment: string): Promise<Record<string, string> | undefined>;
+  /** Adds or replaces notes; false when the deployment has no place for them (yet). */
+  write(deployment: string, notes: Record<string, string>): Promise<boolean>;
+}
+
 export interface Target {
   name: string;
+  /** Where the target keeps deployment notes for other runners; absent where one runner's journal is all (local). */
+  notes?: DeploymentNotes;
   /**
    * Green takes the standby's place (aws: its target group), so a deploy retires the standby before it
    * launches and says so. Where false (local), the standby stays until green is live.

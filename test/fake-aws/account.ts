@@ -394,7 +394,12 @@ export class FakeAwsAccount {
     Tags?: { ResourceId?: string; Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
   }): void {
     for (const tag of input.Tags ?? []) {
+      // Auto Scaling's documented limits: keys up to 128 characters, values up to 256, 50 tags a group.
+      if ((tag.Key ?? '').length > 128 || (tag.Value ?? '').length > 256)
+        throw awsError('ValidationError', `Tag key or value too long: ${tag.Key}`);
       const group = this.requireChangeable(tag.ResourceId);
+      if (!group.tags.has(tag.Key ?? '') && group.tags.size >= 50)
+        throw awsError('ValidationError', `Group ${group.name} would have more than 50 tags`);
       group.tags.set(tag.Key ?? '', tag.Value ?? '');
       if (tag.PropagateAtLaunch) group.propagated.add(tag.Key ?? '');
       else group.propagated.delete(tag.Key ?? '');

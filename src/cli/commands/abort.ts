@@ -76,7 +76,7 @@ served before, green deleted. The aws case also works from another machine.`,
 
 async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number> {
   const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
-  startNotifying(io, loaded, service, stateDir);
+  startNotifying(io, loaded, service, stateDir, undefined, ctx.target.notes);
   const lock = acquireLock(stateDir, service.environment, service.artifact, {
     deployment: newDeploymentId(ctx.clock.now()),
     command: 'abort',

@@ -41,7 +41,7 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
     const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
     const version = validateVersion(service, args.words.version);
     const deployment = newDeploymentId(ctx.clock.now());
-    startNotifying(io, loaded, service, stateDir, deployment);
+    startNotifying(io, loaded, service, stateDir, deployment, ctx.target.notes);
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
       deployment,
       command: 'deploy',

@@ -28,7 +28,7 @@ traffic goes back to the version it started from, and nothing more moves.
   async run(args, io) {
     const { loaded, service, stateDir, journal, ctx } = await serviceRuntime(args, io.events, io.signal);
     const deployment = newDeploymentId(ctx.clock.now());
-    startNotifying(io, loaded, service, stateDir, deployment);
+    startNotifying(io, loaded, service, stateDir, deployment, ctx.target.notes);
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
       deployment,
       command: 'rollback',

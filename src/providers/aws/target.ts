@@ -13,6 +13,7 @@ import { parseDuration } from '../../duration.js';
 import { DeploymentFailed, LockHeld, UserInputError } from '../../errors.js';
 import type { Measurement } from '../../../healthchecks/types.js';
 import type {
+  DeploymentNotes,
   Fleet,
   FleetInfo,
   FleetRole,
@@ -662,7 +663,41 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
   };
 
   // Green is attached to the idle target group, which the standby holds: the standby must go first.
-  return { name: 'aws', standbyGivesWay: true, fleet, router, describe, preflight, checkRouting, plan };
+  const noteTag = 'cutover:note:';
+  const groupOf = async (deployment: string) =>
+    (await groups()).find((g) => tagOf(g, tagKeys.deployment) === deployment);
+  const notes: DeploymentNotes = {
+    async read(deployment) {
+      const group = await groupOf(deployment);
+      if (!group) return undefined;
+      return Object.fromEntries(
+        (group.Tags ?? [])
+          .filter((t) => t.Key?.startsWith(noteTag))
+          .map((t) => [(t.Key ?? '').slice(noteTag.length), t.Value ?? '']),
+      );
+    },
+    async write(deployment, values) {
+      const group = await groupOf(deployment);
+      if (!group?.AutoScalingGroupName) return false;
+      await autoscaling.tag(
+        group.AutoScalingGroupName,
+        Object.fromEntries(Object.entries(values).map(([key, value]) => [`${noteTag}${key}`, value])),
+      );
+      return true;
+    },
+  };
+
+  return {
+    name: 'aws',
+    standbyGivesWay: true,
+    fleet,
+    router,
+    notes,
+    describe,
+    preflight,
+    checkRouting,
+    plan,
+  };
 }
 
 /**
