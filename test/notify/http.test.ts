@@ -174,7 +174,7 @@ describe('postJson errors', () => {
       postJson(
         slack.url + secretPath,
         '{}',
-        options({ deadline: Date.now() + 200, headers: { authorization: `Bearer ${token}` } }),
+        options({ deadline: Date.now() + 1500, headers: { authorization: `Bearer ${token}` } }),
       ),
     );
     expect(last.message).toContain('last: 500 … …');

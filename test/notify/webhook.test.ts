@@ -198,7 +198,7 @@ describe('webhook notifier', () => {
         minBackoffMs: 10,
         maxBackoffMs: 20,
       });
-      const error = await webhook.send(notification, context(300)).catch((e: unknown) => e);
+      const error = await webhook.send(notification, context(1500)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SendError);
       expect((error as SendError).permanent).toBe(status === 403);
       const message = (error as SendError).message;
