@@ -22,14 +22,9 @@ export const notificationKinds = [
 export type NotificationKind = (typeof notificationKinds)[number];
 
 /** The kinds a notifier gets when its config names none: everything but per-step chatter. */
-export const defaultKinds: readonly NotificationKind[] = [
-  'started',
-  'succeeded',
-  'failed',
-  'rolled-back',
-  'rollback-failed',
-  'aborted',
-];
+export const defaultKinds: readonly NotificationKind[] = notificationKinds.filter(
+  (kind) => kind !== 'step' && kind !== 'test',
+);
 
 export interface DeploymentSummary {
   /** The deployment id (`d-20261126T113002-3f9a`); a rollback has its own. */

@@ -85,6 +85,9 @@ const notification: Notification = {
   },
 };
 
+const signed = (url: string) =>
+  new WebhookNotifier({ name: 'webhook', url, secret: 'shh-its-a-secret', minBackoffMs: 10 });
+
 describe('webhook notifier', () => {
   it('GIVEN a secret and extra headers WHEN a notification is sent THEN the receiver gets exactly its JSON, the extra headers, the event and delivery headers, and a signature it can verify', async () => {
     const { url, received } = await receiver(ok);
@@ -114,12 +117,7 @@ describe('webhook notifier', () => {
 
   it('GIVEN a signed request WHEN its body, the secret or the signature is not the one signed THEN verification fails', async () => {
     const { url, received } = await receiver(ok);
-    const webhook = new WebhookNotifier({
-      name: 'webhook',
-      url,
-      secret: 'shh-its-a-secret',
-      minBackoffMs: 10,
-    });
+    const webhook = signed(url);
     await webhook.send(notification, context());
     const body = received[0]?.body ?? Buffer.alloc(0);
     const signature = received[0]?.headers['x-cutover-signature'];
@@ -143,12 +141,7 @@ describe('webhook notifier', () => {
 
   it('GIVEN a receiver that answers 500 once WHEN a notification is sent THEN it is sent again, with the same body and delivery id, and succeeds', async () => {
     const { url, received } = await receiver(() => ({ status: 500, body: 'busy' }), ok);
-    const webhook = new WebhookNotifier({
-      name: 'webhook',
-      url,
-      secret: 'shh-its-a-secret',
-      minBackoffMs: 10,
-    });
+    const webhook = signed(url);
     await webhook.send(notification, context());
     expect(received).toHaveLength(2);
     expect(received[1]?.body.equals(received[0]?.body ?? Buffer.alloc(0))).toBe(true);
