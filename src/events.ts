@@ -49,8 +49,11 @@ export interface EventPayloads {
   'rollback.failed': { error: string; reason: string };
   /** SIGINT or SIGTERM reached a running command, or `cutover abort` asked a deploy to stop. */
   'abort.requested': { pid?: number };
-  /** `deployment` is the deployment the abort stopped or undid. */
-  'abort.finished': { deployment: string };
+  /**
+   * `deployment` is the deployment the abort stopped or undid; `outcome: 'succeeded'` when it had gone
+   * live before the abort reached it (nothing was undone).
+   */
+  'abort.finished': { deployment: string; outcome?: 'succeeded' | 'stopped' };
   'abort.timed_out': { deployment: string; pid: number };
   'abort.nothing_to_abort': Record<string, never>;
   'lock.removed': { artifact: string; environment: string };

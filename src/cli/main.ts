@@ -46,12 +46,50 @@ async function main(argv: string[]): Promise<number> {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const abort = new AbortController();
   const lastWork: (() => Promise<void>)[] = [];
+  let exiting = false;
+  let signalsWhileExiting = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // The command is done and waits for its notifications: a second signal stops the wait, keeping the
+    // command's exit code. The first only says so, since `cutover abort` sends one to a finished deploy.
+    if (exiting) {
+      signalsWhileExiting += 1;
+      process.stderr.write(
+        signalsWhileExiting === 1
+          ? `cutover: ${signal}: the command has ended; sending its last notifications (again to stop waiting)\n`
+          : `cutover: ${signal}: not waiting for notifications still being sent\n`,
+      );
+      if (signalsWhileExiting > 1) process.exit();
+      return;
+    }
     if (abort.signal.aborted) return;
     events.warn('abort.requested', `received ${signal}: aborting`);
     abort.abort(new DeploymentFailed('ABORTED', `aborted by ${signal}`, 'run the command again when ready'));
   };
 
+  const code = await runCommand(argv, { events, out, json, abort, onSignal, lastWork });
+  exiting = true;
+  process.exitCode = code;
+  // Each is bounded (notifyFlushTimeout) and reports its own failures as warnings.
+  await Promise.all(lastWork.map((work) => work().catch(() => undefined)));
+  await new Promise<void>((resolve) => {
+    logger.on('finish', resolve);
+    logger.end();
+  });
+  return code;
+}
+
+interface Runtime {
+  events: Events;
+  out: (text: string) => void;
+  json: boolean;
+  abort: AbortController;
+  onSignal: (signal: NodeJS.Signals) => void;
+  lastWork: (() => Promise<void>)[];
+}
+
+/** Runs one command; every error that ends it becomes its exit code and a command.failed event. */
+async function runCommand(argv: string[], runtime: Runtime): Promise<number> {
+  const { events, out, json, abort, onSignal, lastWork } = runtime;
   try {
     const { command: name, rest } = splitCommand(argv);
     if (!name) {
@@ -101,13 +139,6 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     return code;
-  } finally {
-    // Each is bounded (notifyFlushTimeout) and reports its own failures as warnings.
-    await Promise.all(lastWork.map((work) => work().catch(() => undefined)));
-    await new Promise<void>((resolve) => {
-      logger.on('finish', resolve);
-      logger.end();
-    });
   }
 }
 

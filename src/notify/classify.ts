@@ -32,7 +32,8 @@ export function classify(event: CutoverEvent, step: number): Classified | undefi
     case 'rollback.failed':
       return end('rollback-failed');
     case 'abort.finished':
-      return end('aborted');
+      // A deploy that went live before the abort reached it told its own end.
+      return f.outcome === 'succeeded' ? undefined : end('aborted');
     case 'recovery.finished':
       // An interrupted deploy that recovery undid failed; one it finished went live. Nothing else moved.
       if (f.outcome === 'undone') return end('failed', String(f.interrupted));

@@ -156,6 +156,16 @@ describe('notification hub', () => {
     expect(slack.got[0]?.deployment).toMatchObject({ id: 'd-old', version: 'v0', phase: 'aborted' });
   });
 
+  it('GIVEN a deploy that went live just before an abort reached it WHEN the abort finishes THEN it tells nothing (the deploy told its own end)', async () => {
+    const slack = new Recording('slack');
+    const { hub, events } = setup([{ notifier: slack, kinds: defaults }]);
+    events
+      .child({ deployment: 'd-abort' })
+      .info('abort.finished', 'd-old had gone live', { deployment: 'd-old', outcome: 'succeeded' });
+    await hub.flush();
+    expect(slack.got).toEqual([]);
+  });
+
   it('GIVEN a rollback command WHEN it runs THEN it is a deployment of its own that names the one it undid', async () => {
     const slack = new Recording('slack');
     const { hub, events } = setup([{ notifier: slack, kinds: defaults }]);

@@ -10,6 +10,7 @@ import { abandonUnfinished } from '../../controller/abandon.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { acquireLock } from '../../state/lock.js';
 import { newDeploymentId } from '../../ids.js';
+import { Journal } from '../../state/journal.js';
 import { startNotifying } from '../../notify/start.js';
 import type { ParsedArgs } from '../args.js';
 import type { CommandIO } from '../command.js';
@@ -69,7 +70,20 @@ served before, green deleted. The aws case also works from another machine.`,
       );
       return ExitCode.failed;
     }
-    io.events.info('abort.finished', `${holder.deployment} has stopped`, { deployment: holder.deployment });
+    const journal = new Journal(stateDirOf(args, loaded), service.environment, service.artifact);
+    const ended = journal.deployments().find((d) => d.deployment === holder.deployment)?.phase;
+    if (ended === 'succeeded') {
+      io.events.info(
+        'abort.finished',
+        `${holder.deployment} had gone live before it could be stopped; \`cutover rollback\` goes back`,
+        { deployment: holder.deployment, outcome: 'succeeded' },
+      );
+      return ExitCode.ok;
+    }
+    io.events.info('abort.finished', `${holder.deployment} has stopped`, {
+      deployment: holder.deployment,
+      outcome: 'stopped',
+    });
     return ExitCode.ok;
   },
 };
