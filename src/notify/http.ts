@@ -49,9 +49,9 @@ export async function postJson(url: string, body: string, options: PostOptions):
   const now = options.now ?? Date.now;
   const left = () => options.deadline - now();
   const cap = options.retryAfterCapMs ?? defaultRetryAfterCapMs;
-  let last = 'it was not tried';
-  const secrets = secretsOf(url, options.headers);
-  const short = (body: string) => shorten(redact(body, secrets));
+  const notTried = 'it was not tried';
+  let last = notTried;
+  const short = quotable;
 
   const attempt = async (): Promise<HttpAnswer> => {
     if (left() <= 0) throw new AbortError(giveUp(options.what, last));
@@ -78,7 +78,9 @@ export async function postJson(url: string, body: string, options: PostOptions):
       if (error instanceof AbortError) throw error;
       if (options.signal.aborted) throw new AbortError(giveUp(options.what, last));
       if (error instanceof RequestError) {
-        last = `${error.code}${error.code === 'ETIMEDOUT' ? ' (no answer)' : ''}`;
+        // An attempt cut short by the deadline says nothing of the server: the answer before it does.
+        const cutByDeadline = error.code === 'ETIMEDOUT' && left() <= 0 && last !== notTried;
+        if (!cutByDeadline) last = `${error.code}${error.code === 'ETIMEDOUT' ? ' (no answer)' : ''}`;
         throw new Error(last);
       }
       throw error;
@@ -150,30 +152,26 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 }
 
 /**
- * What must not come back in an error: the URL, its path and query and their longer parts (a Slack
- * webhook's secret is its last path segment), and header values (a bot token). A server may echo them:
- * Express's 404 says `Cannot POST /services/T000/B000/XXXX`, a debugging proxy repeats the headers.
+ * What of an answer may go into an error: only an error code such as Slack's (`invalid_payload`,
+ * `no_service`), alone or as a JSON `error`. Anything else may echo the request (Express's 404 repeats
+ * the webhook URL's secret path, a debugging proxy the Authorization header), so it is only measured.
  */
-function secretsOf(url: string, headers: Record<string, string> = {}): string[] {
-  const found = [url];
+export function quotable(body: string): string {
+  const text = body.trim();
+  if (text === '') return '';
+  if (isErrorCode(text)) return text;
   try {
-    const parsed = new URL(url);
-    found.push(parsed.pathname + parsed.search, ...`${parsed.pathname}/${parsed.search}`.split(/[/?&=]/));
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof error === 'string' && isErrorCode(error)) return error;
   } catch {
-    // Not a URL: got refuses it before anything is sent, so nothing can echo it.
+    // Not JSON.
   }
-  for (const value of Object.values(headers)) found.push(value, ...value.split(/\s+/));
-  // Short parts (`services`, `api`, `Bearer`) are not secrets and would blank out ordinary words.
-  return found.filter((secret) => secret.length >= 9).sort((a, b) => b.length - a.length);
+  return `(an answer of ${Buffer.byteLength(text)} bytes, not shown: it may repeat the request)`;
 }
 
-function redact(body: string, secrets: string[]): string {
-  return secrets.reduce((text, secret) => text.split(secret).join('…'), body);
-}
-
-function shorten(body: string): string {
-  const line = body.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+/** A lower-case word with underscores: Slack's error codes, and what most APIs answer alike. */
+export function isErrorCode(text: string): boolean {
+  return /^[a-z][a-z0-9_]{0,63}$/.test(text);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-import { postJson, SendError, type HttpAnswer, type PostOptions } from './http.js';
+import { isErrorCode, postJson, SendError, type HttpAnswer, type PostOptions } from './http.js';
 import type { MessageRef, Notification, Notifier, SendContext } from './notification.js';
 import { replyFor, summaryMessage, type SlackBlock } from './slack-blocks.js';
 
@@ -187,7 +187,8 @@ function readAnswer(what: string, answer: HttpAnswer): WebApiAnswer {
   if (parsed === null || typeof parsed !== 'object')
     throw new Error(`${what}: answered ${answer.status} with no JSON`);
   if (parsed.ok === true) return parsed;
-  const error = typeof parsed.error === 'string' ? parsed.error.slice(0, 100) : 'unknown_error';
+  // Only a code is repeated: a proxy in front of Slack may put the request, token and all, in `error`.
+  const error = typeof parsed.error === 'string' && isErrorCode(parsed.error) ? parsed.error : 'unknown_error';
   const slackError = new SlackApiError(`${what} failed: ${error}`, error);
   // Retried ones are plain errors to postJson, which retries those; the last one ends its message.
   if (!slackError.permanent) throw new Error(slackError.message);

@@ -32,6 +32,33 @@ async function failure(promise: Promise<unknown>): Promise<SendError> {
 }
 
 describe('postJson', () => {
+  it.each([
+    ['the basic auth of a user:password URL', 'Authorization: Basic dXNlcjpwdzBzZWNyZXQ3Nw=='],
+    ['a short query value', 'unknown key k8short1'],
+    ['a token in JSON', '{"ok":false,"error":"bad token Bearer xoxb-1-2-SECRET"}'],
+    ['a request line', 'Cannot POST /hooks/pathsecret555?key=k8short1'],
+  ])('never quotes an answer that may echo the request: %s', async (_, echoed) => {
+    slack = await fakeSlack();
+    slack.reply({ status: 403, body: echoed });
+    const url =
+      slack.url.replace('http://', 'http://user:pw0secret77@') + '/hooks/pathsecret555?key=k8short1';
+    const error = await failure(
+      postJson(url, '{}', options({ headers: { authorization: 'Bearer xoxb-1-2-SECRET' } })),
+    );
+    expect(error.message).toMatch(/403 \(an answer of \d+ bytes, not shown/);
+    for (const secret of ['dXNlcjpwdzBzZWNyZXQ3Nw', 'k8short1', 'SECRET', 'pathsecret555', 'pw0secret77']) {
+      expect(error.message).not.toContain(secret);
+    }
+  });
+
+  it('quotes an error code, alone or as a JSON error', async () => {
+    slack = await fakeSlack();
+    slack.reply([{ status: 404, body: 'no_service' }]);
+    expect((await failure(postJson(slack.url, '{}', options()))).message).toMatch(/404 no_service$/);
+    slack.reply([{ status: 400, body: { ok: false, error: 'invalid_blocks' } }]);
+    expect((await failure(postJson(slack.url, '{}', options()))).message).toMatch(/400 invalid_blocks$/);
+  });
+
   it('waits for a 429 Retry-After, then succeeds', async () => {
     slack = await fakeSlack();
     slack.reply([{ status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' }, { body: 'ok' }]);
@@ -167,7 +194,9 @@ describe('postJson errors', () => {
       postJson(slack.url + secretPath, '{}', options({ headers: { authorization: `Bearer ${token}` } })),
     );
     expect(error.permanent).toBe(true);
-    expect(error.message).toBe('Slack webhook refused the message: 404 Cannot POST …');
+    expect(error.message).toBe(
+      'Slack webhook refused the message: 404 (an answer of 41 bytes, not shown: it may repeat the request)',
+    );
 
     slack.reply(Array.from({ length: 50 }, () => ({ status: 500, body: `${token} SECRETxyz` })));
     const last = await failure(
@@ -177,7 +206,7 @@ describe('postJson errors', () => {
         options({ deadline: Date.now() + 1500, headers: { authorization: `Bearer ${token}` } }),
       ),
     );
-    expect(last.message).toContain('last: 500 … …');
+    expect(last.message).toContain('last: 500 (an answer of');
     expect(last.message).not.toContain('SECRET');
   });
 });

@@ -157,6 +157,14 @@ describe('SlackBotNotifier', () => {
     expect(slack.requests).toHaveLength(1);
   });
 
+  it('GIVEN a proxy that puts the request in ok:false error WHEN it answers THEN the error is not repeated', async () => {
+    const { slack, notifier, messages } = await setup();
+    slack.reply({ body: { ok: false, error: `bad token Bearer ${token}` } });
+    const error = await rejection(notifier.send(notification('started'), sendContext(messages)));
+    expect(error.permanent).toBe(true);
+    expect(error.message).toBe('slack #deploys chat.postMessage failed: unknown_error');
+  });
+
   it('rejects at once, permanently, on channel_not_found, without the token', async () => {
     const { slack, notifier, messages } = await setup();
     slack.reply({ body: { ok: false, error: 'channel_not_found' } });

@@ -156,13 +156,13 @@ describe('webhook notifier', () => {
   });
 
   it('GIVEN a receiver that answers 400 WHEN a notification is sent THEN it fails at once, permanently, after one request', async () => {
-    const { url, received } = await receiver(() => ({ status: 400, body: 'bad payload' }));
+    const { url, received } = await receiver(() => ({ status: 400, body: 'bad_payload' }));
     const webhook = new WebhookNotifier({ name: 'webhook', url, minBackoffMs: 10 });
     const error = await webhook.send(notification, context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SendError);
     expect((error as SendError).permanent).toBe(true);
     expect((error as SendError).message).toBe(
-      'webhook 127.0.0.1:' + new URL(url).port + ' refused the message: 400 bad payload',
+      'webhook 127.0.0.1:' + new URL(url).port + ' refused the message: 400 bad_payload',
     );
     expect(received).toHaveLength(1);
   });
@@ -213,8 +213,8 @@ describe('webhook notifier', () => {
     });
     const error = await webhook.send(notification, context()).catch((e: unknown) => e);
     const message = (error as SendError).message;
-    expect(message).toMatch(/ 401 x{195}/);
-    expect(message).not.toMatch(/tok|t…$|to…$/);
+    expect(message).toMatch(/ 401 \(an answer of \d+ bytes, not shown/);
+    expect(message).not.toMatch(/tok/);
   });
 
   it('GIVEN nothing listening WHEN a notification is sent THEN it gives up by the deadline with the host only', async () => {
