@@ -11,6 +11,8 @@ import { NotifierQueue, type Unsent } from './queue.js';
 import type { SentRecord } from './record.js';
 import { Summaries, type KnownDeployment } from './summaries.js';
 
+const minSendBudgetMs = 10_000;
+
 export interface NotifierEntry {
   notifier: Notifier;
   kinds: 'all' | ReadonlySet<NotificationKind>;
@@ -53,7 +55,9 @@ export class NotificationHub {
       kinds,
       queue: new NotifierQueue(notifier, {
         record: options.record,
-        budgetMs: options.flushTimeoutMs,
+        // The flush budget bounds the wait at exit; while the command runs, a send may take longer, so
+        // that a short (or zero) flush budget does not mean nothing is ever sent.
+        budgetMs: Math.max(options.flushTimeoutMs, minSendBudgetMs),
         limit: options.queueLimit ?? 100,
         now: this.now,
         failed: options.failed,

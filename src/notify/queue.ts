@@ -1,6 +1,9 @@
 import type { Notification, Notifier } from './notification.js';
 import type { SentRecord } from './record.js';
 
+/** Steps waiting longer than this when their deployment ends mean the receiver is behind. */
+const behindMs = 1000;
+
 /** Why a notification was not sent, for the warning a command prints. */
 export interface Unsent {
   notifier: string;
@@ -38,7 +41,18 @@ export class NotifierQueue {
 
   push(notification: Notification): void {
     if (this.stop.signal.aborted) return;
-    this.waiting.push({ notification, queuedAt: this.options.now() });
+    const now = this.options.now();
+    if (notification.id.endsWith(':end') && this.waiting.some((w) => now - w.queuedAt > behindMs)) {
+      // A receiver that fell behind would get the outcome only after every step before it, maybe never
+      // within the budget; and a Slack message updated by an old step after its outcome would go back
+      // in time. The deployment's waiting steps are dropped (and reported), so the outcome goes next.
+      const id = notification.deployment.id;
+      const stale = (w: (typeof this.waiting)[number]) =>
+        w.notification.kind === 'step' && w.notification.deployment.id === id;
+      this.dropped += this.waiting.filter(stale).length;
+      this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((w) => !stale(w)));
+    }
+    this.waiting.push({ notification, queuedAt: now });
     if (this.waiting.length > this.options.limit) {
       const oldestStep = this.waiting.findIndex((w) => w.notification.kind === 'step');
       if (oldestStep >= 0) {
@@ -72,7 +86,7 @@ export class NotifierQueue {
     if (this.dropped) {
       this.options.failed({
         notifier: this.notifier.name,
-        reason: `${this.dropped} step notification${this.dropped === 1 ? ' was' : 's were'} dropped: more than ${this.options.limit} waited`,
+        reason: `${this.dropped} step notification${this.dropped === 1 ? ' was' : 's were'} not sent: the receiver fell behind (more than ${this.options.limit} waited, or the deployment had ended)`,
       });
     }
   }

@@ -188,7 +188,8 @@ function readAnswer(what: string, answer: HttpAnswer): WebApiAnswer {
     throw new Error(`${what}: answered ${answer.status} with no JSON`);
   if (parsed.ok === true) return parsed;
   // Only a code is repeated: a proxy in front of Slack may put the request, token and all, in `error`.
-  const error = typeof parsed.error === 'string' && isErrorCode(parsed.error) ? parsed.error : 'unknown_error';
+  const error =
+    typeof parsed.error === 'string' && isErrorCode(parsed.error) ? parsed.error : 'unknown_error';
   const slackError = new SlackApiError(`${what} failed: ${error}`, error);
   // Retried ones are plain errors to postJson, which retries those; the last one ends its message.
   if (!slackError.permanent) throw new Error(slackError.message);

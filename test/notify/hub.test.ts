@@ -12,6 +12,8 @@ class Recording implements Notifier {
   behaviour: 'ok' | 'throw' | 'hang' = 'ok';
   constructor(readonly name: string) {}
   async send(n: Notification, context: SendContext): Promise<void> {
+    // As postJson does: no attempt once the deadline has passed.
+    if (Date.now() >= context.deadline) throw new Error('no time left');
     if (this.behaviour === 'throw') throw new Error('slack said no');
     if (this.behaviour === 'hang') {
       await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()));
@@ -204,6 +206,50 @@ describe('notification hub', () => {
     expect(failures.find((f) => f.notifier === 'broken')?.reason).toBe('slack said no');
   });
 
+  it('GIVEN a receiver that fell behind on steps WHEN the deployment ends THEN its outcome goes next and the waiting steps are dropped, and said so', async () => {
+    let now = 0;
+    const got: Notification[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: Notifier = {
+      name: 'slow',
+      send: async (n) => {
+        await gate;
+        got.push(n);
+      },
+    };
+    const failures: Unsent[] = [];
+    const hub = new NotificationHub([{ notifier: slow, kinds: 'all' }], {
+      record: new MemoryRecord(),
+      actor: { name: 'ana', source: 'local' },
+      lookup: () => undefined,
+      rollbackCommand: 'cutover rollback',
+      flushTimeoutMs: 1000,
+      now: () => now,
+      failed: (u) => failures.push(u),
+    });
+    const run = new Events([hub.listener], {}, () => now).child({ deployment: 'd-1', version: 'v2' });
+    run.info('deploy.started', 'deploying v2');
+    for (let i = 0; i < 5; i += 1) run.info('green.launching', `waiting ${i}`);
+    now = 5000;
+    run.info('deploy.succeeded', 'v2 is live', { ms: 5000 });
+    release();
+    await hub.flush();
+    expect(got.map((n) => n.kind)).toEqual(['started', 'succeeded']);
+    expect(failures.map((f) => f.reason)).toEqual([
+      '5 step notifications were not sent: the receiver fell behind (more than 100 waited, or the deployment had ended)',
+    ]);
+  });
+
+  it('GIVEN notifyFlushTimeout 0 WHEN a command runs THEN its notifications are still sent while it runs', async () => {
+    const slack = new Recording('slack');
+    const { hub, events } = setup([{ notifier: slack, kinds: defaults }], new MemoryRecord(), 0);
+    deployAndSucceed(events);
+    await new Promise((r) => setTimeout(r, 50));
+    await hub.flush();
+    expect(slack.got.map((n) => n.kind)).toEqual(['started', 'succeeded']);
+  });
+
   it('GIVEN a full queue of steps WHEN more come THEN the oldest steps are dropped, never the start or the end, and the drop is reported', async () => {
     const slow = new Recording('slow');
     const failures: Unsent[] = [];
@@ -235,6 +281,6 @@ describe('notification hub', () => {
     expect(kinds[0]).toBe('started');
     expect(kinds.at(-1)).toBe('succeeded');
     expect(kinds.length).toBeLessThanOrEqual(4);
-    expect(failures.some((f) => /dropped/.test(f.reason))).toBe(true);
+    expect(failures.some((f) => /not sent: the receiver fell behind/.test(f.reason))).toBe(true);
   });
 });
