@@ -14,9 +14,8 @@ export interface Classified {
  * A deployment has one start and one end: `<deployment>:started` and `<deployment>:end`, whichever
  * process sees it (the deploy itself, `cutover abort`, a recovery). Steps happen in one process only.
  */
-export function classify(event: CutoverEvent, step: number): Classified | undefined {
+export function classify(event: CutoverEvent, step: number, own: string | undefined): Classified | undefined {
   const f = event.fields;
-  const own = typeof f.deployment === 'string' ? f.deployment : undefined;
   const end = (kind: NotificationKind, deployment = own) =>
     deployment ? { kind, deployment, id: `${deployment}:end` } : undefined;
   switch (event.code) {

@@ -43,6 +43,8 @@ export class NotificationHub {
   private readonly summaries: Summaries;
   private readonly told = new Set<string>();
   private steps = 0;
+  /** The interrupted deployment a recovery is settling, between recovery.started and .finished. */
+  private recovering: string | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -77,16 +79,17 @@ export class NotificationHub {
   }
 
   private onEvent(event: CutoverEvent): void {
-    const owned =
-      event.code === 'command.failed' && event.fields.deployment === undefined && this.options.deployment
-        ? { ...event, fields: { ...event.fields, deployment: this.options.deployment } }
-        : event;
-    if (event.code === 'green.launched' && typeof event.fields.deployment === 'string') {
-      void this.options.record.settle?.(event.fields.deployment);
-    }
-    const classified = classify(owned, (this.steps += 1));
+    const named = typeof event.fields.deployment === 'string' ? event.fields.deployment : undefined;
+    if (event.code === 'recovery.started') this.recovering = String(event.fields.interrupted);
+    // What a recovery does, it does for the deployment it settles, not for the command that runs it;
+    // a failure that ends the command before any event named a deployment is the command's own.
+    const owner =
+      this.recovering ?? named ?? (event.code === 'command.failed' ? this.options.deployment : undefined);
+    if (event.code === 'recovery.finished') this.recovering = undefined;
+    if (event.code === 'green.launched' && named) void this.options.record.settle?.(named);
+    const classified = classify(event, (this.steps += 1), owner);
     if (!classified) return;
-    const deployment = this.summaries.update(owned, classified.deployment);
+    const deployment = this.summaries.update(event, classified.deployment);
     // A rollback command that failed is a failed rollback, whichever event said so.
     const kind: NotificationKind =
       classified.kind === 'failed' && deployment.kind === 'rollback' ? 'rollback-failed' : classified.kind;

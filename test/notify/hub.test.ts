@@ -168,6 +168,25 @@ describe('notification hub', () => {
     expect(slack.got).toEqual([]);
   });
 
+  it('GIVEN a deploy that first recovers an interrupted one WHEN it runs THEN the recovery is told about the interrupted deployment, not the new one', async () => {
+    const all = new Recording('all');
+    const { hub, events } = setup([{ notifier: all, kinds: 'all' }]);
+    const run = events.child({ deployment: 'd-new', version: 'v3' });
+    run.warn('recovery.started', 'deploy d-old was interrupted during baking; finishing it', {
+      interrupted: 'd-old',
+    });
+    run.warn('traffic.restoring', 'rolling back: traffic returns to v1', { reason: 'controller stopped' });
+    run.info('recovery.finished', 'd-old rolled back', { interrupted: 'd-old', outcome: 'undone' });
+    run.info('deploy.started', 'deploying v3', { blue: 'v1' });
+    await hub.flush();
+    expect(all.got.map((n) => [n.deployment.id, n.kind, n.deployment.version])).toEqual([
+      ['d-old', 'step', 'v0'],
+      ['d-old', 'step', 'v0'],
+      ['d-old', 'failed', 'v0'],
+      ['d-new', 'started', 'v3'],
+    ]);
+  });
+
   it('GIVEN a rollback command WHEN it runs THEN it is a deployment of its own that names the one it undid', async () => {
     const slack = new Recording('slack');
     const { hub, events } = setup([{ notifier: slack, kinds: defaults }]);
