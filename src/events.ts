@@ -63,6 +63,8 @@ export interface EventPayloads {
   'aws.retry': { operation: string; attempt: number; waitMs: number; error: string };
   /** An error ended the command: bad input (exit 2), a lock held (3), a failure (1). */
   'command.failed': { error: string; exitCode: number; hint?: string };
+  /** The command is done and waits (at most `budgetMs`) for notifications still being sent. */
+  'notify.waiting': { pending: number; budgetMs: number };
   /** A notifier could not send; the command's exit code does not change. */
   'notify.failed': { notifier: string; notification: string; reason: string };
 }
@@ -108,6 +110,7 @@ const codeSet: Record<EventCode, true> = {
   'target.note': true,
   'aws.retry': true,
   'command.failed': true,
+  'notify.waiting': true,
   'notify.failed': true,
 };
 export const eventCodes = Object.keys(codeSet) as EventCode[];

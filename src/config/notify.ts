@@ -43,7 +43,12 @@ const slack = z
       .string({ error: 'expected a Slack bot token (xoxb-…), usually "${SLACK_BOT_TOKEN}"' })
       .optional(),
     channel: z.string().min(1, 'expected a channel such as #deploys or a channel id').optional(),
-    apiUrl: httpUrl('the Slack Web API URL').default('https://slack.com/api'),
+    apiUrl: httpUrl('the Slack Web API URL')
+      .refine(
+        (url) => url !== '',
+        'expected the Slack Web API URL; leave `apiUrl` out for https://slack.com/api',
+      )
+      .default('https://slack.com/api'),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -80,8 +85,8 @@ const webhook = z
             ? 'header names are letters, digits and dashes'
             : reservedHeaders.has(name.toLowerCase())
               ? 'cutover sets this header itself'
-              : /[\r\n\0]/.test(value)
-                ? 'the value has a line break or NUL, which no HTTP request can carry'
+              : /[^\t\x20-\x7e]/.test(value)
+                ? 'the value has a character other than printable ASCII (a line break, a NUL, an accent), which an HTTP header cannot carry'
                 : undefined;
           if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
         }

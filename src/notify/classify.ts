@@ -43,6 +43,7 @@ export function classify(event: CutoverEvent, step: number, own: string | undefi
       // bad input and a held lock changed nothing and end no deployment.
       return f.exitCode === 1 ? end('failed') : undefined;
     case 'notify.failed':
+    case 'notify.waiting':
     case 'status.not_serving':
     case 'environment.down':
     case 'lock.removed':

@@ -29,6 +29,8 @@ export interface HubOptions {
   deployment?: string | undefined;
   flushTimeoutMs: number;
   failed: (unsent: Unsent) => void;
+  /** Told when the command ends with notifications still to send, before it waits for them. */
+  flushing?: (pending: number) => void;
   now?: () => number;
   queueLimit?: number;
 }
@@ -70,6 +72,8 @@ export class NotificationHub {
   /** Waits for every queue to empty, up to the flush budget in total. */
   async flush(): Promise<void> {
     const deadline = this.now() + this.options.flushTimeoutMs;
+    const pending = this.queues.reduce((sum, { queue }) => sum + queue.pending(), 0);
+    if (pending > 0) this.options.flushing?.(pending);
     await Promise.all(this.queues.map(({ queue }) => queue.drain(deadline)));
   }
 

@@ -65,7 +65,7 @@ export interface Notification {
   schemaVersion: typeof notificationSchemaVersion;
   /**
    * Stable across processes for the same thing told: `<deployment>:started`, `<deployment>:end` for the
-   * one outcome of a deployment, `<deployment>:step:<n>` for steps. A notifier that already sent an id
+   * one outcome of a deployment, `<deployment>:<code>:<time>-<n>` for steps. A notifier that already sent an id
    * (recorded with the deployment) does not send it again.
    */
   id: string;

@@ -63,6 +63,11 @@ export class NotifierQueue {
     this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
   }
 
+  /** Notifications not sent yet, the one being sent included. */
+  pending(): number {
+    return this.waiting.length + (this.pumping ? 1 : 0);
+  }
+
   /** Sends what waits, giving up at `deadline`; everything not sent is reported through `failed`. */
   async drain(deadline: number): Promise<void> {
     this.deadline = deadline;

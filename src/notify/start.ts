@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
+import { defaults } from '../config/defaults.js';
 import type { LoadedConfig } from '../config/load.js';
+import { formatDuration } from '../duration.js';
 import type { Service } from '../config/select.js';
 import type { Events } from '../events.js';
 import { Journal } from '../state/journal.js';
@@ -32,7 +35,6 @@ export function startNotifying(
   if (entries.length === 0) return undefined;
   const journal = new Journal(stateDir, service.environment, service.artifact);
   const local = new FileRecord(stateDir, service.environment, service.artifact);
-  const config = loaded.file.endsWith('/cutover.config.yaml') ? '' : ` --config ${loaded.file}`;
   const hub = new NotificationHub(entries, {
     record: notes ? new SharedRecord(local, notes) : local,
     actor: actorFrom(process.env),
@@ -46,9 +48,15 @@ export function startNotifying(
         ...(found.version ? { version: found.version } : {}),
       };
     },
-    rollbackCommand: `cutover rollback artifact=${service.artifact} environment=${service.environment}${config}`,
+    rollbackCommand: rollbackCommandFor(loaded, service, stateDir),
     deployment,
     flushTimeoutMs: loaded.config.notifyFlushTimeout,
+    flushing: (pending) =>
+      io.events.info(
+        'notify.waiting',
+        `sending ${pending} notification${pending === 1 ? '' : 's'} still waiting (at most ${formatDuration(loaded.config.notifyFlushTimeout)}; Ctrl-C twice to stop waiting)`,
+        { pending, budgetMs: loaded.config.notifyFlushTimeout },
+      ),
     failed: ({ notifier, notification, reason }) =>
       io.events.warn(
         'notify.failed',
@@ -59,4 +67,17 @@ export function startNotifying(
   io.events.subscribe(hub.listener);
   io.beforeExit(() => hub.flush());
   return hub;
+}
+
+/** The exact command to paste: with `--config` and `--state-dir` when this run needed them. */
+function rollbackCommandFor(loaded: LoadedConfig, service: Service, stateDir: string): string {
+  const words = ['cutover', 'rollback', `artifact=${service.artifact}`, `environment=${service.environment}`];
+  if (loaded.file !== resolve(defaults.configFile)) words.push('--config', shellQuoted(loaded.file));
+  if (stateDir !== resolve(loaded.baseDir, loaded.config.stateDir))
+    words.push('--state-dir', shellQuoted(stateDir));
+  return words.join(' ');
+}
+
+function shellQuoted(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

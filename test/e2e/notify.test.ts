@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, project, startCli, type CliResult } from '../helpers/cli.js';
@@ -121,6 +121,9 @@ describe('notifications through the CLI', { timeout: 60_000 }, () => {
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1'], env);
     const took = Date.now() - started;
     expect(result.code).toBe(0);
+    expect(result.events.find((e) => e.code === 'notify.waiting')?.message).toMatch(
+      /^sending \d+ notifications? still waiting \(at most 1\.5s; Ctrl-C twice to stop waiting\)$/,
+    );
     const warnings = result.events.filter((e) => e.code === 'notify.failed');
     expect(warnings.map((w) => w.notifier)).toEqual(
       expect.arrayContaining(['slack #deploys', expect.stringMatching(/^webhook #3/)]),
@@ -162,6 +165,20 @@ describe('notifications through the CLI', { timeout: 60_000 }, () => {
     for (const secret of [token, 'SECRETTOKEN', hookSecret, hookToken, 'SECRETPATH']) {
       expect(written).not.toContain(secret);
     }
+  });
+
+  it('GIVEN a config and state folder given by flags WHEN a deploy is told THEN the rollback command to paste names them, quoted', async () => {
+    const env = await setUp();
+    const moved = join(p.dir, 'my configs');
+    mkdirSync(moved);
+    renameSync(join(p.dir, 'cutover.config.yaml'), join(moved, 'prod.yaml'));
+    const flags = ['--config', join(moved, 'prod.yaml'), '--state-dir', join(p.dir, '.cutover')];
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1', ...flags], env)).code).toBe(0);
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2', ...flags], env)).code).toBe(0);
+    const v2 = ends(hook.requests).find((n) => n.deployment.version === 'v2');
+    expect(v2?.deployment.rollbackCommand).toBe(
+      `cutover rollback artifact=catalog environment=e2e --config '${join(moved, 'prod.yaml')}' --state-dir ${join(p.dir, '.cutover')}`,
+    );
   });
 
   it('GIVEN notifiers, one refusing WHEN notify-test runs THEN it exits 1 naming the one that failed', async () => {

@@ -103,6 +103,16 @@ describe('config', () => {
       `- webhook: { url: "https://example.com/", headers: { X-Cutover-Signature: "SECRET" } }`,
       /X-Cutover-Signature.*cutover sets this header itself/,
     ],
+    [
+      'an accent in a header value',
+      `- webhook: { url: "https://example.com/", headers: { X-Odd: "sécretSECRET" } }`,
+      /X-Odd.*printable ASCII/,
+    ],
+    [
+      'an empty Slack API URL',
+      `- slack: { token: "xoxb-SECRET", channel: "#d", apiUrl: "" }`,
+      /apiUrl.*leave `apiUrl` out/,
+    ],
     ['a bot without a channel', `- slack: { token: "xoxb-SECRET" }`, /notify\.0/],
     [
       'neither slack nor webhook',
