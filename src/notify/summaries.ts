@@ -41,7 +41,10 @@ export class Summaries {
     const f = event.fields;
     const text = (key: string) => (typeof f[key] === 'string' ? (f[key] as string) : undefined);
     const known = this.byId.get(deployment) ?? this.fresh(event, deployment);
-    const next: DeploymentSummary = { ...known, phase: phaseOf[event.code] ?? known.phase };
+    // The way back moves traffic too, but the deployment is rolling back, not shifting forward.
+    const phase = phaseOf[event.code];
+    const goingBack = known.phase === 'rolling-back' && (phase === 'shifting' || phase === 'shifted');
+    const next: DeploymentSummary = { ...known, phase: phase && !goingBack ? phase : known.phase };
     // Fixed fields name the running command's deployment; an abort's or recovery's target differs.
     if (text('deployment') === deployment && text('version')) next.version = text('version');
     switch (event.code) {
