@@ -189,6 +189,8 @@ describe('notifications through the CLI', { timeout: 60_000 }, () => {
     expect(result.stdout).toMatch(/✓ slack #deploys: sent/);
     expect(result.stdout).toMatch(/✖ webhook #3 .*404/);
     expect(result.stdout).not.toContain('slack webhook');
+    // Each line names its notifier once.
+    for (const line of result.stdout.trim().split('\n')) expect(line).not.toMatch(/(webhook #3).*\1/);
     expect(delivered(hook.requests).map((n) => n.kind)).toEqual(['test']);
   });
 });

@@ -79,7 +79,10 @@ recorded and no deployment is touched.
     if (io.json) {
       io.out(JSON.stringify({ sent: results.filter((r) => !r.error).map((r) => r.name), failed }));
     } else {
-      for (const { name, error } of results) io.out(error ? `✖ ${name}: ${error}` : `✓ ${name}: sent`);
+      for (const { name, error } of results) {
+        // Most errors already start with what they are about.
+        io.out(error ? `✖ ${error.startsWith(name) ? error : `${name}: ${error}`}` : `✓ ${name}: sent`);
+      }
     }
     return failed.length ? ExitCode.failed : ExitCode.ok;
   },
