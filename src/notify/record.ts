@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessageRef, MessageStore } from './notification.js';
 
@@ -46,21 +46,43 @@ export class FileRecord implements SentRecord {
     this.append({ message: deployment, notifier, channel: ref.channel, ts: ref.ts, at: Date.now() });
   }
 
+  /**
+   * The file grows by one line a notification, across every deployment, and is asked once a
+   * notification: only what was appended since the last read is read and parsed.
+   */
   private lines(): Line[] {
+    let size: number;
+    try {
+      size = statSync(this.file).size;
+    } catch {
+      return this.seen;
+    }
+    if (size < this.readUpTo) [this.seen, this.readUpTo] = [[], 0]; // Replaced: read it again.
+    if (size === this.readUpTo) return this.seen;
+    const fd = openSync(this.file, 'r');
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
-    } catch {
-      return [];
+      const buffer = Buffer.alloc(size - this.readUpTo);
+      readSync(fd, buffer, 0, buffer.length, this.readUpTo);
+      text = buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
     }
-    return text.split('\n').flatMap((line) => {
+    // A line still being written is read next time, whole.
+    const complete = text.lastIndexOf('\n') + 1;
+    this.readUpTo += Buffer.byteLength(text.slice(0, complete));
+    for (const line of text.slice(0, complete).split('\n')) {
       try {
-        return line.trim() ? [JSON.parse(line) as Line] : [];
+        if (line.trim()) this.seen.push(JSON.parse(line) as Line);
       } catch {
-        return []; // Torn by a crash mid-write: at worst one message is told again.
+        // Torn by a crash mid-write: at worst one message is told again.
       }
-    });
+    }
+    return this.seen;
   }
+
+  private seen: Line[] = [];
+  private readUpTo = 0;
 
   private append(line: Line): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Events } from '../../src/events.js';
-import { NotificationHub, type NotifierEntry } from '../../src/notify/hub.js';
+import { NotificationHub, type HubOptions, type NotifierEntry } from '../../src/notify/hub.js';
 import type { Notification, Notifier, SendContext } from '../../src/notify/notification.js';
 import { defaultKinds } from '../../src/notify/notification.js';
 import { MemoryRecord } from '../../src/notify/record.js';
@@ -37,6 +37,34 @@ function setup(entries: NotifierEntry[], record = new MemoryRecord(), flushTimeo
   const root = new Events([hub.listener]);
   const events = root.child({ artifact: 'catalog', environment: 'prod', target: 'local' });
   return { hub, root, events, failures };
+}
+
+/** A notifier that holds every send until `release()`, recording what it then sends. */
+function gated() {
+  const got: Notification[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const notifier: Notifier = {
+    name: 'gated',
+    send: async (n) => {
+      await gate;
+      got.push(n);
+    },
+  };
+  return { notifier, got, release: () => release() };
+}
+
+/** A hub with one notifier taking every event, reporting failures into `failures`. */
+function hubFor(notifier: Notifier, failures: Unsent[], extra: Partial<HubOptions> = {}) {
+  return new NotificationHub([{ notifier, kinds: 'all' }], {
+    record: new MemoryRecord(),
+    actor: { name: 'ana', source: 'local' },
+    lookup: () => undefined,
+    rollbackCommand: 'cutover rollback',
+    flushTimeoutMs: 1000,
+    failed: (u) => failures.push(u),
+    ...extra,
+  });
 }
 
 const defaults = new Set(defaultKinds);
@@ -227,26 +255,9 @@ describe('notification hub', () => {
 
   it('GIVEN a receiver that fell behind on steps WHEN the deployment ends THEN its outcome goes next and the waiting steps are dropped, and said so', async () => {
     let now = 0;
-    const got: Notification[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow: Notifier = {
-      name: 'slow',
-      send: async (n) => {
-        await gate;
-        got.push(n);
-      },
-    };
+    const { notifier, got, release } = gated();
     const failures: Unsent[] = [];
-    const hub = new NotificationHub([{ notifier: slow, kinds: 'all' }], {
-      record: new MemoryRecord(),
-      actor: { name: 'ana', source: 'local' },
-      lookup: () => undefined,
-      rollbackCommand: 'cutover rollback',
-      flushTimeoutMs: 1000,
-      now: () => now,
-      failed: (u) => failures.push(u),
-    });
+    const hub = hubFor(notifier, failures, { now: () => now });
     const run = new Events([hub.listener], {}, () => now).child({ deployment: 'd-1', version: 'v2' });
     run.info('deploy.started', 'deploying v2');
     for (let i = 0; i < 5; i += 1) run.info('green.launching', `waiting ${i}`);
@@ -270,33 +281,16 @@ describe('notification hub', () => {
   });
 
   it('GIVEN a full queue of steps WHEN more come THEN the oldest steps are dropped, never the start or the end, and the drop is reported', async () => {
-    const slow = new Recording('slow');
+    const { notifier, got, release } = gated();
     const failures: Unsent[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const gated: Notifier = {
-      name: 'gated',
-      send: async (n, c) => {
-        await gate;
-        await slow.send(n, c);
-      },
-    };
-    const hub = new NotificationHub([{ notifier: gated, kinds: 'all' }], {
-      record: new MemoryRecord(),
-      actor: { name: 'ana', source: 'local' },
-      lookup: () => undefined,
-      rollbackCommand: 'cutover rollback',
-      flushTimeoutMs: 1000,
-      queueLimit: 3,
-      failed: (u) => failures.push(u),
-    });
+    const hub = hubFor(notifier, failures, { queueLimit: 3 });
     const run = new Events([hub.listener]).child({ deployment: 'd-1', version: 'v2' });
     run.info('deploy.started', 'deploying v2');
     for (let i = 0; i < 10; i += 1) run.info('green.launching', `waiting ${i}`);
     run.info('deploy.succeeded', 'v2 is live', { ms: 1 });
     release();
     await hub.flush();
-    const kinds = slow.got.map((n) => n.kind);
+    const kinds = got.map((n) => n.kind);
     expect(kinds[0]).toBe('started');
     expect(kinds.at(-1)).toBe('succeeded');
     expect(kinds.length).toBeLessThanOrEqual(4);
