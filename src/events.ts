@@ -35,6 +35,8 @@ export interface EventPayloads {
   /** A failed deploy puts traffic back on blue (not the `rollback` command). */
   'traffic.restoring': { reason: string };
   'traffic.restored': { weights: Weights };
+  /** A progressive strategy holds green at `weight`% for `ms`, watching it, before its next step. */
+  'shift.watching': { weight: number; ms: number; step: number };
   'bake.started': Record<string, never>;
   'bake.passed': Record<string, never>;
   'standby.kept': Fleet & { until: number };
@@ -90,6 +92,7 @@ const codeSet: Record<EventCode, true> = {
   'traffic.refused': true,
   'traffic.restoring': true,
   'traffic.restored': true,
+  'shift.watching': true,
   'bake.started': true,
   'bake.passed': true,
   'standby.kept': true,

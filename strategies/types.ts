@@ -5,4 +5,12 @@ export type Step =
   /** Hold the current weights for `duration` ms, watching green's health. */
   | { kind: 'pause'; duration: number };
 
-export type StrategyName = 'all-at-once';
+/** A strategy with its options, as the config (or `strategy=NAME`) gives it. */
+export type Strategy =
+  | { name: 'all-at-once' }
+  /** Each weight in turn, watched for `stepBake` ms at every weight below 100. */
+  | { name: 'canary'; steps: number[]; stepBake: number }
+  /** `step` more percent every `interval` ms until 100. */
+  | { name: 'linear'; step: number; interval: number };
+
+export type StrategyName = Strategy['name'];

@@ -8,6 +8,9 @@ import { httpProbe } from '../../healthchecks/http.js';
 import { createTarget } from '../providers/registry.js';
 import { Journal } from '../state/journal.js';
 import type { ParsedArgs } from './args.js';
+import { UserInputError } from '../errors.js';
+import { strategyNamed, strategyNameHelp } from '../../strategies/names.js';
+import type { Strategy } from '../../strategies/types.js';
 
 /** What every command that acts on one artifact and environment sets up the same way. */
 export interface ServiceRuntime {
@@ -62,11 +65,29 @@ export async function serviceRuntime(
     clock,
     probe: httpProbe(env.healthCheck, clock.now),
     healthCheck: env.healthCheck,
-    strategy: env.strategy,
+    strategy: strategyOf(args, env.strategy),
     bake: env.bake,
     rollbackWindow: env.rollbackWindow,
     keepFailed: args.flags.has('keep-failed'),
     signal,
   };
   return { loaded, service, stateDir, journal, ctx };
+}
+
+/** `strategy=NAME` on the command line, over the environment's; its options are the name's defaults. */
+function strategyOf(args: ParsedArgs, configured: Strategy): Strategy {
+  const name = args.words.strategy;
+  if (name === undefined) return configured;
+  const named = strategyNamed(name);
+  if (!named) {
+    throw new UserInputError(
+      'STRATEGY_UNKNOWN',
+      `unknown strategy \`${name}\``,
+      `expected ${strategyNameHelp}`,
+    );
+  }
+  // The environment's options for the same strategy (its steps, its bake) win over the defaults.
+  return configured.name === named.name && !/^(?:CodeDeployDefault\.)?(?:Canary|Linear)\d/.test(name)
+    ? configured
+    : named;
 }

@@ -4,6 +4,7 @@ import { defaults } from './defaults.js';
 import { patterns, regionOfArn } from '../providers/aws/patterns.js';
 import { isLoopback, parseListen, sameAddress, type ListenAddress } from './listen.js';
 import { notifyList } from './notify.js';
+import { strategyConfig } from './strategy.js';
 
 /**
  * Names end up in file names, process titles and AWS resource names, so they are kept plain. No `--`:
@@ -43,7 +44,7 @@ const healthCheck = z
   .strict()
   .prefault({});
 
-const strategy = z.enum(['all-at-once']).default(defaults.strategy);
+const strategy = strategyConfig.prefault(defaults.strategy);
 
 const listen = z
   .string()

@@ -4,7 +4,7 @@ import type { Events } from '../events.js';
 import type { Probe } from '../../healthchecks/types.js';
 import type { Target } from '../providers/types.js';
 import type { Journal } from '../state/journal.js';
-import type { StrategyName } from '../../strategies/types.js';
+import type { Strategy } from '../../strategies/types.js';
 
 /** Everything the controller needs, passed in: it depends on interfaces only. */
 export interface ControllerContext {
@@ -14,7 +14,7 @@ export interface ControllerContext {
   clock: Clock;
   probe: Probe;
   healthCheck: HealthCheckConfig;
-  strategy: StrategyName;
+  strategy: Strategy;
   bake: number;
   rollbackWindow: number;
   /** Keep a failed green fleet running for debugging instead of retiring it. */

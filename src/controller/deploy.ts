@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
-import { planSteps } from '../../strategies/index.js';
+import { planSteps, unhandled } from '../../strategies/index.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy, watchHealthy } from './health.js';
@@ -135,16 +135,29 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     record('checking');
     await waitHealthy(ctx, green, deadline);
 
-    for (const step of planSteps(ctx.strategy)) {
-      if (step.kind === 'setWeight') {
-        const weights =
-          blue && step.weight < 100
-            ? { [green.id]: step.weight, [blue.id]: 100 - step.weight }
-            : { [green.id]: step.weight };
-        record('shifting', { weights });
-        await shift(ctx, weights);
-      } else {
-        await watchHealthy(ctx, green, step.duration);
+    let weight = 0;
+    for (const [index, step] of planSteps(ctx.strategy).entries()) {
+      switch (step.kind) {
+        case 'setWeight': {
+          weight = step.weight;
+          const weights =
+            blue && step.weight < 100
+              ? { [green.id]: step.weight, [blue.id]: 100 - step.weight }
+              : { [green.id]: step.weight };
+          record('shifting', { weights, step: index });
+          await shift(ctx, weights);
+          break;
+        }
+        case 'pause':
+          ctx.events.info(
+            'shift.watching',
+            `watching ${version} take ${weight}% of traffic for ${formatDuration(step.duration)}`,
+            { weight, ms: step.duration, step: index },
+          );
+          await watchHealthy(ctx, green, step.duration);
+          break;
+        default:
+          unhandled(step);
       }
     }
 

@@ -15,8 +15,11 @@ export interface ServiceView {
  */
 export function viewOf(fleets: readonly FleetInfo[], weights: Weights): ServiceView {
   const share = (f: FleetInfo) => weights[f.id] ?? 0;
+  // Mid-canary green may take more than blue (linear at 60%): the live fleet is still the one recorded
+  // live while it takes traffic, whatever the split; the largest share decides only when none is.
+  const servingLive = (f: FleetInfo) => f.role === 'live' && share(f) > 0;
   const byWeight = [...fleets].sort(
-    (a, b) => share(b) - share(a) || Number(b.role === 'live') - Number(a.role === 'live'),
+    (a, b) => Number(servingLive(b)) - Number(servingLive(a)) || share(b) - share(a),
   );
   const top = byWeight[0];
   const live = top && share(top) > 0 ? top : undefined;

@@ -13,6 +13,7 @@ const phaseOf: Partial<Record<CutoverEvent['code'], string>> = {
   'health.passed': 'checked',
   'traffic.shifting': 'shifting',
   'traffic.shifted': 'shifted',
+  'shift.watching': 'watching',
   'bake.started': 'baking',
   'bake.passed': 'baked',
   'traffic.restoring': 'rolling-back',

@@ -112,6 +112,15 @@ export interface DeploymentNotes {
   write(deployment: string, notes: Record<string, string>): Promise<boolean>;
 }
 
+export interface TargetPlan {
+  /** Retiring what is no rollback target, launching green, waiting until it is ready and checked. */
+  launch: string[];
+  /** The one change that gives green `percent`% of traffic and blue the rest. */
+  setWeight(percent: number): string;
+  /** Recording green live and blue standby, retiring what the deploy replaced. */
+  promote: string[];
+}
+
 export interface Target {
   name: string;
   /** Where the target keeps deployment notes for other runners; absent where one runner's journal is all (local). */
@@ -124,10 +133,11 @@ export interface Target {
   fleet: Fleet;
   router: TrafficRouter;
   /**
-   * The calls a deploy of `version` would make from the current state, in order, one line each; it
-   * makes only reads. Changing calls start with their operation name; waits are in parentheses.
+   * The target's own operations in a deploy of `version` from the current state, one line each, making
+   * only reads; the controller puts them in order around the strategy's steps (src/controller/plan.ts).
+   * Changing calls start with their operation name; waits are in parentheses.
    */
-  plan(version: string): Promise<string[]>;
+  plan(version: string): Promise<TargetPlan>;
   /** Checks what a deploy of `version` needs before anything changes; a UserInputError when it is not there. */
   preflight(version: string): Promise<void>;
   /**

@@ -39,6 +39,8 @@ export interface JournalEntry {
   blueDeployment?: string;
   green?: string;
   weights?: Record<string, number>;
+  /** The index, in the strategy's steps, of the step the deployment is at. */
+  step?: number;
   reason?: string;
 }
 

@@ -1,3 +1,4 @@
+import { planDeploy } from '../../src/controller/plan.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { awsHarness } from './harness.js';
@@ -69,7 +70,7 @@ describe('a new group copies what serving needs', () => {
   it('GIVEN a base group with scaling policies WHEN planning THEN the plan announces each PutScalingPolicy the deploy then makes, in order', async () => {
     h = awsHarness();
     giveBaseGroupServingSettings(h.account);
-    const lines = await h.ctx.target.plan(goodAmi2);
+    const lines = await planDeploy(h.ctx, goodAmi2);
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^CreateAutoScalingGroup .*MixedInstancesPolicy.*LifecycleHooks=warm-cache/),

@@ -1,3 +1,4 @@
+import { planDeploy } from '../../src/controller/plan.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { awsHarness } from './harness.js';
@@ -12,7 +13,7 @@ const changing = changingOperations;
 describe('plan', () => {
   it('names the exact calls of a first deploy, and makes none that change anything', async () => {
     h = awsHarness();
-    const lines = await h.ctx.target.plan(goodAmi2);
+    const lines = await planDeploy(h.ctx, goodAmi2);
     expect(h.account.log.filter((op) => changing.has(op))).toEqual([]);
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -28,7 +29,7 @@ describe('plan', () => {
   ])('announces, in order, the same changing calls that %s then makes', async (_label, before) => {
     h = awsHarness();
     for (const [i, version] of before.entries()) await deploy(h.ctx, { deployment: `d-${i}`, version });
-    const lines = await h.ctx.target.plan(goodAmi2);
+    const lines = await planDeploy(h.ctx, goodAmi2);
     const from = h.account.log.length;
     await deploy(h.ctx, { deployment: 'd-planned', version: goodAmi2 });
     const made = h.account.log.slice(from).filter((op) => changing.has(op));

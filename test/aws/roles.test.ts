@@ -1,3 +1,4 @@
+import { planDeploy } from '../../src/controller/plan.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/controller/deploy.js';
 import { rollback } from '../../src/controller/rollback.js';
@@ -56,7 +57,7 @@ describe('aws: roles, tags and scale-in protection follow the traffic', () => {
   it('GIVEN a standby WHEN the plan and the deploy start THEN both say that the standby gives way', async () => {
     h = awsHarness();
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
-    const lines = await h.ctx.target.plan(goodAmi);
+    const lines = await planDeploy(h.ctx, goodAmi);
     expect(lines.find((l) => l.startsWith('UpdateAutoScalingGroup') || l.startsWith('Delete'))).toMatch(
       /standby gives way/,
     );

@@ -1,3 +1,4 @@
+import { planDeploy } from '../../src/controller/plan.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +56,7 @@ describe('HTTP checks through the test listener', () => {
   it('announces in its plan the same changing calls, test listener included, that the deploy makes', async () => {
     h = awsHarness({ testListenerPort: port });
     account = h.account;
-    const lines = await h.ctx.target.plan(goodAmi2);
+    const lines = await planDeploy(h.ctx, goodAmi2);
     const from = h.account.log.length;
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
     expect(h.account.log.slice(from).filter((op) => changingOperations.has(op))).toEqual(announced(lines));

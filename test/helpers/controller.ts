@@ -40,7 +40,7 @@ export function controllerHarness(overrides: Partial<ControllerContext> = {}) {
       unhealthyThreshold: 2,
       readyTimeout: 30_000,
     },
-    strategy: 'all-at-once',
+    strategy: { name: 'all-at-once' },
     bake: 600_000,
     rollbackWindow: 3_600_000,
     keepFailed: false,

@@ -1,4 +1,5 @@
 import type {
+  TargetPlan,
   Fleet,
   FleetInfo,
   LaunchSpec,
@@ -84,7 +85,11 @@ export class MemoryTarget implements Target {
   describe = async () => ({ details: {} });
   preflight = async () => {};
   checkRouting = async () => {};
-  plan = async (version: string) => [`launch ${version}`];
+  plan = async (version: string): Promise<TargetPlan> => ({
+    launch: [`launch ${version}`],
+    setWeight: (percent: number) => `set ${version} ${percent}%`,
+    promote: [`promote ${version}`],
+  });
 
   /** What the local agent does in the background: a standby whose window closed is retired. */
   retireExpiredStandbys(): void {

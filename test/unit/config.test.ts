@@ -35,7 +35,7 @@ describe('config', () => {
     const { config } = loadConfig(write('min.yaml', minimal));
     expect(config.environments.local).toMatchObject({
       capacity: 2,
-      strategy: 'all-at-once',
+      strategy: { name: 'all-at-once' },
       bake: 5000,
       rollbackWindow: 3_600_000,
       healthCheck: {

@@ -198,6 +198,6 @@ describe('journal after a crash', () => {
 describe('strategies', () => {
   it('all-at-once moves all traffic in one step', () => {
     expect(allAtOnce()).toEqual([{ kind: 'setWeight', weight: 100 }]);
-    expect(planSteps('all-at-once')).toEqual(allAtOnce());
+    expect(planSteps({ name: 'all-at-once' })).toEqual(allAtOnce());
   });
 });

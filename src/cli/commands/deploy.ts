@@ -13,12 +13,12 @@ export const deployCommand: Command = {
   name: 'deploy',
   summary: 'bring up a green fleet of a version, check it, move traffic to it, keep blue as standby',
   spec: {
-    words: ['artifact', 'environment', 'version'],
+    words: ['artifact', 'environment', 'version', 'strategy'],
     required: ['artifact', 'environment', 'version'],
     flags: ['keep-failed', 'dry-run'],
     options: [],
   },
-  help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [--keep-failed] [--json]
+  help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [strategy=NAME] [--keep-failed] [--json]
 
 Starts a green fleet of VERSION beside the live (blue) one, waits until every instance passes its health
 check, moves traffic to it with the environment's strategy, watches it for the bake time, and keeps blue
@@ -28,6 +28,9 @@ Any failure before green is live puts traffic back on blue, stops green and exit
   artifact=NAME      an artifact of the config file
   environment=NAME   an environment of the config file
   version=VERSION    the build to deploy: a label such as v2 (letters, digits, . _ -)
+  strategy=NAME      how traffic moves, instead of the environment's: all-at-once, canary (10%, 50%,
+                     100%, watched 1m at each step below 100), linear (10% more every minute), or a
+                     CodeDeploy name such as Canary10Percent5Minutes or Linear10PercentEvery1Minute
   --keep-failed      leave a failed green fleet running to debug it
   --dry-run          print the calls the deploy would make and change nothing (same as cutover plan)
   --config FILE      the config file (default: cutover.config.yaml)

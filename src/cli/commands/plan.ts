@@ -1,3 +1,4 @@
+import { planDeploy } from '../../controller/plan.js';
 import { validateVersion } from '../../config/select.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Command, CommandIO } from '../command.js';
@@ -8,7 +9,7 @@ import { serviceRuntime } from '../runtime.js';
 export async function printPlan(args: ParsedArgs, io: CommandIO): Promise<number> {
   const { service, ctx } = await serviceRuntime(args, io.events, io.signal);
   const version = validateVersion(service, args.words.version);
-  const lines = await ctx.target.plan(version);
+  const lines = await planDeploy(ctx, version);
   io.out(
     io.json
       ? JSON.stringify(
@@ -25,12 +26,12 @@ export const planCommand: Command = {
   name: 'plan',
   summary: 'print the calls a deploy would make, in order, making none that change anything',
   spec: {
-    words: ['artifact', 'environment', 'version'],
+    words: ['artifact', 'environment', 'version', 'strategy'],
     required: ['artifact', 'environment', 'version'],
     flags: [],
     options: [],
   },
-  help: `Usage: cutover plan artifact=NAME environment=NAME version=VERSION [--json]
+  help: `Usage: cutover plan artifact=NAME environment=NAME version=VERSION [strategy=NAME] [--json]
 
 Runs the deploy's preflight checks and reads the current state, then prints every call a deploy of
 VERSION would make from here, in order (on aws: the exact API operations and their key parameters).

@@ -21,6 +21,7 @@ import type {
   Progress,
   RoleChange,
   Target,
+  TargetPlan,
   TrafficRouter,
   Weights,
 } from '../types.js';
@@ -585,7 +586,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
 
   // Mirrors the controller's deploy order (retire idle, launch, wait, shift, bake, keep blue as standby);
   // a test compares it with the calls a real deploy makes against the fake account.
-  const plan = async (version: string): Promise<string[]> => {
+  const plan = async (version: string): Promise<TargetPlan> => {
     await preflight(version);
     const { all, fleets: list } = await scan();
     const weights = await weightsOf(list);
@@ -641,13 +642,10 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         `(HTTP checks: GET ${env.healthCheck.path} through the test listener, ${env.healthCheck.healthyThreshold} passes in a row)`,
       );
     }
-    lines.push(
-      `ModifyListener ${env.listener} forward ${p.idleTg}=100${env.targetGroups
-        .filter((t) => t !== p.idleTg)
-        .map((t) => ` ${t}=0`)
-        .join('')}`,
-    );
-    lines.push(`(bake ${formatDuration(env.bake)})`);
+    const liveTg = env.targetGroups.find((t) => t !== p.idleTg);
+    const setWeight = (percent: number) =>
+      `ModifyListener ${env.listener} forward ${p.idleTg}=${percent}${liveTg ? ` ${liveTg}=${100 - percent}` : ''}`;
+    const launch = lines.splice(0);
     lines.push(
       `CreateOrUpdateTags ${p.name} cutover:role=live${p.live ? ` cutover:previous-version=${toFleet(p.live).version}` : ''}`,
     );
@@ -659,7 +657,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         `CreateOrUpdateTags ${p.live.AutoScalingGroupName} cutover:role=standby cutover:standby-until=<now + ${formatDuration(env.rollbackWindow)}>`,
       );
     }
-    return lines;
+    return { launch, setWeight, promote: lines };
   };
 
   // Green is attached to the idle target group, which the standby holds: the standby must go first.

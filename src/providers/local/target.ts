@@ -13,6 +13,7 @@ import type {
   Progress,
   RoleChange,
   Target,
+  TargetPlan,
   TrafficRouter,
   Weights,
 } from '../types.js';
@@ -234,7 +235,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
   // Mirrors the controller's order: fleets that are no rollback target go first; the standby stays until
   // the new green is live, then gives way to the fleet green replaced.
-  const plan = async (version: string): Promise<string[]> => {
+  const plan = async (version: string): Promise<TargetPlan> => {
     const current = await service();
     const live = Object.entries(current.weights).find(([, w]) => w > 0)?.[0];
     const idle = current.fleets.filter((f) => f.id !== live);
@@ -249,12 +250,17 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     lines.push(
       `(health checks: GET ${options.env.healthCheck.path} on each instance, up to ${formatDuration(options.env.healthCheck.readyTimeout)})`,
     );
-    lines.push(`set router weights: ${version} 100%`);
-    lines.push(`(bake ${formatDuration(options.env.bake)})`);
     const blue = current.fleets.find((f) => f.id === live);
-    if (blue) lines.push(`keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`);
-    if (standby) lines.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
-    return lines;
+    const promote: string[] = [];
+    if (blue)
+      promote.push(`keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`);
+    if (standby) promote.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
+    return {
+      launch: lines,
+      setWeight: (percent) =>
+        `set router weights: ${version} ${percent}%${blue && percent < 100 ? `, ${blue.version} ${100 - percent}%` : ''}`,
+      promote,
+    };
   };
 
   return { name: 'local', standbyGivesWay: false, fleet, router, describe, preflight, checkRouting, plan };

@@ -1,0 +1,36 @@
+import type { Strategy } from './types.js';
+
+const minute = 60_000;
+
+/** What `canary` and `linear` mean without options. */
+export const strategyDefaults = {
+  canary: { steps: [10, 50, 100], stepBake: minute },
+  linear: { step: 10, interval: minute },
+} as const;
+
+// CodeDeploy writes `Canary10Percent5Minutes` and `Linear10PercentEvery1Minute`, and the plural both ways
+// (`Every1Minutes` in its predefined names), with or without the `CodeDeployDefault.` prefix.
+const codeDeploy = /^(?:CodeDeployDefault\.)?(Canary|Linear)(\d{1,3})Percent(?:Every)?(\d{1,4})Minutes?$/;
+
+/**
+ * The strategy a name stands for: ours (`all-at-once`, `canary`, `linear`) or CodeDeploy's; undefined
+ * for any other name.
+ */
+export function strategyNamed(name: string): Strategy | undefined {
+  if (name === 'all-at-once' || /^(?:CodeDeployDefault\.)?AllAtOnce$/.test(name))
+    return { name: 'all-at-once' };
+  if (name === 'canary')
+    return { name: 'canary', steps: [...strategyDefaults.canary.steps], stepBake: minute };
+  if (name === 'linear') return { name: 'linear', ...strategyDefaults.linear };
+  const match = codeDeploy.exec(name);
+  if (!match) return undefined;
+  const percent = Number(match[2]);
+  const minutes = Number(match[3]) * minute;
+  if (percent < 1 || percent > 99 || minutes <= 0) return undefined;
+  return match[1] === 'Canary'
+    ? { name: 'canary', steps: [percent, 100], stepBake: minutes }
+    : { name: 'linear', step: percent, interval: minutes };
+}
+
+export const strategyNameHelp =
+  'all-at-once, canary, linear, or a CodeDeploy name such as Canary10Percent5Minutes or Linear10PercentEvery1Minute';
