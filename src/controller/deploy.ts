@@ -2,6 +2,7 @@ import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import { planSteps, unhandled } from '../../strategies/index.js';
+import type { Step } from '../../strategies/types.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy, watchHealthy } from './health.js';
@@ -136,7 +137,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await waitHealthy(ctx, green, deadline);
 
     let weight = 0;
-    for (const [index, step] of planSteps(ctx.strategy).entries()) {
+    for (const [index, step] of stepsFrom(ctx, blue)) {
       switch (step.kind) {
         case 'setWeight': {
           weight = step.weight;
@@ -207,4 +208,13 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   record('succeeded');
   ctx.events.info('deploy.succeeded', `${version} is live (took ${formatDuration(ms)})`, { ms });
   return { type: 'deployed', deployment, version, previous: blue?.version, ms };
+}
+
+/**
+ * The strategy's steps with their indexes. With nothing taking traffic yet there is no one to share it
+ * with: the first deploy gives green all of it at once (its bake still watches it).
+ */
+function stepsFrom(ctx: ControllerContext, blue: FleetInfo | undefined): [number, Step][] {
+  const steps = [...planSteps(ctx.strategy).entries()];
+  return blue ? steps : steps.filter(([, step]) => step.kind === 'setWeight' && step.weight === 100);
 }

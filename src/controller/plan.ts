@@ -11,7 +11,11 @@ export async function planDeploy(ctx: ControllerContext, version: string): Promi
   const target = await ctx.target.plan(version);
   const lines = [...target.launch];
   let weight = 0;
-  for (const step of planSteps(ctx.strategy)) {
+  // As the deploy does: with nothing taking traffic, green gets all of it at once.
+  const steps = planSteps(ctx.strategy).filter(
+    (step) => target.live || (step.kind === 'setWeight' && step.weight === 100),
+  );
+  for (const step of steps) {
     switch (step.kind) {
       case 'setWeight':
         weight = step.weight;

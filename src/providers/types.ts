@@ -115,6 +115,8 @@ export interface DeploymentNotes {
 export interface TargetPlan {
   /** Retiring what is no rollback target, launching green, waiting until it is ready and checked. */
   launch: string[];
+  /** Whether a fleet takes traffic now: without one, a deploy gives green all of it at once. */
+  live: boolean;
   /** The one change that gives green `percent`% of traffic and blue the rest. */
   setWeight(percent: number): string;
   /** Recording green live and blue standby, retiring what the deploy replaced. */

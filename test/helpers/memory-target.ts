@@ -86,6 +86,7 @@ export class MemoryTarget implements Target {
   preflight = async () => {};
   checkRouting = async () => {};
   plan = async (version: string): Promise<TargetPlan> => ({
+    live: this.liveVersion() !== undefined,
     launch: [`launch ${version}`],
     setWeight: (percent: number) => `set ${version} ${percent}%`,
     promote: [`promote ${version}`],

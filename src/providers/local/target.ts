@@ -256,6 +256,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       promote.push(`keep ${blue.version} as standby for ${formatDuration(options.env.rollbackWindow)}`);
     if (standby) promote.push(`retire fleet ${standby.id} (${standby.version}, the previous standby)`);
     return {
+      live: blue !== undefined,
       launch: lines,
       setWeight: (percent) =>
         `set router weights: ${version} ${percent}%${blue && percent < 100 ? `, ${blue.version} ${100 - percent}%` : ''}`,
