@@ -1,0 +1,60 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { cli, project, startCli } from '../helpers/cli.js';
+import { stopAgent } from '../helpers/local.js';
+
+/** A canary on the local target: the real router splits traffic between the two versions mid-step. */
+
+let p: Awaited<ReturnType<typeof project>>;
+afterEach(async () => {
+  await stopAgent(join(p.dir, '.cutover'));
+  p.remove();
+});
+
+const words = ['artifact=catalog', 'environment=e2e'];
+
+async function versionsServed(count: number): Promise<Record<string, number>> {
+  const seen: Record<string, number> = {};
+  for (let i = 0; i < count; i += 1) {
+    const response = await request(p.endpoint);
+    const { version } = (await response.body.json()) as { version: string };
+    seen[version] = (seen[version] ?? 0) + 1;
+  }
+  return seen;
+}
+
+describe('canary on the local target', { timeout: 60_000 }, () => {
+  it('GIVEN a canary of 50 then 100 WHEN v2 is deployed THEN during the step both versions answer, then only v2, and status shows the split', async () => {
+    p = await project();
+    appendFileSync(
+      join(p.dir, 'cutover.config.yaml'),
+      '    strategy: { name: canary, steps: [50, 100], stepBake: 3s }\n',
+    );
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
+    let watching = false;
+    running.child.stderr?.on('data', (d: Buffer) => {
+      if (d.toString().includes('"shift.watching"')) watching = true;
+    });
+    for (let i = 0; i < 400 && !watching; i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(watching).toBe(true);
+    const split = await versionsServed(40);
+    expect(split.v1).toBeGreaterThan(0);
+    expect(split.v2).toBeGreaterThan(0);
+    const status = await cli(p.dir, ['status', ...words, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ live: { version: 'v1', weight: 50 } });
+    const done = await running.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(await versionsServed(10)).toEqual({ v2: 10 });
+  });
+
+  it('GIVEN strategy=NAME that is not one WHEN deploy runs THEN it exits 2 before anything changes', async () => {
+    p = await project();
+    const result = await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=blue-green']);
+    expect(result.code).toBe(2);
+    expect(result.events.at(-1)).toMatchObject({ code: 'STRATEGY_UNKNOWN' });
+    expect(String(result.events.at(-1)?.hint)).toContain('Canary10Percent5Minutes');
+  });
+});
