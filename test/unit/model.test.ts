@@ -7,6 +7,7 @@ import { rollback } from '../../src/controller/rollback.js';
 import { DeploymentFailed } from '../../src/errors.js';
 import { Journal, terminalPhases } from '../../src/state/journal.js';
 import { controllerHarness } from '../helpers/controller.js';
+import type { Strategy } from '../../strategies/types.js';
 
 /**
  * Model-based test: random sequences of what a team does in its first weeks (deploys good and bad,
@@ -259,14 +260,21 @@ const commands = [
   fc.integer({ min: 60_000, max: 2 * window }).map((ms) => new Wait(ms)),
 ];
 
+/** Progressive strategies too: a kill or a failure mid-step leaves traffic split between blue and green. */
+const strategies = fc.constantFrom<Strategy>(
+  { name: 'all-at-once' },
+  { name: 'canary', steps: [10, 50, 100], stepBake: 60_000 },
+  { name: 'linear', step: 25, interval: 30_000 },
+);
+
 describe.each([
   ['the standby stays until green is live (local)', false],
   ['green takes the standby place (aws)', true],
 ])('any sequence of commands and faults: %s', (_label, standbyGivesWay) => {
   it('keeps traffic on existing, healthy, non-failed fleets, never on nothing once served, the standby guarded', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => {
-        const h = controllerHarness({ rollbackWindow: window });
+      fc.asyncProperty(strategies, fc.commands(commands, { maxCommands: 25 }), async (strategy, cmds) => {
+        const h = controllerHarness({ rollbackWindow: window, strategy });
         h.target.standbyGivesWay = standbyGivesWay;
         behaviour(h);
         // The target acts in the background whenever time passes, as the agent does mid-deploy.
