@@ -146,6 +146,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
               ? { [green.id]: step.weight, [blue.id]: 100 - step.weight }
               : { [green.id]: step.weight };
           record('shifting', { weights, step: index });
+          await noteStep(ctx, deployment, index);
           await shift(ctx, weights);
           break;
         }
@@ -217,4 +218,20 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
 function stepsFrom(ctx: ControllerContext, blue: FleetInfo | undefined): [number, Step][] {
   const steps = [...planSteps(ctx.strategy).entries()];
   return blue ? steps : steps.filter(([, step]) => step.kind === 'setWeight' && step.weight === 100);
+}
+
+/**
+ * Where the target keeps notes every runner reads (aws: the green group's tags), the step too, for
+ * `status` and the report on another runner. Only information: a note that cannot be written is said,
+ * and the deploy goes on.
+ */
+async function noteStep(ctx: ControllerContext, deployment: string, step: number): Promise<void> {
+  try {
+    await ctx.target.notes?.write(deployment, { step: String(step) });
+  } catch (error) {
+    ctx.events.warn(
+      'target.note',
+      `could not record step ${step} with the deployment: ${describeCause(error)}`,
+    );
+  }
 }

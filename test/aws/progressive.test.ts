@@ -20,11 +20,18 @@ describe('aws: a canary through the listener weights', () => {
     expect(plan).toContain('(watch ami-0abc1234def567890 at 10% for 5m0s: health checks)');
 
     const seen: Record<string, number>[] = [];
+    const steps: (string | undefined)[] = [];
     h.ctx.events.subscribe((e) => {
-      if (e.code === 'traffic.shifted') seen.push(e.fields.versions as Record<string, number>);
+      if (e.code === 'traffic.shifted') {
+        seen.push(e.fields.versions as Record<string, number>);
+        // Any runner reads the step from the green group's tags.
+        const green = [...h.account.groups.values()].find((g) => g.tags.get('cutover:deployment') === 'd-2');
+        steps.push(green?.tags.get('cutover:note:step'));
+      }
     });
     await deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
     expect(seen).toEqual([{ [goodAmi]: 10, [goodAmi2]: 90 }, { [goodAmi]: 100 }]);
+    expect(steps).toEqual(['0', '2']);
     expect(Object.values(h.live())).toEqual([100]);
   });
 });
