@@ -11,7 +11,15 @@ export interface MonitorOptions extends Thresholds {
   native?: () => Promise<Measurement[]>;
   /** Called after every round with each instance's verdict. */
   onRound?: (verdicts: Map<string, Verdict>) => void;
+  /**
+   * Measurements from earlier watches of the same fleet: a watch shorter than the checks need to decide
+   * (a 200 ms canary step) must not forget the failures seen in the step before it.
+   */
+  history?: Map<string, Measurement[]>;
 }
+
+/** Enough to decide any threshold (at most 10 in a row); older measurements say nothing more. */
+const kept = 20;
 
 /** One round: every target probed, and the target's own view of health, all at once. */
 export async function measureRound(
@@ -40,7 +48,7 @@ export async function monitor(
   until: number,
   options: MonitorOptions,
 ): Promise<MonitorResult> {
-  const history = new Map<string, Measurement[]>(targets.map((t) => [t.id, []]));
+  const history = options.history ?? new Map<string, Measurement[]>();
   for (;;) {
     const started = options.clock.now();
     const round = await measureRound(targets, options.probe, options.native);
@@ -49,6 +57,7 @@ export async function monitor(
       const list = history.get(measurement.instance) ?? [];
       history.set(measurement.instance, list);
       list.push(measurement);
+      if (list.length > kept) list.splice(0, list.length - kept);
       // Only a fleet that has not yet passed may still be warming up; one being watched has passed.
       verdicts.set(measurement.instance, assess(list, { ...options, warmingUp: mode === 'until-healthy' }));
     }

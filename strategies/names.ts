@@ -10,7 +10,8 @@ export const strategyDefaults = {
 
 // CodeDeploy writes `Canary10Percent5Minutes` and `Linear10PercentEvery1Minute`, and the plural both ways
 // (`Every1Minutes` in its predefined names), with or without the `CodeDeployDefault.` prefix.
-const codeDeploy = /^(?:CodeDeployDefault\.)?(Canary|Linear)(\d{1,3})Percent(?:Every)?(\d{1,4})Minutes?$/;
+const codeDeploy =
+  /^(?:CodeDeployDefault\.)?(?:(Canary)([1-9]\d?)Percent([1-9]\d{0,3})Minutes?|(Linear)([1-9]\d?)PercentEvery([1-9]\d{0,3})Minutes?)$/;
 
 /**
  * The strategy a name stands for: ours (`all-at-once`, `canary`, `linear`) or CodeDeploy's; undefined
@@ -24,10 +25,10 @@ export function strategyNamed(name: string): Strategy | undefined {
   if (name === 'linear') return { name: 'linear', ...strategyDefaults.linear };
   const match = codeDeploy.exec(name);
   if (!match) return undefined;
-  const percent = Number(match[2]);
-  const minutes = Number(match[3]) * minute;
-  if (percent < 1 || percent > 99 || minutes <= 0) return undefined;
-  return match[1] === 'Canary'
+  const canary = match[1] === 'Canary';
+  const percent = Number(canary ? match[2] : match[5]);
+  const minutes = Number(canary ? match[3] : match[6]) * minute;
+  return canary
     ? { name: 'canary', steps: [percent, 100], stepBake: minutes }
     : { name: 'linear', step: percent, interval: minutes };
 }

@@ -142,4 +142,8 @@ async function runCommand(argv: string[], runtime: Runtime): Promise<number> {
   }
 }
 
+// A reader that went away (`| head`, a CI log collector that died) must not end a deploy halfway: the
+// write fails with EPIPE, and an unheard stream error would kill the process mid-shift.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
+import type { Measurement } from '../../healthchecks/types.js';
 import { planSteps, unhandled } from '../../strategies/index.js';
 import type { Step } from '../../strategies/types.js';
 import type { ControllerContext } from './context.js';
@@ -137,6 +138,8 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await waitHealthy(ctx, green, deadline);
 
     let weight = 0;
+    // One watch of green from its first share of traffic to the end of the bake, in pieces.
+    const watched = new Map<string, Measurement[]>();
     for (const [index, step] of stepsFrom(ctx, blue)) {
       switch (step.kind) {
         case 'setWeight': {
@@ -156,7 +159,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
             `watching ${version} take ${weight}% of traffic for ${formatDuration(step.duration)}`,
             { weight, ms: step.duration, step: index },
           );
-          await watchHealthy(ctx, green, step.duration);
+          await watchHealthy(ctx, green, step.duration, watched);
           break;
         default:
           unhandled(step);
@@ -165,7 +168,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
 
     record('baking');
     ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
-    await watchHealthy(ctx, green, ctx.bake);
+    await watchHealthy(ctx, green, ctx.bake, watched);
     await greenStillOurs(ctx, green);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {

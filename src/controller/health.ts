@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { DeploymentFailed } from '../errors.js';
 import { measureRound, monitor } from '../../healthchecks/monitor.js';
-import type { CheckTarget } from '../../healthchecks/types.js';
+import type { CheckTarget, Measurement } from '../../healthchecks/types.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { ControllerContext } from './context.js';
 
@@ -78,9 +78,12 @@ export async function watchHealthy(
   ctx: ControllerContext,
   fleet: FleetInfo,
   duration: number,
+  /** The same map across a deploy's steps and bake: one continuous watch, cut into pieces. */
+  history?: Map<string, Measurement[]>,
 ): Promise<void> {
   const result = await monitor(checkTargets(fleet), 'watch', ctx.clock.now() + duration, {
     ...ctx.healthCheck,
+    ...(history ? { history } : {}),
     clock: ctx.clock,
     signal: ctx.signal,
     probe: ctx.probe,

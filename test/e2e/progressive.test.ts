@@ -44,10 +44,34 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     expect(split.v1).toBeGreaterThan(0);
     expect(split.v2).toBeGreaterThan(0);
     const status = await cli(p.dir, ['status', ...words, '--json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({ live: { version: 'v1', weight: 50 } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      live: { version: 'v1', weight: 50 },
+      deploying: { version: 'v2', weight: 50 },
+    });
+    // The plan of another deploy made now starts from v1, the fleet recorded live, not the canary.
+    const plan = await cli(p.dir, ['plan', ...words, 'version=v3']);
+    expect(plan.stdout).toContain('keep v1 as standby');
+    expect(plan.stdout).not.toContain('(v1, live)');
     const done = await running.done;
     expect(done.code, done.stderr).toBe(0);
     expect(await versionsServed(10)).toEqual({ v2: 10 });
+  });
+
+  it('GIVEN the reader of its logs goes away mid-step WHEN the deploy goes on THEN it still finishes (writes to a closed pipe are ignored)', async () => {
+    p = await project();
+    appendFileSync(
+      join(p.dir, 'cutover.config.yaml'),
+      '    strategy: { name: canary, steps: [50, 100], stepBake: 1s }\n',
+    );
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
+    running.child.stderr?.on('data', (d: Buffer) => {
+      if (d.toString().includes('"shift.watching"')) running.child.stderr?.destroy();
+    });
+    running.child.stdout?.destroy();
+    const done = await running.done;
+    expect(done.code).toBe(0);
+    expect(await versionsServed(5)).toEqual({ v2: 5 });
   });
 
   it('GIVEN strategy=NAME that is not one WHEN deploy runs THEN it exits 2 before anything changes', async () => {

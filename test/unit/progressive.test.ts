@@ -51,6 +51,26 @@ describe('progressive strategies', () => {
     expect(harness.journal.latest()).toMatchObject({ phase: 'failed', step: 0 });
   });
 
+  it('GIVEN steps shorter than the checks need to decide WHEN green fails one check a step THEN the failures add up across steps and it goes back to blue', async () => {
+    // interval 1 s and 2 failures to be unhealthy: a 500 ms step holds one check round.
+    harness = controllerHarness({
+      strategy: { name: 'linear', step: 10, interval: 500 },
+      bake: 500,
+    });
+    await v1Live();
+    let passed = 0;
+    harness.script((version) => {
+      if (version !== 'v2') return 'pass';
+      passed += 1;
+      return passed <= 4 ? 'pass' : 'fail'; // healthy at first (2 instances × 2 passes), then failing
+    });
+    await expect(deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' })).rejects.toMatchObject({
+      code: 'GREEN_UNHEALTHY',
+    });
+    expect(harness.target.liveVersion()).toBe('v1');
+    expect(harness.target.calls.filter((c) => c.startsWith('weights')).at(-1)).toBe('weights v1=100');
+  });
+
   it('GIVEN linear 25% a minute WHEN it runs THEN it moves 25, 50, 75, 100', async () => {
     harness = controllerHarness({ strategy: { name: 'linear', step: 25, interval: minute } });
     await v1Live();

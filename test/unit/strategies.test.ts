@@ -56,6 +56,9 @@ describe('strategies by name', () => {
   });
 
   it.each([
+    'Canary10PercentEvery5Minutes',
+    'Linear10Percent1Minute',
+    'Canary010Percent05Minutes',
     'Canary0Percent5Minutes',
     'Canary100Percent5Minutes',
     'Linear10PercentEvery0Minutes',

@@ -28,8 +28,9 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     const { standby } = view;
     // A green holding traffic has not gone live (it bakes, or its controller died): the fleet recorded
     // live is still the one a failure or an abort goes back to, so that is what `live` names.
-    const deploying = view.live?.role === 'green' ? view.live : undefined;
-    const live = deploying ? fleets.find((f) => f.role === 'live') : view.live;
+    // A green taking any share (a canary at 10% too), not only one that took the larger share.
+    const deploying = fleets.find((f) => f.role === 'green' && (weights[f.id] ?? 0) > 0);
+    const live = view.live === deploying ? fleets.find((f) => f.role === 'live') : view.live;
     const failed = fleets.filter((f) => f.role === 'failed');
     const last = journal.latest();
     const lockFile = readLock(lockPath(stateDir, service.environment, service.artifact));

@@ -237,7 +237,11 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
   // the new green is live, then gives way to the fleet green replaced.
   const plan = async (version: string): Promise<TargetPlan> => {
     const current = await service();
-    const live = Object.entries(current.weights).find(([, w]) => w > 0)?.[0];
+    // The fleet recorded live while it takes traffic (mid-canary a green takes some too), else the largest share.
+    const share = (id: string) => current.weights[id] ?? 0;
+    const live =
+      current.fleets.find((f) => f.role === 'live' && share(f.id) > 0)?.id ??
+      Object.keys(current.weights).sort((a, b) => share(b) - share(a))[0];
     const idle = current.fleets.filter((f) => f.id !== live);
     const standbys = idle.filter((f) => f.role === 'standby').sort((a, b) => b.createdAt - a.createdAt);
     const standby = standbys[0];
