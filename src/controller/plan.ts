@@ -12,13 +12,14 @@ export async function planDeploy(ctx: ControllerContext, version: string): Promi
   const lines = [...target.launch];
   let weight = 0;
   // As the deploy does: with nothing taking traffic, green gets all of it at once.
-  const steps = planSteps(ctx.strategy).filter(
-    (step) => target.live || (step.kind === 'setWeight' && step.weight === 100),
+  const steps = [...planSteps(ctx.strategy).entries()].filter(
+    ([, step]) => target.live || (step.kind === 'setWeight' && step.weight === 100),
   );
-  for (const step of steps) {
+  for (const [index, step] of steps) {
     switch (step.kind) {
       case 'setWeight':
         weight = step.weight;
+        if (target.noteStep) lines.push(target.noteStep(index));
         lines.push(target.setWeight(step.weight));
         break;
       case 'pause':

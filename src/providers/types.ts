@@ -117,6 +117,8 @@ export interface TargetPlan {
   launch: string[];
   /** Whether a fleet takes traffic now: without one, a deploy gives green all of it at once. */
   live: boolean;
+  /** The call that records the step a deploy is at where every runner sees it (aws: a tag), if any. */
+  noteStep?(step: number): string;
   /** The one change that gives green `percent`% of traffic and blue the rest. */
   setWeight(percent: number): string;
   /** Recording green live and blue standby, retiring what the deploy replaced. */

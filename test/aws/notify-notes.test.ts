@@ -28,7 +28,9 @@ function recordOf(notes = h.ctx.target.notes): SharedRecord {
 
 const tags = (deployment: string) => {
   const group = [...h.account.groups.values()].find((g) => g.tags.get('cutover:deployment') === deployment);
-  return Object.fromEntries([...(group?.tags ?? [])].filter(([k]) => k.startsWith('cutover:note:')));
+  return Object.fromEntries(
+    [...(group?.tags ?? [])].filter(([k]) => k.startsWith('cutover:note:') && k !== 'cutover:note:step'),
+  );
 };
 
 describe('aws: notification notes on the deployment group', () => {

@@ -657,7 +657,13 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         `CreateOrUpdateTags ${p.live.AutoScalingGroupName} cutover:role=standby cutover:standby-until=<now + ${formatDuration(env.rollbackWindow)}>`,
       );
     }
-    return { live: p.live !== undefined, launch, setWeight, promote: lines };
+    return {
+      live: p.live !== undefined,
+      launch,
+      noteStep: (step: number) => `CreateOrUpdateTags ${p.name} cutover:note:step=${step}`,
+      setWeight,
+      promote: lines,
+    };
   };
 
   // Green is attached to the idle target group, which the standby holds: the standby must go first.
