@@ -2,8 +2,8 @@ import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { Measurement } from '../../healthchecks/types.js';
-import { planSteps, unhandled } from '../../strategies/index.js';
-import type { Step } from '../../strategies/types.js';
+import { unhandled } from '../../strategies/index.js';
+import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy, watchHealthy } from './health.js';
@@ -140,7 +140,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     let weight = 0;
     // One watch of green from its first share of traffic to the end of the bake, in pieces.
     const watched = new Map<string, Measurement[]>();
-    for (const [index, step] of stepsFrom(ctx, blue)) {
+    for (const [index, step] of stepsToRun(ctx.strategy, blue !== undefined)) {
       switch (step.kind) {
         case 'setWeight': {
           weight = step.weight;
@@ -212,15 +212,6 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   record('succeeded');
   ctx.events.info('deploy.succeeded', `${version} is live (took ${formatDuration(ms)})`, { ms });
   return { type: 'deployed', deployment, version, previous: blue?.version, ms };
-}
-
-/**
- * The strategy's steps with their indexes. With nothing taking traffic yet there is no one to share it
- * with: the first deploy gives green all of it at once (its bake still watches it).
- */
-function stepsFrom(ctx: ControllerContext, blue: FleetInfo | undefined): [number, Step][] {
-  const steps = [...planSteps(ctx.strategy).entries()];
-  return blue ? steps : steps.filter(([, step]) => step.kind === 'setWeight' && step.weight === 100);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
-import { planSteps, unhandled } from '../../strategies/index.js';
+import { unhandled } from '../../strategies/index.js';
+import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
 
 /**
@@ -11,11 +12,7 @@ export async function planDeploy(ctx: ControllerContext, version: string): Promi
   const target = await ctx.target.plan(version);
   const lines = [...target.launch];
   let weight = 0;
-  // As the deploy does: with nothing taking traffic, green gets all of it at once.
-  const steps = [...planSteps(ctx.strategy).entries()].filter(
-    ([, step]) => target.live || (step.kind === 'setWeight' && step.weight === 100),
-  );
-  for (const [index, step] of steps) {
+  for (const [index, step] of stepsToRun(ctx.strategy, target.live)) {
     switch (step.kind) {
       case 'setWeight':
         weight = step.weight;
