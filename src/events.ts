@@ -73,51 +73,6 @@ export interface EventPayloads {
 
 export type EventCode = keyof EventPayloads;
 
-// Kept as a value for code that lists codes (docs, tests); the type above is the source of truth.
-const codeSet: Record<EventCode, true> = {
-  'deploy.started': true,
-  'deploy.succeeded': true,
-  'deploy.failed': true,
-  'recovery.started': true,
-  'recovery.finished': true,
-  'standby.retired': true,
-  'green.launching': true,
-  'green.launched': true,
-  'health.waiting': true,
-  'health.passed': true,
-  'health.failed': true,
-  'traffic.shifting': true,
-  'traffic.shifted': true,
-  'traffic.unchanged': true,
-  'traffic.refused': true,
-  'traffic.restoring': true,
-  'traffic.restored': true,
-  'shift.watching': true,
-  'bake.started': true,
-  'bake.passed': true,
-  'standby.kept': true,
-  'standby.unguarded': true,
-  'roles.repaired': true,
-  'fleet.retired': true,
-  'green.retired': true,
-  'rollback.started': true,
-  'rollback.succeeded': true,
-  'rollback.failed': true,
-  'abort.requested': true,
-  'abort.finished': true,
-  'abort.timed_out': true,
-  'abort.nothing_to_abort': true,
-  'lock.removed': true,
-  'environment.down': true,
-  'status.not_serving': true,
-  'target.note': true,
-  'aws.retry': true,
-  'command.failed': true,
-  'notify.waiting': true,
-  'notify.failed': true,
-};
-export const eventCodes = Object.keys(codeSet) as EventCode[];
-
 /** The details argument: optional where the code carries none. */
 type DataArg<C extends EventCode> =
   Record<string, never> extends EventPayloads[C] ? [data?: EventPayloads[C]] : [data: EventPayloads[C]];

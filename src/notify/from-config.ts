@@ -12,9 +12,7 @@ import { WebhookNotifier } from './webhook.js';
 export function notifiersFor(list: readonly NotifierConfig[]): NotifierEntry[] {
   return list.flatMap((config, index): NotifierEntry[] => {
     const kinds =
-      config.events === 'all'
-        ? ('all' as const)
-        : new Set<NotificationKind>((config.events as NotificationKind[] | undefined) ?? defaultKinds);
+      config.events === 'all' ? ('all' as const) : new Set<NotificationKind>(config.events ?? defaultKinds);
     const n = index + 1;
     if (config.webhook) {
       const { url, headers, secret } = config.webhook;

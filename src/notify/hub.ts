@@ -77,11 +77,6 @@ export class NotificationHub {
     await Promise.all(this.queues.map(({ queue }) => queue.drain(deadline)));
   }
 
-  /** Sends a notification outside any deployment (`notify-test`). */
-  send(notification: Notification): void {
-    for (const { queue } of this.queues) queue.push(notification);
-  }
-
   private onEvent(event: CutoverEvent): void {
     const named = typeof event.fields.deployment === 'string' ? event.fields.deployment : undefined;
     if (event.code === 'recovery.started') this.recovering = String(event.fields.interrupted);

@@ -108,15 +108,17 @@ export class NotifierQueue {
       }
       const { notification, queuedAt } = next;
       const name = this.notifier.name;
+      // Only a start or an outcome can be told by two processes; a step's id is its own, so recording it
+      // would be a write and an fsync a step for nothing.
+      const shared = notification.kind !== 'step';
       try {
-        if (notification.kind !== 'test' && (await this.options.record.wasSent(notification.id, name)))
-          continue;
+        if (shared && (await this.options.record.wasSent(notification.id, name))) continue;
         await this.notifier.send(notification, {
           deadline: Math.min(queuedAt + this.options.budgetMs, this.deadline),
           signal: this.stop.signal,
           messages: this.options.record,
         });
-        if (notification.kind !== 'test') await this.options.record.markSent(notification.id, name);
+        if (shared) await this.options.record.markSent(notification.id, name);
       } catch (error) {
         this.options.failed({
           notifier: name,

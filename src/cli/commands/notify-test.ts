@@ -40,16 +40,17 @@ recorded and no deployment is touched.
       return ExitCode.failed;
     }
     const now = Date.now();
+    const deployment = newDeploymentId(now);
     const notification: Notification = {
       schemaVersion: notificationSchemaVersion,
-      id: `${newDeploymentId(now)}:test`,
+      id: `${deployment}:test`,
       kind: 'test',
       code: 'notify.test',
       level: 'info',
       time: new Date(now).toISOString(),
       message: `cutover notify-test: notifications for ${artifact} in ${environment} arrive here`,
       deployment: {
-        id: newDeploymentId(now),
+        id: deployment,
         kind: 'deploy',
         artifact,
         environment,
