@@ -112,6 +112,37 @@ export interface DeploymentNotes {
   write(deployment: string, notes: Record<string, string>): Promise<boolean>;
 }
 
+/** Responses a fleet served in a window; `errors` are 5xx, including the router's own for the fleet. */
+export interface RequestCounts {
+  requests: number;
+  errors: number;
+}
+
+/** Where a target counts responses per fleet: the local router's counters, CloudWatch on aws. */
+export interface TrafficMetrics {
+  /**
+   * Each fleet's responses between `from` and `to` (epoch ms), over the whole periods the target measures
+   * in that lie within them (local: seconds; aws: CloudWatch's 60-second periods). A fleet maps to
+   * undefined where the target has no data for it in that span (no whole period yet, or nothing
+   * published): the caller counts that as inconclusive, never as a pass.
+   */
+  requestCounts(
+    fleetIds: string[],
+    from: number,
+    to: number,
+  ): Promise<Record<string, RequestCounts | undefined>>;
+}
+
+/** A named alarm as the target's monitoring holds it (CloudWatch), or why it could not be read. */
+export type AlarmReading =
+  | { name: string; state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; reason?: string }
+  | { name: string; unreadable: string };
+
+export interface Alarms {
+  /** One reading per name, in the order asked; an alarm that does not exist is unreadable. */
+  read(names: string[]): Promise<AlarmReading[]>;
+}
+
 export interface TargetPlan {
   /** Retiring what is no rollback target, launching green, waiting until it is ready and checked. */
   launch: string[];
@@ -136,6 +167,12 @@ export interface Target {
   standbyGivesWay: boolean;
   fleet: Fleet;
   router: TrafficRouter;
+  /** Responses per fleet, for the error-rate check; absent where the target cannot count them. */
+  metrics?: TrafficMetrics;
+  /** Named alarms, for the alarms check; absent where the target has none (local). */
+  alarms?: Alarms;
+  /** The address users reach the service at (the local router; the ALB listener), for the probe check. */
+  publicUrl?(): Promise<string | undefined>;
   /**
    * The target's own operations in a deploy of `version` from the current state, one line each, making
    * only reads; the controller puts them in order around the strategy's steps (src/controller/plan.ts).
