@@ -37,6 +37,20 @@ export interface EventPayloads {
   'traffic.restored': { weights: Weights };
   /** A progressive strategy holds green at `weight`% for `ms`, watching it, before its next step. */
   'shift.watching': { weight: number; ms: number; step: number };
+  /** An approval gate holds green at `weight`% until `cutover promote`, `abort`, or `timeoutMs`. */
+  'approval.waiting': { weight: number; step: number; timeoutMs: number; leftMs: number };
+  /** A gate or step ended early: `full` skips the rest to 100%. */
+  'approval.promoted': { weight: number; step: number; by: string; full: boolean };
+  'approval.timed_out': { weight: number; step: number; onTimeout: 'abort' | 'promote' };
+  /** `cutover pause` / `resume` reached the deploy: its step timer stops, green stays watched. */
+  'shift.paused': { weight: number; step: number; by: string };
+  'shift.resumed': { weight: number; step: number; by: string };
+  /** A request the deploy could not act on (`promote` during the bake, `resume` when not paused). */
+  /** `cutover promote`/`pause`/`resume` recorded a request and waits for the deploy's answer. */
+  'intent.sent': { intent: string; deployment: string };
+  'intent.answered': { intent: string; deployment: string; done: boolean };
+  'intent.unanswered': { intent: string; deployment: string };
+  'intent.declined': { intent: string; by: string; reason: string };
   'bake.started': Record<string, never>;
   'bake.passed': Record<string, never>;
   'standby.kept': Fleet & { until: number };

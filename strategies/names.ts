@@ -6,6 +6,7 @@ const minute = 60_000;
 export const strategyDefaults = {
   canary: { steps: [10, 50, 100], stepBake: minute },
   linear: { step: 10, interval: minute },
+  approval: { timeout: 60 * minute },
 } as const;
 
 // CodeDeploy writes `Canary10Percent5Minutes` and `Linear10PercentEvery1Minute`, and the plural both ways

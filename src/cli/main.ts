@@ -8,7 +8,10 @@ import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
 import { notifyTestCommand } from './commands/notify-test.js';
+import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
+import { promoteCommand } from './commands/promote.js';
+import { resumeCommand } from './commands/resume.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
 import { unlockCommand } from './commands/unlock.js';
@@ -19,6 +22,9 @@ const commands: Command[] = [
   planCommand,
   rollbackCommand,
   statusCommand,
+  promoteCommand,
+  pauseCommand,
+  resumeCommand,
   abortCommand,
   unlockCommand,
   downCommand,

@@ -7,6 +7,8 @@ import { Events } from '../events.js';
 import { httpProbe } from '../../healthchecks/http.js';
 import { createTarget } from '../providers/registry.js';
 import { Journal } from '../state/journal.js';
+import { FileIntents } from '../state/intent-file.js';
+import { notesIntents } from '../controller/intents.js';
 import type { ParsedArgs } from './args.js';
 import { UserInputError } from '../errors.js';
 import { strategyNamed, strategyNameHelp } from '../../strategies/names.js';
@@ -45,21 +47,26 @@ export async function serviceRuntime(
     environment: service.environment,
     target: env.target,
   });
+  const target = await createTarget({
+    loaded,
+    service,
+    stateDir,
+    clock,
+    note: (message) => scoped.warn('target.note', message),
+    retried: ({ operation, attempt, waitMs, error }) =>
+      scoped.info(
+        'aws.retry',
+        `${operation} failed (${error.name}: ${error.message}); trying again in ${waitMs} ms`,
+        { operation, attempt, waitMs, error: error.name },
+      ),
+    signal,
+  });
   const ctx: ControllerContext = {
-    target: await createTarget({
-      loaded,
-      service,
-      stateDir,
-      clock,
-      note: (message) => scoped.warn('target.note', message),
-      retried: ({ operation, attempt, waitMs, error }) =>
-        scoped.info(
-          'aws.retry',
-          `${operation} failed (${error.name}: ${error.message}); trying again in ${waitMs} ms`,
-          { operation, attempt, waitMs, error: error.name },
-        ),
-      signal,
-    }),
+    target,
+    // Where the target keeps notes every runner reads (aws), requests go there too; on one machine, a file.
+    intents: target.notes
+      ? notesIntents(target.notes)
+      : new FileIntents(stateDir, service.environment, service.artifact),
     journal,
     events: scoped,
     clock,

@@ -4,6 +4,7 @@ import type { Events } from '../events.js';
 import type { Probe } from '../../healthchecks/types.js';
 import type { Target } from '../providers/types.js';
 import type { Journal } from '../state/journal.js';
+import type { IntentStore } from './intents.js';
 import type { Strategy } from '../../strategies/types.js';
 
 /** Everything the controller needs, passed in: it depends on interfaces only. */
@@ -19,6 +20,8 @@ export interface ControllerContext {
   rollbackWindow: number;
   /** Keep a failed green fleet running for debugging instead of retiring it. */
   keepFailed: boolean;
+  /** Where `promote`, `pause`, `resume` and `abort` from other processes reach a running deploy. */
+  intents?: IntentStore;
   /** Aborts waits: `cutover abort`, SIGINT or SIGTERM. The rollback that follows is not abortable. */
   signal: AbortSignal;
 }

@@ -1,12 +1,12 @@
 import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
-import type { Measurement } from '../../healthchecks/types.js';
 import { unhandled } from '../../strategies/index.js';
 import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
-import { waitHealthy, watchHealthy } from './health.js';
+import { waitHealthy } from './health.js';
+import { watchWait, type GreenWatch } from './watch.js';
 import { restoreBlue } from './restore.js';
 import { makeLive, reconcileRoles, retireAll } from './roles.js';
 import { shift } from './shift.js';
@@ -138,9 +138,12 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await waitHealthy(ctx, green, deadline);
 
     let weight = 0;
-    // One watch of green from its first share of traffic to the end of the bake, in pieces.
-    const watched = new Map<string, Measurement[]>();
+    const watch: GreenWatch = { green, history: new Map(), answered: new Set() };
+    let full = false;
     for (const [index, step] of stepsToRun(ctx.strategy, blue !== undefined)) {
+      const where = { weight, step: index, deployment };
+      // `cutover promote --full`: straight to 100%, past every step and gate between.
+      if (full && !(step.kind === 'setWeight' && step.weight === 100)) continue;
       switch (step.kind) {
         case 'setWeight': {
           weight = step.weight;
@@ -159,7 +162,14 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
             `watching ${version} take ${weight}% of traffic for ${formatDuration(step.duration)}`,
             { weight, ms: step.duration, step: index },
           );
-          await watchHealthy(ctx, green, step.duration, watched);
+          full =
+            (await watchWait(ctx, watch, { kind: 'pause', duration: step.duration }, where)) ===
+            'promoted-full';
+          break;
+        case 'approval':
+          record(weight > 0 ? 'shifting' : 'checking', { step: index });
+          await noteStep(ctx, deployment, index);
+          full = (await watchWait(ctx, watch, step, where)) === 'promoted-full';
           break;
         default:
           unhandled(step);
@@ -168,7 +178,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
 
     record('baking');
     ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
-    await watchHealthy(ctx, green, ctx.bake, watched);
+    await watchWait(ctx, watch, { kind: 'bake', duration: ctx.bake }, { weight: 100, step: -1, deployment });
     await greenStillOurs(ctx, green);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {

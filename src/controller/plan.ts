@@ -22,6 +22,11 @@ export async function planDeploy(ctx: ControllerContext, version: string): Promi
       case 'pause':
         lines.push(`(watch ${version} at ${weight}% for ${formatDuration(step.duration)}: health checks)`);
         break;
+      case 'approval':
+        lines.push(
+          `(wait for approval at ${weight}%: cutover promote, or ${step.onTimeout} after ${formatDuration(step.timeout)})`,
+        );
+        break;
       default:
         unhandled(step);
     }

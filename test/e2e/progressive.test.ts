@@ -26,17 +26,18 @@ async function versionsServed(count: number): Promise<Record<string, number>> {
 }
 
 describe('canary on the local target', { timeout: 60_000 }, () => {
-  it('GIVEN a canary of 50 then 100 WHEN v2 is deployed THEN during the step both versions answer, then only v2, and status shows the split', async () => {
+  it('GIVEN a canary of 50 then 100 held at an approval gate WHEN v2 is deployed THEN during the step both versions answer, status shows the split, and promote from another process ends the gate', async () => {
     p = await project();
     appendFileSync(
       join(p.dir, 'cutover.config.yaml'),
-      '    strategy: { name: canary, steps: [50, 100], stepBake: 3s }\n',
+      '    strategy: { name: canary, steps: [50, 100], stepBake: 200ms, approval: { atWeight: 50, timeout: 2m } }\n',
     );
-    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    // The gate applies to a first deploy too; strategy=NAME takes the name's options, without one.
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=all-at-once'])).code).toBe(0);
     const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
     let watching = false;
     running.child.stderr?.on('data', (d: Buffer) => {
-      if (d.toString().includes('"shift.watching"')) watching = true;
+      if (d.toString().includes('"approval.waiting"')) watching = true;
     });
     for (let i = 0; i < 400 && !watching; i += 1) await new Promise((r) => setTimeout(r, 25));
     expect(watching).toBe(true);
@@ -52,6 +53,9 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     const plan = await cli(p.dir, ['plan', ...words, 'version=v3']);
     expect(plan.stdout).toContain('keep v1 as standby');
     expect(plan.stdout).not.toContain('(v1, live)');
+    const promoted = await cli(p.dir, ['promote', ...words]);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('promoted at step');
     const done = await running.done;
     expect(done.code, done.stderr).toBe(0);
     expect(await versionsServed(10)).toEqual({ v2: 10 });

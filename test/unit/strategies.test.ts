@@ -13,7 +13,11 @@ const minute = 60_000;
 
 const weights = (name: string) =>
   planSteps(strategyNamed(name) ?? { name: 'all-at-once' }).map((s) =>
-    s.kind === 'setWeight' ? s.weight : `pause ${s.duration / minute}m`,
+    s.kind === 'setWeight'
+      ? s.weight
+      : s.kind === 'pause'
+        ? `pause ${s.duration / minute}m`
+        : `approval ${s.timeout / minute}m ${s.onTimeout}`,
   );
 
 describe('strategies by name', () => {
@@ -94,6 +98,41 @@ describe('strategy in the config', () => {
     expect(load('Linear10PercentEvery3Minutes')).toEqual({ name: 'linear', step: 10, interval: 3 * minute });
   });
 
+  it('places an approval gate before any traffic, or after the watch at its weight', () => {
+    const gated = (strategy: string) => {
+      const loaded = load(strategy);
+      return loaded
+        ? planSteps(loaded).map((s) => s.kind + (s.kind === 'setWeight' ? ` ${s.weight}` : ''))
+        : [];
+    };
+    expect(load('{ name: canary, approval: {} }')).toMatchObject({
+      approval: { atWeight: 0, timeout: 60 * minute, onTimeout: 'abort' },
+    });
+    expect(gated('{ name: canary, approval: { atWeight: 0 } }')).toEqual([
+      'approval',
+      'setWeight 10',
+      'pause',
+      'setWeight 50',
+      'pause',
+      'setWeight 100',
+    ]);
+    expect(
+      gated(
+        '{ name: canary, steps: [10, 100], approval: { atWeight: 10, timeout: 5m, onTimeout: promote } }',
+      ),
+    ).toEqual(['setWeight 10', 'pause', 'approval', 'setWeight 100']);
+    expect(gated('{ name: all-at-once, approval: { atWeight: 100 } }')).toEqual([
+      'setWeight 100',
+      'approval',
+    ]);
+    expect(gated('{ name: linear, step: 50, approval: { atWeight: 50 } }')).toEqual([
+      'setWeight 50',
+      'pause',
+      'approval',
+      'setWeight 100',
+    ]);
+  });
+
   it.each([
     ['{ name: canary, steps: [10, 50] }', /strategy\.steps`: the last weight must be 100/],
     [
@@ -106,6 +145,14 @@ describe('strategy in the config', () => {
     ['{ name: canary, interval: 1m }', /strategy\.interval`: `interval` is not an option of canary/],
     ['{ name: rainbow }', /strategy\.name`: expected `name`/],
     ['Canary10Percent', /unknown strategy `Canary10Percent`/],
+    [
+      '{ name: canary, approval: { atWeight: 20 } }',
+      /strategy\.approval\.atWeight`: expected 0 \(before green takes traffic\) or a weight the plan reaches: 10, 50, 100/,
+    ],
+    ['{ name: canary, approval: { timeout: 0s } }', /strategy\.approval\.timeout`: must be longer than 0/],
+    ['{ name: canary, approval: { onTimeout: rollback } }', /strategy\.approval\.onTimeout`: expected abort/],
+    ['{ name: canary, approval: { when: now } }', /strategy\.approval\.when`: `when` is not an option/],
+    ['{ name: canary, approval: yes }', /strategy\.approval`: expected \{ atWeight/],
   ])('refuses %s, naming the key', (strategy, message) => {
     let error: unknown;
     try {
