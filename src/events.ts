@@ -41,6 +41,8 @@ export interface EventPayloads {
   'approval.waiting': { weight: number; step: number; timeoutMs: number; leftMs: number };
   /** A gate or step ended early: `full` skips the rest to 100%. */
   'approval.promoted': { weight: number; step: number; by: string; full: boolean };
+  /** `deploy --detach` left green checked at its pre-traffic gate, for `promote` to go on from. */
+  'approval.detached': { until: number };
   'approval.timed_out': { weight: number; step: number; onTimeout: 'abort' | 'promote' };
   /** `cutover pause` / `resume` reached the deploy: its step timer stops, green stays watched. */
   'shift.paused': { weight: number; step: number; by: string };

@@ -6,6 +6,8 @@ import { ExitCode } from './exit-codes.js';
 import type { CommandIO } from './command.js';
 import type { ParsedArgs } from './args.js';
 import { serviceRuntime } from './runtime.js';
+import { findParked } from '../controller/parked.js';
+import { promoteParked } from './promote-parked.js';
 
 /** How long a request waits for the deploy's answer: it reads requests once a check interval. */
 const minimumWaitMs = 15_000;
@@ -16,8 +18,19 @@ const minimumWaitMs = 15_000;
  * (or nothing runs), 1 when no deploy answered in time.
  */
 export async function sendIntent(args: ParsedArgs, io: CommandIO, kind: IntentKind): Promise<number> {
-  const { service, ctx } = await serviceRuntime(args, io.events, io.signal);
+  const runtime = await serviceRuntime(args, io.events, io.signal);
+  const { service, ctx } = runtime;
   const verb = kind === 'promote-full' ? 'promote' : kind;
+  const parked = await findParked(ctx);
+  if (parked) {
+    if (kind === 'promote' || kind === 'promote-full')
+      return promoteParked(runtime, io, parked, kind === 'promote-full');
+    throw new UserInputError(
+      'NOTHING_TO_ACT_ON',
+      `deployment ${parked.deployment} of \`${parked.version}\` waits for approval with no traffic and no process running it: nothing to ${verb}`,
+      '`cutover promote` goes on with it; `cutover abort` undoes it',
+    );
+  }
   const green = (await ctx.target.fleet.list()).find((f) => f.role === 'green');
   if (!green || !ctx.intents) {
     throw new UserInputError(

@@ -2,6 +2,9 @@ import { formatDuration } from '../duration.js';
 import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import { unhandled } from '../../strategies/index.js';
+import type { Step } from '../../strategies/types.js';
+import type { JournalEntry, Phase } from '../state/journal.js';
+import { parkedNotes, type Parked } from './parked.js';
 import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
@@ -14,15 +17,14 @@ import { shift } from './shift.js';
 export interface DeployRequest {
   deployment: string;
   version: string;
+  /** Stop at the pre-traffic approval gate and leave the deploy there for `cutover promote`. */
+  detach?: boolean;
 }
 
-export interface DeployResult {
-  type: 'deployed';
-  deployment: string;
-  version: string;
-  previous: string | undefined;
-  ms: number;
-}
+export type DeployResult =
+  | { type: 'deployed'; deployment: string; version: string; previous: string | undefined; ms: number }
+  /** Detached at the pre-traffic gate: green checked, no traffic, waiting until `until`. */
+  | { type: 'awaiting-approval'; deployment: string; version: string; until: number; ms: number };
 
 /**
  * Green is promoted only as this deploy left it: unfinished and taking traffic. Where the target's state
@@ -47,8 +49,6 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   const { deployment, version } = request;
   const { fleet, router } = ctx.target;
   const started = ctx.clock.now();
-  const record = (phase: Parameters<typeof ctx.journal.record>[0]['phase'], extra: object = {}) =>
-    ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
 
   await ctx.target.preflight(version);
   await router.ensure();
@@ -70,7 +70,15 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   // green needs its place (aws: its target group).
   const givesWay = ctx.target.standbyGivesWay ? view.standby : undefined;
   const useless = view.idle.filter((f) => f !== view.standby || f === givesWay);
-  record('started', { blue: blue?.id, blueDeployment: blue?.deployment });
+  ctx.journal.record({
+    deployment,
+    kind: 'deploy',
+    phase: 'started',
+    at: ctx.clock.now(),
+    version,
+    blue: blue?.id,
+    blueDeployment: blue?.deployment,
+  });
   ctx.events.info(
     'deploy.started',
     (blue
@@ -91,6 +99,77 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     false,
   );
 
+  const run = runOf(ctx, deployment, version, blue);
+  // A launch that fails created nothing, and one that lost the race for its name (LockHeld) must not
+  // touch traffic at all: the winner may be shifting it. Neither needs the way back.
+  run.record('launching', { green: deployment });
+  ctx.events.info('green.launching', `starting a fleet of ${version}`);
+  let green: FleetInfo;
+  try {
+    green = await fleet.launch({ id: deployment, version, deployment });
+  } catch (error) {
+    throw run.fail(error);
+  }
+  run.record('launching', { green: green.id });
+
+  try {
+    const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
+    let lastProgress = ctx.clock.now();
+    const progress = (message: string) => {
+      if (ctx.clock.now() - lastProgress < 2000) return;
+      lastProgress = ctx.clock.now();
+      ctx.events.info('green.launching', `waiting for ${version} to start: ${message}`);
+    };
+    green = await fleet.waitReady(green.id, deadline, progress, ctx.signal);
+    ctx.events.info('green.launched', `${green.instances.length} instances of ${version} are running`, {
+      fleet: green.id,
+    });
+    run.record('checking');
+    await waitHealthy(ctx, green, deadline);
+  } catch (error) {
+    throw await run.undo(error, green);
+  }
+  const steps = stepsToRun(ctx.strategy, blue !== undefined);
+  if (request.detach) return park(ctx, run, green, steps, started);
+  return shiftAndGoLive(ctx, run, green, steps, started, false);
+}
+
+/**
+ * Goes on with a deploy detached at its pre-traffic gate, from the step after the gate: green is checked
+ * again first (the gate may have waited an hour), then traffic moves as the strategy it started with says.
+ */
+export async function continueDeploy(
+  ctx: ControllerContext,
+  parked: Parked,
+  full: boolean,
+): Promise<DeployResult> {
+  const started = ctx.clock.now();
+  const [fleets, weights] = await Promise.all([ctx.target.fleet.list(), ctx.target.router.readWeights()]);
+  const blue = viewOf(
+    fleets.filter((f) => f.id !== parked.green.id),
+    weights,
+  ).live;
+  const { deployment, version, green } = parked;
+  const run = runOf(ctx, deployment, version, blue);
+  run.record('checking', { green: green.id, blue: blue?.id, blueDeployment: blue?.deployment });
+  ctx.events.info(
+    'deploy.started',
+    `promoted: going on with ${version} from its approval gate; ${blue ? `${blue.version} takes traffic now` : 'nothing takes traffic yet'}`,
+    { blue: blue?.version },
+  );
+  try {
+    await waitHealthy(ctx, green, ctx.clock.now() + ctx.healthCheck.readyTimeout);
+  } catch (error) {
+    throw await run.undo(error, green);
+  }
+  const steps = stepsToRun(parked.strategy, blue !== undefined).filter(([index]) => index > parked.step);
+  return shiftAndGoLive({ ...ctx, strategy: parked.strategy }, run, green, steps, started, full);
+}
+
+/** What one deploy records, how it fails, and its one way back, around the blue it started from. */
+function runOf(ctx: ControllerContext, deployment: string, version: string, blue: FleetInfo | undefined) {
+  const record = (phase: Phase, extra: Partial<JournalEntry> = {}) =>
+    ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
   const fail = (error: unknown): CutoverError => {
     const reason = error instanceof CutoverError ? error.message : describeCause(error);
     record('failed', { reason });
@@ -108,39 +187,86 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     );
     return failure;
   };
+  /** Traffic back on blue and green stopped, then the failure to throw. */
+  const undo = async (error: unknown, green: FleetInfo): Promise<CutoverError> => {
+    const reason = describeCause(error);
+    try {
+      await restoreBlue(ctx, deployment, blue, green, reason);
+    } catch (backError) {
+      // The journal still says rolling-back: whichever cutover command runs next finishes the way back.
+      return new DeploymentFailed(
+        'ROLLBACK_INCOMPLETE',
+        `deploying \`${version}\` failed (${reason}), and traffic could not be put back on \`${blue?.version ?? 'nothing'}\` yet: ${describeCause(backError)}`,
+        `run \`cutover abort\` with the same artifact and environment: it puts traffic back from the journal`,
+        { cause: backError },
+      );
+    }
+    return fail(error);
+  };
+  return { deployment, version, blue, record, fail, undo };
+}
 
-  // A launch that fails created nothing, and one that lost the race for its name (LockHeld) must not
-  // touch traffic at all: the winner may be shifting it. Neither needs the way back.
-  record('launching', { green: deployment });
-  ctx.events.info('green.launching', `starting a fleet of ${version}`);
-  let green: FleetInfo;
+type Run = ReturnType<typeof runOf>;
+
+/**
+ * `deploy --detach`: the first step is the pre-traffic gate (the command checked). The deploy is
+ * recorded as awaiting approval where every runner reads it, and this process leaves it there.
+ */
+async function park(
+  ctx: ControllerContext,
+  run: Run,
+  green: FleetInfo,
+  steps: [number, Step][],
+  started: number,
+): Promise<DeployResult> {
+  const first = steps[0];
+  if (!first || first[1].kind !== 'approval')
+    throw await run.undo(new Error('--detach needs an approval gate before any traffic moves'), green);
+  const [step, gate] = first;
+  const until = ctx.clock.now() + gate.timeout;
+  run.record('awaiting-approval', { step, gateUntil: until, strategy: ctx.strategy });
   try {
-    green = await fleet.launch({ id: deployment, version, deployment });
+    // Without the note another runner would take green for one whose controller died, and undo it.
+    if (
+      ctx.target.notes &&
+      !(await ctx.target.notes.write(run.deployment, parkedNotes({ step, until, strategy: ctx.strategy })))
+    )
+      throw new Error('the green fleet has no place for notes');
   } catch (error) {
-    throw fail(error);
+    throw await run.undo(
+      new Error(`could not record the deploy as awaiting approval: ${describeCause(error)}`),
+      green,
+    );
   }
-  record('launching', { green: green.id });
+  ctx.events.info(
+    'approval.detached',
+    `${run.version} is checked and waits for approval with no traffic until ${new Date(until).toISOString()}: \`cutover promote\` (from any runner) goes on, \`cutover abort\` undoes it`,
+    { until },
+  );
+  return {
+    type: 'awaiting-approval',
+    deployment: run.deployment,
+    version: run.version,
+    until,
+    ms: ctx.clock.now() - started,
+  };
+}
 
+/** The strategy's steps, the bake, then green live and blue standby. Any failure puts traffic back on blue. */
+async function shiftAndGoLive(
+  ctx: ControllerContext,
+  run: Run,
+  green: FleetInfo,
+  steps: [number, Step][],
+  started: number,
+  promotedFull: boolean,
+): Promise<DeployResult> {
+  const { deployment, version, blue, record } = run;
   try {
-    const deadline = ctx.clock.now() + ctx.healthCheck.readyTimeout;
-    let lastProgress = ctx.clock.now();
-    const progress = (message: string) => {
-      if (ctx.clock.now() - lastProgress < 2000) return;
-      lastProgress = ctx.clock.now();
-      ctx.events.info('green.launching', `waiting for ${version} to start: ${message}`);
-    };
-    green = await fleet.waitReady(green.id, deadline, progress, ctx.signal);
-    ctx.events.info('green.launched', `${green.instances.length} instances of ${version} are running`, {
-      fleet: green.id,
-    });
-
-    record('checking');
-    await waitHealthy(ctx, green, deadline);
-
     let weight = 0;
     const watch: GreenWatch = { green, history: new Map(), answered: new Set() };
-    let full = false;
-    for (const [index, step] of stepsToRun(ctx.strategy, blue !== undefined)) {
+    let full = promotedFull;
+    for (const [index, step] of steps) {
       const where = { weight, step: index, deployment };
       // `cutover promote --full`: straight to 100%, past every step and gate between.
       if (full && !(step.kind === 'setWeight' && step.weight === 100)) continue;
@@ -182,19 +308,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     await greenStillOurs(ctx, green);
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
-    const reason = describeCause(error);
-    try {
-      await restoreBlue(ctx, deployment, blue, green, reason);
-    } catch (backError) {
-      // The journal still says rolling-back: whichever cutover command runs next finishes the way back.
-      throw new DeploymentFailed(
-        'ROLLBACK_INCOMPLETE',
-        `deploying \`${version}\` failed (${reason}), and traffic could not be put back on \`${blue?.version ?? 'nothing'}\` yet: ${describeCause(backError)}`,
-        `run \`cutover abort\` with the same artifact and environment: it puts traffic back from the journal`,
-        { cause: backError },
-      );
-    }
-    throw fail(error);
+    throw await run.undo(error, green);
   }
 
   record('live');
@@ -210,7 +324,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     );
   }
   // At most two fleets once a deploy ends: the new live one and its standby.
-  const left = (await fleet.list()).filter((f) => f.id !== green.id && f.id !== blue?.id);
+  const left = (await ctx.target.fleet.list()).filter((f) => f.id !== green.id && f.id !== blue?.id);
   await retireAll(
     ctx,
     left,

@@ -1,6 +1,7 @@
 import type { ControllerContext } from './context.js';
 import type { DeploymentRecord } from '../state/journal.js';
 import { terminalPhases } from '../state/journal.js';
+import { awaitingApproval, findParked } from './parked.js';
 import { restoreBlue } from './restore.js';
 import { makeLive, retireAll } from './roles.js';
 
@@ -16,6 +17,24 @@ export type Recovered = DeploymentRecord & { outcome: 'finished' | 'undone' | 'n
 export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Recovered | undefined> {
   const last = ctx.journal.latest();
   if (!last || terminalPhases.has(last.phase)) return undefined;
+  if (last.phase === awaitingApproval) {
+    // Detached on purpose: settleParked deals with it while it is parked. Once it is not, another
+    // runner promoted or aborted it, and this journal only needs to say how it ended.
+    const parked = await findParked(ctx);
+    if (parked?.deployment === last.deployment) return undefined;
+    const green = (await ctx.target.fleet.list()).find((f) => f.deployment === last.deployment);
+    // Still green: another runner's promote goes on with it right now.
+    if (green?.role === 'green') return undefined;
+    const wentLive = green?.role === 'live' || green?.role === 'standby';
+    ctx.journal.record({
+      deployment: last.deployment,
+      kind: 'deploy',
+      phase: wentLive ? 'succeeded' : 'failed',
+      at: ctx.clock.now(),
+      reason: `settled elsewhere after its approval gate: ${green ? `${green.version} is ${green.role}` : 'its green fleet is gone'}`,
+    });
+    return undefined;
+  }
   const { fleet, router } = ctx.target;
   await router.ensure();
   const fleets = await fleet.list();

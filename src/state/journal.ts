@@ -9,6 +9,7 @@ import {
   readSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { Strategy } from '../../strategies/types.js';
 
 /**
  * Every transition of a deployment is written here before it is acted on, so a controller that was
@@ -20,6 +21,8 @@ export type Phase =
   | 'launching'
   | 'checking'
   | 'shifting'
+  /** Detached at the pre-traffic gate (`deploy --detach`): left alone until promoted, aborted or expired. */
+  | 'awaiting-approval'
   | 'baking'
   | 'live'
   | 'rolling-back'
@@ -41,6 +44,10 @@ export interface JournalEntry {
   weights?: Record<string, number>;
   /** The index, in the strategy's steps, of the step the deployment is at. */
   step?: number;
+  /** A detached deploy's gate closes then (epoch ms). */
+  gateUntil?: number;
+  /** The strategy a detached deploy goes on with when promoted. */
+  strategy?: Strategy;
   reason?: string;
 }
 

@@ -19,7 +19,7 @@ describe('deploy', () => {
   it('GIVEN an empty environment WHEN v1 is deployed THEN v1 takes all traffic and nothing is standby', async () => {
     harness = controllerHarness();
     const result = await deploy(harness.ctx, { deployment: 'd-1', version: 'v1' });
-    expect(result.previous).toBeUndefined();
+    expect(result).toMatchObject({ type: 'deployed', previous: undefined });
     expect(harness.target.liveVersion()).toBe('v1');
     expect(harness.target.calls).toEqual(['launch v1', 'weights v1=100', 'live v1']);
     expect(harness.codes()).toContain('deploy.succeeded');

@@ -8,6 +8,7 @@ import type { Command } from '../command.js';
 import { loadFromArgs, serviceRuntime, stateDirOf } from '../runtime.js';
 import { abandonUnfinished } from '../../controller/abandon.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
+import { findParked, undoParked } from '../../controller/parked.js';
 import { acquireLock } from '../../state/lock.js';
 import { newDeploymentId } from '../../ids.js';
 import { Journal } from '../../state/journal.js';
@@ -99,6 +100,15 @@ async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number
   try {
     // A controller killed on this runner left its journal: undo (or finish) it here, as the next deploy would.
     const recovered = await recoverIfInterrupted(ctx);
+    const parked = await findParked(ctx);
+    if (parked) {
+      await undoParked(ctx, parked, 'cutover abort while it waited for approval');
+      io.events.info('abort.finished', `undid ${parked.deployment}, which waited for approval`, {
+        deployment: parked.deployment,
+        outcome: 'stopped',
+      });
+      return ExitCode.ok;
+    }
     const undone = await abandonUnfinished(ctx);
     if (undone) {
       io.events.info('abort.finished', `undid ${undone}, which had not gone live`, { deployment: undone });

@@ -1,5 +1,8 @@
 import { deploy } from '../../controller/deploy.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
+import { settleParked } from '../../controller/parked.js';
+import { UserInputError } from '../../errors.js';
+import { planSteps } from '../../../strategies/index.js';
 import { validateVersion } from '../../config/select.js';
 import { newDeploymentId } from '../../ids.js';
 import { startNotifying } from '../../notify/start.js';
@@ -15,10 +18,10 @@ export const deployCommand: Command = {
   spec: {
     words: ['artifact', 'environment', 'version', 'strategy'],
     required: ['artifact', 'environment', 'version'],
-    flags: ['keep-failed', 'dry-run'],
+    flags: ['keep-failed', 'dry-run', 'detach'],
     options: [],
   },
-  help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [strategy=NAME] [--keep-failed] [--json]
+  help: `Usage: cutover deploy artifact=NAME environment=NAME version=VERSION [strategy=NAME] [--detach] [--keep-failed] [--json]
 
 Starts a green fleet of VERSION beside the live (blue) one, waits until every instance passes its health
 check, moves traffic to it with the environment's strategy, watches it for the bake time, and keeps blue
@@ -31,6 +34,10 @@ Any failure before green is live puts traffic back on blue, stops green and exit
   strategy=NAME      how traffic moves, instead of the environment's: all-at-once, canary (10%, 50%,
                      100%, watched 1m at each step below 100), linear (10% more every minute), or a
                      CodeDeploy name such as Canary10Percent5Minutes or Linear10PercentEvery1Minute
+  --detach           stop at the strategy's pre-traffic approval gate (strategy.approval.atWeight: 0):
+                     green is launched and checked, the deploy is recorded as awaiting approval, and
+                     the command exits 0. \`cutover promote\` (from any runner) goes on with it;
+                     \`cutover abort\` undoes it; once the gate's timeout passes, the next command undoes it
   --keep-failed      leave a failed green fleet running to debug it
   --dry-run          print the calls the deploy would make and change nothing (same as cutover plan)
   --config FILE      the config file (default: cutover.config.yaml)
@@ -43,6 +50,14 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
     if (args.flags.has('dry-run')) return printPlan(args, io);
     const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
     const version = validateVersion(service, args.words.version);
+    const detach = args.flags.has('detach');
+    if (detach && planSteps(ctx.strategy)[0]?.kind !== 'approval') {
+      throw new UserInputError(
+        'DETACH_NEEDS_GATE',
+        `--detach stops at an approval gate before any traffic moves, and the strategy (${ctx.strategy.name}) has none`,
+        'set `strategy: { name: …, approval: { atWeight: 0, timeout: 1h } }` for the environment, or deploy without --detach',
+      );
+    }
     const deployment = newDeploymentId(ctx.clock.now());
     startNotifying(io, loaded, service, stateDir, deployment, ctx.target.notes);
     const lock = acquireLock(stateDir, service.environment, service.artifact, {
@@ -53,8 +68,13 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
     try {
       const run = { ...ctx, events: ctx.events.child({ deployment, version }) };
       await recoverIfInterrupted(run);
-      const result = await deploy(run, { deployment, version });
+      await settleParked(run);
+      const result = await deploy(run, { deployment, version, detach });
       if (io.json) io.out(JSON.stringify(result));
+      else if (result.type === 'awaiting-approval')
+        io.out(
+          `${version} awaits approval (deployment ${deployment}) until ${new Date(result.until).toISOString()}, with no traffic: \`cutover promote artifact=${service.artifact} environment=${service.environment}\` goes on, \`cutover abort\` undoes it`,
+        );
       return ExitCode.ok;
     } finally {
       lock.release();

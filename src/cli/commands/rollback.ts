@@ -1,5 +1,6 @@
 import { startNotifying } from '../../notify/start.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
+import { settleParked } from '../../controller/parked.js';
 import { rollback } from '../../controller/rollback.js';
 import { viewOf } from '../../controller/fleets.js';
 import { newDeploymentId } from '../../ids.js';
@@ -58,6 +59,7 @@ traffic goes back to the version it started from, and nothing more moves.
       }
       // Starts a local agent that is down, so its fleets are found; a no-op on aws.
       await ctx.target.router.ensure();
+      await settleParked(run);
       const result = await rollback(run, deployment, (live) => {
         const previous = previousVersion(journal, live?.version) ?? live?.previousVersion;
         return previous
