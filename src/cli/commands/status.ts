@@ -1,4 +1,5 @@
 import { viewOf } from '../../controller/fleets.js';
+import { findParked, isExpired } from '../../controller/parked.js';
 import { whyNotServing } from '../../controller/serving.js';
 import { isStale, lockPath, readLock } from '../../state/lock.js';
 import { ExitCode } from '../exit-codes.js';
@@ -37,6 +38,7 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     const holder = lockFile.state === 'held' ? lockFile.holder : undefined;
     const stale = holder !== undefined && isStale(holder);
     const about = await ctx.target.describe();
+    const parked = await findParked(ctx);
     const notServing = whyNotServing(fleets, weights, about.down);
     const status = {
       artifact: service.artifact,
@@ -50,6 +52,14 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
             fleet: deploying.id,
             deployment: deploying.deployment,
             weight: weights[deploying.id] ?? 0,
+          }
+        : null,
+      awaitingApproval: parked
+        ? {
+            deployment: parked.deployment,
+            version: parked.version,
+            until: new Date(parked.until).toISOString(),
+            expired: isExpired(ctx, parked),
           }
         : null,
       standby: standby
@@ -106,6 +116,13 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
     if (deploying) {
       lines.push(
         `  green:    ${deploying.version} takes ${weights[deploying.id]}% but is not live yet (deployment ${deploying.deployment}${holder && !stale ? ', running' : '; its controller is gone: the next deploy, rollback or abort undoes it'})`,
+      );
+    }
+    if (parked) {
+      lines.push(
+        isExpired(ctx, parked)
+          ? `  approval: ${parked.version} (deployment ${parked.deployment}) waited for approval until ${status.awaitingApproval?.until}: expired; the next deploy, rollback, promote or abort undoes it`
+          : `  approval: ${parked.version} (deployment ${parked.deployment}) is checked and waits for approval until ${status.awaitingApproval?.until}, with no traffic: cutover promote goes on, cutover abort undoes it`,
       );
     }
     lines.push(

@@ -1,0 +1,118 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { cli, project } from '../helpers/cli.js';
+import { stopAgent } from '../helpers/local.js';
+
+/**
+ * `deploy --detach` at the pre-traffic approval gate on the local target, with real processes and the
+ * router: promote from another process goes on with it; abort, or its gate closing, undoes it.
+ */
+
+let p: Awaited<ReturnType<typeof project>>;
+afterEach(async () => {
+  await stopAgent(join(p.dir, '.cutover'));
+  p.remove();
+});
+
+const words = ['artifact=catalog', 'environment=e2e'];
+
+async function served(): Promise<string> {
+  const response = await request(p.endpoint);
+  return ((await response.body.json()) as { version: string }).version;
+}
+
+async function gated(timeout = '5m'): Promise<void> {
+  p = await project();
+  appendFileSync(
+    join(p.dir, 'cutover.config.yaml'),
+    `    strategy: { name: canary, steps: [50, 100], stepBake: 200ms, approval: { atWeight: 0, timeout: ${timeout} } }\n`,
+  );
+  expect((await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=all-at-once'])).code).toBe(0);
+}
+
+describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
+  it('GIVEN a detached deploy WHEN another deploy, a pause and then promote come THEN the deploy holds the environment (exit 3), pause has nothing to act on (exit 2), and promote takes it live', async () => {
+    await gated();
+    const detached = await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach']);
+    expect(detached.code, detached.stderr).toBe(0);
+    expect(detached.stdout).toContain('v2 awaits approval');
+    expect(await served()).toBe('v1');
+
+    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(status).toMatchObject({
+      live: { version: 'v1', weight: 100 },
+      awaitingApproval: { version: 'v2', expired: false },
+    });
+    expect(status.lock).toBeNull();
+
+    const other = await cli(p.dir, ['deploy', ...words, 'version=v3']);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain('DEPLOY_AWAITING_APPROVAL');
+    expect((await cli(p.dir, ['pause', ...words])).code).toBe(2);
+    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(3);
+
+    const promoted = await cli(p.dir, ['promote', ...words]);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.events.map((e) => e.code)).toEqual(
+      expect.arrayContaining(['approval.promoted', 'health.passed', 'traffic.shifted', 'deploy.succeeded']),
+    );
+    expect(await served()).toBe('v2');
+    const after = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(after).toMatchObject({
+      live: { version: 'v2' },
+      standby: { version: 'v1' },
+      awaitingApproval: null,
+    });
+    expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
+  });
+
+  it('GIVEN a detached deploy whose gate has closed WHEN status and then a deploy run THEN status says expired and the deploy undoes it first, then goes on', async () => {
+    await gated('1s');
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1200));
+    const status = await cli(p.dir, ['status', ...words]);
+    expect(status.stdout).toContain('expired');
+    const next = await cli(p.dir, ['deploy', ...words, 'version=v3', 'strategy=all-at-once']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.events.find((e) => e.code === 'recovery.finished')?.message).toContain('undone');
+    expect(await served()).toBe('v3');
+    const fleets = (
+      JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+        fleets: { version: string }[];
+      }
+    ).fleets;
+    expect(fleets.map((f) => f.version).sort()).toEqual(['v1', 'v3']);
+  });
+
+  it('GIVEN a detached deploy WHEN abort runs THEN green is stopped and v1 serves as before', async () => {
+    await gated();
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach'])).code).toBe(0);
+    const aborted = await cli(p.dir, ['abort', ...words]);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    expect(await served()).toBe('v1');
+    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+      fleets: { version: string }[];
+    };
+    expect(status.fleets.map((f) => f.version)).toEqual(['v1']);
+    expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
+  });
+
+  it('GIVEN a strategy without a pre-traffic gate WHEN deploy --detach runs THEN it exits 2 before anything starts', async () => {
+    p = await project();
+    const refused = await cli(p.dir, ['deploy', ...words, 'version=v1', '--detach']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('DETACH_NEEDS_GATE');
+    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+      fleets: unknown[];
+    };
+    expect(status.fleets).toEqual([]);
+  });
+});
