@@ -10,6 +10,7 @@ import { tempDir } from '../helpers/tmp.js';
 import * as fx from './fixtures.js';
 import { awsEnvironmentYaml } from './fixtures.js';
 import { httpProbe } from '../../healthchecks/http.js';
+import { notesIntents } from '../../src/controller/intents.js';
 
 /**
  * The real controller and aws target against the fake account, in virtual time. A second harness can
@@ -86,6 +87,7 @@ export function awsHarness(
       keepFailed: false,
       signal: abort.signal,
     };
+    if (target.notes) ctx.intents = notesIntents(target.notes);
     return { ctx, events, env, codes: () => events.map((e) => e.code), cleanup: dir.remove };
   };
   const main = runner('ci-1');
