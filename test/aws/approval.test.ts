@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { continueDeploy, deploy } from '../../src/controller/deploy.js';
 import { claimParked, findParked, settleParked } from '../../src/controller/parked.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
+import { askRunningDeployToAbort } from '../../src/cli/abort-remote.js';
+import type { CommandIO } from '../../src/cli/command.js';
 import { awsHarness } from './harness.js';
 import { goodAmi, goodAmi2 } from './fixtures.js';
 
@@ -54,7 +56,7 @@ describe('aws: a deploy detached at its pre-traffic gate', () => {
     await settleParked(ci2.ctx);
     expect(ci2.codes()).toContain('recovery.finished');
     const green = [...h.account.groups.values()].find((g) => g.tags.get('cutover:deployment') === 'd-2');
-    expect(green === undefined || green.deleting === true || green.instances.length === 0).toBe(true);
+    expect(green === undefined || green.deleting !== undefined || green.instances.length === 0).toBe(true);
     expect(await findParked(ci2.ctx)).toBeUndefined();
   });
 
@@ -98,5 +100,41 @@ describe('aws: requests from another runner to a running deploy', () => {
     await h.runner('ci-2').ctx.intents?.send('d-2', { id: 'i-1', kind: 'abort', at: asked, by: 'ops' });
     await expect(running).rejects.toMatchObject({ code: 'ABORTED' });
     expect(h.live()).toEqual(before);
+  });
+
+  it('GIVEN cutover abort on another runner WHEN the deploy runs THEN it is asked to go back itself and abort waits until it has; with no deploy running, abort is told nobody answered', async () => {
+    h = awsHarness({ env: { strategy: gate(10) } });
+    await v1Live();
+    const before = h.live();
+    const running = deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+    while (!h.codes().includes('approval.waiting')) await tick();
+    const ci2 = h.runner('ci-2');
+    const green = (await ci2.ctx.target.fleet.list()).find((f) => f.inProgress);
+    if (!green) throw new Error('no green');
+    const io = { events: ci2.ctx.events, signal: ci2.ctx.signal } as unknown as CommandIO;
+    const [asked] = await Promise.all([
+      askRunningDeployToAbort(ci2.ctx, io, green),
+      expect(running).rejects.toMatchObject({ code: 'ABORTED' }),
+    ]);
+    expect(asked).toBe(true);
+    expect(h.live()).toEqual(before);
+  });
+
+  it('GIVEN a green whose controller died mid-canary WHEN cutover abort asks it to stop THEN nobody answers and abort is told so, to undo it itself', async () => {
+    h = awsHarness({ env: { strategy: gate(10) } });
+    await v1Live();
+    const calls = h.account.log.length;
+    // The controller dies at its first wait's sleep at the gate (AWS calls after it fail).
+    const running = deploy(h.ctx, { deployment: 'd-2', version: goodAmi });
+    while (!h.codes().includes('approval.waiting')) await tick();
+    h.account.dieAfterCalls = h.account.log.length;
+    await expect(running).rejects.toThrow();
+    h.account.dieAfterCalls = undefined;
+    expect(h.account.log.length).toBeGreaterThan(calls);
+    const ci2 = h.runner('ci-2');
+    const green = (await ci2.ctx.target.fleet.list()).find((f) => f.inProgress);
+    if (!green) throw new Error('no green left by the dead controller');
+    const io = { events: ci2.ctx.events, signal: ci2.ctx.signal } as unknown as CommandIO;
+    expect(await askRunningDeployToAbort(ci2.ctx, io, green)).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import { loadFromArgs, serviceRuntime, stateDirOf } from '../runtime.js';
 import { abandonUnfinished } from '../../controller/abandon.js';
 import { recoverIfInterrupted } from '../../controller/recover.js';
 import { findParked, undoParked } from '../../controller/parked.js';
+import { askRunningDeployToAbort } from '../abort-remote.js';
 import { acquireLock } from '../../state/lock.js';
 import { newDeploymentId } from '../../ids.js';
 import { Journal } from '../../state/journal.js';
@@ -27,7 +28,10 @@ export const abortCommand: Command = {
 Asks the deploy that holds the lock on this machine to stop (SIGTERM). That deploy moves traffic back to
 blue, stops green and exits 1, exactly as when a health check fails. Waits until it has finished (up
 to 2 minutes; if it still runs then, abort exits 1 saying so).
-With no deploy running here, it undoes a deploy that never went live and whose controller is gone:
+With no deploy running here, on aws it first asks a deploy that may run on another runner to stop (a
+request on its green group's tags, answered within one check interval), and waits until it has gone back.
+A deploy detached at its approval gate (deploy --detach) is undone at once.
+With no deploy answering, it undoes a deploy that never went live and whose controller is gone:
 one killed on this runner (from its journal; one killed after it went live is finished instead), or on
 aws a group still tagged cutover:role=green, left by a runner that died: traffic back to the fleet that
 served before, green deleted. The aws case also works from another machine.`,
@@ -105,6 +109,16 @@ async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number
       await undoParked(ctx, parked, 'cutover abort while it waited for approval');
       io.events.info('abort.finished', `undid ${parked.deployment}, which waited for approval`, {
         deployment: parked.deployment,
+        outcome: 'stopped',
+      });
+      return ExitCode.ok;
+    }
+    // Where the target's state is shared (aws), the deploy may be running on another runner: it is
+    // asked to go back itself, as if a check had failed. Only a deploy that does not answer is undone here.
+    const running = ctx.target.notes ? (await ctx.target.fleet.list()).find((f) => f.inProgress) : undefined;
+    if (running && (await askRunningDeployToAbort(ctx, io, running))) {
+      io.events.info('abort.finished', `${running.deployment} has stopped`, {
+        deployment: running.deployment,
         outcome: 'stopped',
       });
       return ExitCode.ok;
