@@ -78,7 +78,10 @@ function approvalOf(
   const options = raw as Record<string, unknown>;
   for (const key of Object.keys(options)) {
     if (!['atWeight', 'timeout', 'onTimeout'].includes(key))
-      return fail(`\`${key}\` is not an option of approval (atWeight, timeout, onTimeout)`, ['approval', key]);
+      return fail(`\`${key}\` is not an option of approval (atWeight, timeout, onTimeout)`, [
+        'approval',
+        key,
+      ]);
   }
   const atWeight = options.atWeight ?? 0;
   const weights = planSteps(strategy).flatMap((s) => (s.kind === 'setWeight' ? [s.weight] : []));

@@ -34,13 +34,14 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     );
     // The gate applies to a first deploy too; strategy=NAME takes the name's options, without one.
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=all-at-once'])).code).toBe(0);
+    const watching = startCli(p.dir, ['status', ...words, '--watch', '--json']);
     const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
-    let watching = false;
+    let gated = false;
     running.child.stderr?.on('data', (d: Buffer) => {
-      if (d.toString().includes('"approval.waiting"')) watching = true;
+      if (d.toString().includes('"approval.waiting"')) gated = true;
     });
-    for (let i = 0; i < 400 && !watching; i += 1) await new Promise((r) => setTimeout(r, 25));
-    expect(watching).toBe(true);
+    for (let i = 0; i < 400 && !gated; i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(gated).toBe(true);
     const split = await versionsServed(40);
     expect(split.v1).toBeGreaterThan(0);
     expect(split.v2).toBeGreaterThan(0);
@@ -59,6 +60,23 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     const done = await running.done;
     expect(done.code, done.stderr).toBe(0);
     expect(await versionsServed(10)).toEqual({ v2: 10 });
+    // status --watch printed one document a change, live: the split at the gate (step 2: 50%, its watch, the gate), then v2 live.
+    await new Promise((r) => setTimeout(r, 1500));
+    watching.child.kill('SIGINT');
+    const watched = await watching.done;
+    expect(watched.code).toBe(0);
+    const docs = watched.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            live: { version: string } | null;
+            deploying: { weight: number; step: number } | null;
+          },
+      );
+    expect(docs.some((d) => d.deploying?.weight === 50 && d.deploying.step === 2)).toBe(true);
+    expect(docs.at(-1)).toMatchObject({ live: { version: 'v2' }, deploying: null });
   });
 
   it('GIVEN the reader of its logs goes away mid-step WHEN the deploy goes on THEN it still finishes (writes to a closed pipe are ignored)', async () => {
