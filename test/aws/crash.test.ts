@@ -10,8 +10,10 @@ import { baseGroup, goodAmi, goodAmi2, tgA, tgB } from './fixtures.js';
  * A controller killed at any AWS call of a deploy, then run again: the rerun must leave one fleet taking
  * all traffic on a healthy target group, at most two fleets, and the interrupted deployment ended.
  */
-async function callsOfOneDeploy(): Promise<number> {
-  const h = awsHarness();
+const canary = { strategy: '{ name: canary, steps: [10, 50, 100], stepBake: 1m }' };
+
+async function callsOfOneDeploy(env?: Record<string, string>): Promise<number> {
+  const h = awsHarness(env ? { env } : {});
   try {
     await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
     const before = h.account.log.length;
@@ -23,8 +25,11 @@ async function callsOfOneDeploy(): Promise<number> {
 }
 
 /** d-1 is live; d-2's controller dies after `n` of its calls; AWS answers again ten minutes later. */
-async function killedMidDeploy(n: number): Promise<ReturnType<typeof awsHarness>> {
-  const h = awsHarness();
+async function killedMidDeploy(
+  n: number,
+  env?: Record<string, string>,
+): Promise<ReturnType<typeof awsHarness>> {
+  const h = awsHarness(env ? { env } : {});
   await deploy(h.ctx, { deployment: 'd-1', version: goodAmi2 });
   h.account.dieAfterCalls = h.account.log.length + n;
   await expect(deploy(h.ctx, { deployment: 'd-2', version: goodAmi })).rejects.toThrow();
@@ -33,18 +38,23 @@ async function killedMidDeploy(n: number): Promise<ReturnType<typeof awsHarness>
   return h;
 }
 
-describe('a deploy killed at each step, then run again', async () => {
-  const total = await callsOfOneDeploy();
+describe.each([
+  ['all at once', undefined],
+  ['a canary of 10, 50, 100', canary],
+])('%s: a deploy killed at each step, then run again', async (_, env) => {
+  const total = await callsOfOneDeploy(env);
   const recovered: number[] = [];
 
   it('makes a known number of calls in a normal deploy', () => {
     expect(total).toBeGreaterThan(10);
   });
 
-  it.each(Array.from({ length: total }, (_, i) => i))(
+  // Every call of an all-at-once deploy; every third of a canary's, which makes three times as many.
+  const every = env ? 3 : 1;
+  it.each(Array.from({ length: Math.ceil(total / every) }, (_, i) => i * every))(
     'killed after %i calls: the rerun recovers cleanly',
     async (n) => {
-      const h = await killedMidDeploy(n);
+      const h = await killedMidDeploy(n, env);
       try {
         // The rerun: same runner, so its journal survives.
         // A death the deploy saw as a failed call may already have ended it (journaled as failed); a
@@ -79,7 +89,7 @@ describe('a deploy killed at each step, then run again', async () => {
   );
 
   it('found an open deploy to finish or undo at most of those steps, not only clean failures', () => {
-    expect(recovered.length).toBeGreaterThan(total / 2);
+    expect(recovered.length).toBeGreaterThan(total / every / 2);
   });
 });
 
