@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ControllerContext } from '../../src/controller/context.js';
-import { deploy } from '../../src/controller/deploy.js';
+import { continueDeploy, deploy } from '../../src/controller/deploy.js';
+import type { IntentKind } from '../../src/controller/intents.js';
+import { findParked, isExpired, settleParked, undoParked } from '../../src/controller/parked.js';
+import { FileIntents } from '../../src/state/intent-file.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
 import { rollback } from '../../src/controller/rollback.js';
 import { DeploymentFailed } from '../../src/errors.js';
@@ -11,7 +14,8 @@ import type { Strategy } from '../../strategies/types.js';
 
 /**
  * Model-based test: random sequences of what a team does in its first weeks (deploys good and bad,
- * rollbacks, aborts, --keep-failed, a controller killed at any call, rollback windows closing), run
+ * rollbacks, aborts, --keep-failed, a controller killed at any call, rollback windows closing, deploys
+ * detached at an approval gate then promoted or left to expire, promote/pause/abort sent mid-deploy), run
  * against the real controller and a stateful target in virtual time. After every step the safety
  * invariants of the design must hold, and where the outcome is predictable, the live version must be the
  * one the model expects.
@@ -51,6 +55,8 @@ interface Model {
   known: boolean;
   /** Once something served, traffic must never be left on nothing. */
   served: boolean;
+  /** A deploy detached at its pre-traffic gate, and when that gate closes. */
+  parked: { version: string; until: number } | undefined;
 }
 
 const window = 3_600_000;
@@ -69,15 +75,37 @@ function behaviour(h: Harness): void {
 
 /** The context a fresh command gets: its own abort signal, the flags it was given. */
 function contextFor(real: Real, extra: Partial<ControllerContext> = {}): ControllerContext {
-  return { ...real.h.ctx, journal: real.journal, signal: new AbortController().signal, ...extra };
+  return {
+    ...real.h.ctx,
+    journal: real.journal,
+    intents: new FileIntents(real.h.stateDir, 'test', 'catalog'),
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
-/** What the CLI does before every deploy or rollback: finish or undo an interrupted one. */
-async function startCommand(real: Real, ctx: ControllerContext): Promise<void> {
+/**
+ * What the CLI does before every deploy or rollback: finish or undo an interrupted one, and stop (exit
+ * 3) at a deploy parked at its approval gate, or undo it once its gate has closed. False when it stopped.
+ */
+async function startCommand(real: Real, ctx: ControllerContext, model: Model): Promise<boolean> {
   real.journal.dead = false;
   real.h.target.beforeCall = () => {};
   await recoverIfInterrupted(ctx);
   real.interrupted = false;
+  if (!model.known) resync(model, real);
+  try {
+    await settleParked(ctx);
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'DEPLOY_AWAITING_APPROVAL' });
+    expect(model.parked && model.parked.until > real.h.clock.now()).toBeTruthy();
+    return false;
+  }
+  // A parked deploy whose gate is open holds the environment; only a closed gate is undone here.
+  if (model.known && model.parked)
+    expect(model.parked.until, 'an open gate was undone, not refused').toBeLessThanOrEqual(real.h.clock.now());
+  model.parked = undefined;
+  return true;
 }
 
 function resync(model: Model, real: Real): void {
@@ -90,6 +118,12 @@ function resync(model: Model, real: Real): void {
   model.standbyUntil = standby?.standbyUntil;
   model.known = !real.interrupted;
   if (model.live) model.served = true;
+  const parked = target.fleets.find((f) => f.role === 'green');
+  const record = parked && real.journal.deployments().find((d) => d.deployment === parked.deployment);
+  model.parked =
+    parked && record?.phase === 'awaiting-approval' && record.gateUntil !== undefined
+      ? { version: parked.version, until: record.gateUntil }
+      : undefined;
 }
 
 function checkInvariants(model: Model, real: Real): void {
@@ -137,8 +171,7 @@ class Deploy implements fc.AsyncCommand<Model, Real> {
   async run(model: Model, real: Real): Promise<void> {
     const version = `${this.kind}-${++real.serial}`;
     const ctx = contextFor(real, { keepFailed: this.keepFailed });
-    await startCommand(real, ctx);
-    if (!model.known) resync(model, real);
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
     try {
       await deploy(ctx, { deployment: `d-${real.serial}`, version });
       expect(this.kind).toBe('good');
@@ -163,8 +196,7 @@ class AbortInBake implements fc.AsyncCommand<Model, Real> {
   async run(model: Model, real: Real): Promise<void> {
     const abort = new AbortController();
     const ctx = contextFor(real, { keepFailed: this.keepFailed, signal: abort.signal });
-    await startCommand(real, ctx);
-    if (!model.known) resync(model, real);
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
     const stop = (e: { code: string }) => {
       if (e.code === 'bake.started') abort.abort(new DeploymentFailed('ABORTED', 'aborted'));
     };
@@ -182,8 +214,7 @@ class Rollback implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     const ctx = contextFor(real);
-    await startCommand(real, ctx);
-    if (!model.known) resync(model, real);
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
     try {
       await rollback(ctx, `r-${++real.serial}`, () => 'deploy again');
       expect(model.standby).toBeDefined();
@@ -209,8 +240,7 @@ class KilledDeploy implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     const ctx = contextFor(real);
-    await startCommand(real, ctx);
-    if (!model.known) resync(model, real);
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
     let calls = 0;
     real.h.target.beforeCall = () => {
       if (++calls < this.at) return;
@@ -248,6 +278,111 @@ class Wait implements fc.AsyncCommand<Model, Real> {
   toString = () => `wait ${Math.round(this.ms / 60_000)} min`;
 }
 
+const preTrafficGate: Strategy = {
+  name: 'canary',
+  steps: [10, 100],
+  stepBake: 60_000,
+  approval: { atWeight: 0, timeout: 2 * 3_600_000, onTimeout: 'abort' },
+};
+
+/** `deploy --detach` at a pre-traffic gate: green checked, no traffic, left for promote or abort. */
+class DetachedDeploy implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly kind: 'good' | 'bad' | 'sour') {}
+  check = () => true;
+  async run(model: Model, real: Real): Promise<void> {
+    const ctx = contextFor(real, { strategy: preTrafficGate });
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
+    const version = `${this.kind}-${++real.serial}`;
+    try {
+      const result = await deploy(ctx, { deployment: `d-${real.serial}`, version, detach: true });
+      expect(this.kind).not.toBe('bad');
+      if (result.type === 'awaiting-approval') model.parked = { version, until: result.until };
+    } catch (error) {
+      expect(error).toBeInstanceOf(DeploymentFailed);
+      expect(this.kind).toBe('bad');
+    }
+    if (real.h.target.standbyGivesWay) model.standby = undefined;
+    checkInvariants(model, real);
+  }
+  toString = () => `deploy ${this.kind} --detach`;
+}
+
+/** `cutover promote` of a parked deploy: this process goes on with it (or undoes it if its gate closed). */
+class PromoteParked implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly full: boolean) {}
+  check = () => true;
+  async run(model: Model, real: Real): Promise<void> {
+    const ctx = contextFor(real);
+    real.journal.dead = false;
+    await recoverIfInterrupted(ctx);
+    real.interrupted = false;
+    if (!model.known) resync(model, real);
+    const parked = await findParked(ctx);
+    if (model.known) expect(parked?.version).toBe(model.parked?.version);
+    if (!parked) return checkInvariants(model, real);
+    model.parked = undefined;
+    if (isExpired(ctx, parked)) {
+      await undoParked(ctx, parked, 'gate closed');
+      return checkInvariants(model, real);
+    }
+    try {
+      await continueDeploy(ctx, parked, this.full);
+      expect(parked.version).toMatch(/^good/);
+      model.standby = model.live;
+      model.standbyUntil = model.live ? real.h.clock.now() + window : undefined;
+      model.live = parked.version;
+      model.served = true;
+    } catch (error) {
+      expect(error).toBeInstanceOf(DeploymentFailed);
+      expect(parked.version).toMatch(/^sour/);
+    }
+    checkInvariants(model, real);
+  }
+  toString = () => `promote${this.full ? ' --full' : ''} the parked deploy`;
+}
+
+/** A request from another process reaches a running deploy of a good version as traffic first moves. */
+class DeployWithRequest implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly request: 'promote-full' | 'pause-resume' | 'abort') {}
+  check = () => true;
+  async run(model: Model, real: Real): Promise<void> {
+    const ctx = contextFor(real);
+    if (!(await startCommand(real, ctx, model))) return checkInvariants(model, real);
+    const deployment = `d-${++real.serial}`;
+    const version = `good-${real.serial}`;
+    const send = (kind: IntentKind) =>
+      void ctx.intents?.send(deployment, {
+        id: `${kind}-${real.serial}`,
+        kind,
+        at: real.h.clock.now(),
+        by: 'model',
+      });
+    const listener = (e: { code: string }) => {
+      if (e.code === 'traffic.shifted' && !sent) {
+        sent = true;
+        send(this.request === 'pause-resume' ? 'pause' : this.request);
+      }
+      if (e.code === 'shift.paused') send('resume');
+    };
+    let sent = false;
+    real.h.ctx.events.subscribe(listener);
+    try {
+      await deploy(ctx, { deployment, version });
+      expect(this.request).not.toBe('abort');
+      model.standby = model.live;
+      model.standbyUntil = model.live ? real.h.clock.now() + window : undefined;
+      model.live = version;
+      model.served = true;
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'ABORTED' });
+      expect(this.request).toBe('abort');
+      if (real.h.target.standbyGivesWay) model.standby = undefined;
+    }
+    checkInvariants(model, real);
+  }
+  toString = () => `deploy good, with ${this.request} from another process`;
+}
+
 const commands = [
   fc
     .constantFrom<'good' | 'bad' | 'sour'>('good', 'good', 'bad', 'sour')
@@ -258,6 +393,13 @@ const commands = [
     .tuple(fc.integer({ min: 1, max: 8 }), fc.constantFrom<'good' | 'sour'>('good', 'sour'))
     .map(([at, kind]) => new KilledDeploy(at, kind)),
   fc.integer({ min: 60_000, max: 2 * window }).map((ms) => new Wait(ms)),
+  fc
+    .constantFrom<'good' | 'bad' | 'sour'>('good', 'good', 'bad', 'sour')
+    .map((kind) => new DetachedDeploy(kind)),
+  fc.boolean().map((full) => new PromoteParked(full)),
+  fc
+    .constantFrom<'promote-full' | 'pause-resume' | 'abort'>('promote-full', 'pause-resume', 'abort')
+    .map((request) => new DeployWithRequest(request)),
 ];
 
 /** Progressive strategies too: a kill or a failure mid-step leaves traffic split between blue and green. */
@@ -295,6 +437,7 @@ describe.each([
           standbyUntil: undefined,
           known: true,
           served: false,
+          parked: undefined,
         };
         try {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
