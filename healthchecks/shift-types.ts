@@ -1,3 +1,5 @@
+import type { Clock } from '../src/clock.js';
+
 /**
  * The checks that watch green while it takes traffic (error rate, alarms, a webhook, a user-facing
  * probe), beside the per-instance HTTP health checks. Each reads a measurement and judges it; none throws.
@@ -30,11 +32,31 @@ export interface CheckReading {
   at: number;
 }
 
+/** What a pure judge decides from one measurement; the check adds its name and the time. */
+export type Judgement = Pick<CheckReading, 'outcome' | 'detail' | 'value' | 'threshold'>;
+
+/** What a check that works between its reads (the probe's steady requests) is given for the whole watch. */
+export interface ShiftCheckContext {
+  clock: Clock;
+  /** Aborts when the watch stops; the work ends then. */
+  signal: AbortSignal;
+  /** Where the deploy is now (it changes at every step). */
+  phase(): ShiftPhase;
+}
+
 export interface ShiftCheck {
   /** The config key, as in CheckReading.check. */
   name: string;
   /** How often it reads, in ms. */
   interval: number;
+  /**
+   * The span of traffic each reading judges, in ms, where it looks back over one (errorRate's window):
+   * an inconclusive run is then measured in these, from green's first traffic at the earliest. Absent,
+   * each reading is one window (of `interval`).
+   */
+  window?: number;
+  /** Work for the whole watch beside the reads (the probe's requests); resolves once `signal` aborts. */
+  run?(context: ShiftCheckContext): Promise<void>;
   /** Reads once; a reading that cannot be taken is a `fail` (or `inconclusive` where the check says so). */
   read(phase: ShiftPhase, signal: AbortSignal): Promise<CheckReading>;
 }

@@ -15,3 +15,13 @@ export function formatDuration(ms: number): string {
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
   return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`;
 }
+
+/** As a config would say it: `1m`, `10s`, `1.5s`, `200ms`; the largest unit that needs at most one decimal. */
+export function formatDurationSetting(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const amount = ms / (units[unit] as number);
+    if (amount >= 1 && Math.abs(amount * 10 - Math.round(amount * 10)) < 1e-9)
+      return `${Math.round(amount * 10) / 10}${unit}`;
+  }
+  return `${Math.round(ms)}ms`;
+}

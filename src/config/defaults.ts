@@ -16,6 +16,17 @@ export const defaults = {
     unhealthyThreshold: 2,
     readyTimeout: '60s',
   },
+  /** `checks:` watch green while it takes traffic; absent, only the HTTP health checks do. */
+  checks: {
+    /** How often errorRate, alarms and webhook read. */
+    interval: '10s',
+    /** A check inconclusive this many windows in a row fails: inconclusive is never a pass. */
+    inconclusiveLimit: 3,
+    errorRate: { max: '1%', window: '1m', minRequests: 50 },
+    webhook: { timeout: '5s' },
+    /** About 5 requests a second, as a user would send them; any failure in a step fails it. */
+    probe: { path: '/', interval: '200ms', maxFailures: 0, timeout: '2s' },
+  },
   aws: {
     /** Peers saw 5xx when the old fleet was touched right after a weight change; the ALB needs a moment. */
     settle: '30s',

@@ -66,6 +66,25 @@ const slack = z
   });
 
 const headerName = /^[A-Za-z0-9-]+$/;
+
+/**
+ * Extra headers for a POST cutover makes, names checked and `reserved` (lower case) refused. Values are
+ * often secrets (`Authorization`), so messages name the header, never its value.
+ */
+export const httpHeaders = (reserved: ReadonlySet<string>) =>
+  z.record(z.string(), z.string({ error: 'expected a string' })).superRefine((headers, ctx) => {
+    for (const [name, value] of Object.entries(headers)) {
+      const problem = !headerName.test(name)
+        ? 'header names are letters, digits and dashes'
+        : reserved.has(name.toLowerCase())
+          ? 'cutover sets this header itself'
+          : /[^\t\x20-\x7e]/.test(value)
+            ? 'the value has a character other than printable ASCII (a line break, a NUL, an accent), which an HTTP header cannot carry'
+            : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+  });
+
 const reservedHeaders = new Set([
   'content-type',
   'content-length',
@@ -77,21 +96,7 @@ const reservedHeaders = new Set([
 const webhook = z
   .object({
     url: httpUrl('the URL to POST notifications to'),
-    headers: z
-      .record(z.string(), z.string({ error: 'expected a string' }))
-      .superRefine((headers, ctx) => {
-        for (const [name, value] of Object.entries(headers)) {
-          const problem = !headerName.test(name)
-            ? 'header names are letters, digits and dashes'
-            : reservedHeaders.has(name.toLowerCase())
-              ? 'cutover sets this header itself'
-              : /[^\t\x20-\x7e]/.test(value)
-                ? 'the value has a character other than printable ASCII (a line break, a NUL, an accent), which an HTTP header cannot carry'
-                : undefined;
-          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-        }
-      })
-      .optional(),
+    headers: httpHeaders(reservedHeaders).optional(),
     secret: z.string().optional(),
   })
   .strict();

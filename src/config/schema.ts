@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { awsChecks, localChecks } from './checks.js';
 import { defaults } from './defaults.js';
 import { patterns, regionOfArn } from '../providers/aws/patterns.js';
 import { isLoopback, parseListen, sameAddress, type ListenAddress } from './listen.js';
@@ -92,6 +93,8 @@ const localEnvironment = z
     capacity: count(1, 32).default(defaults.capacity),
     healthCheck,
     strategy,
+    /** What watches green while it takes traffic, beside the health checks (src/config/checks.ts). */
+    checks: localChecks.optional(),
     bake: duration(defaults.bake),
     rollbackWindow: duration(defaults.rollbackWindow),
     drainTimeout: duration(defaults.local.drainTimeout),
@@ -147,6 +150,7 @@ const awsEnvironment = z
       .optional(),
     healthCheck,
     strategy,
+    checks: awsChecks.optional(),
     bake: duration(defaults.bake),
     rollbackWindow: duration(defaults.rollbackWindow),
     /** How long the old fleet keeps serving after traffic leaves it, before it may be touched (ALB propagation). */
