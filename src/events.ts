@@ -53,6 +53,10 @@ export interface EventPayloads {
   'intent.answered': { intent: string; deployment: string; done: boolean };
   'intent.unanswered': { intent: string; deployment: string };
   'intent.declined': { intent: string; by: string; reason: string };
+  /** A shift check failed: green goes back to blue. */
+  'check.failed': { check: string; weight: number; detail: string; value?: number; threshold?: number };
+  /** A shift check's outcome changed (pass, fail, inconclusive), with what it measured. */
+  'check.reading': { check: string; outcome: string; detail: string; weight: number };
   'bake.started': Record<string, never>;
   'bake.passed': Record<string, never>;
   'standby.kept': Fleet & { until: number };

@@ -72,6 +72,9 @@ export async function serviceRuntime(
     clock,
     probe: httpProbe(env.healthCheck, clock.now),
     healthCheck: env.healthCheck,
+    ...(env.checks
+      ? { checks: { config: env.checks, artifact: service.artifact, environment: service.environment } }
+      : {}),
     strategy: strategyOf(args, env.strategy),
     bake: env.bake,
     rollbackWindow: env.rollbackWindow,

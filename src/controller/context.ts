@@ -5,6 +5,7 @@ import type { Probe } from '../../healthchecks/types.js';
 import type { Target } from '../providers/types.js';
 import type { Journal } from '../state/journal.js';
 import type { IntentStore } from './intents.js';
+import type { ChecksConfig } from '../config/checks.js';
 import type { Strategy } from '../../strategies/types.js';
 
 /** Everything the controller needs, passed in: it depends on interfaces only. */
@@ -20,6 +21,8 @@ export interface ControllerContext {
   rollbackWindow: number;
   /** Keep a failed green fleet running for debugging instead of retiring it. */
   keepFailed: boolean;
+  /** The environment's `checks:` that watch green while it takes traffic, and whose deploy they watch. */
+  checks?: { config: ChecksConfig; artifact: string; environment: string };
   /** Where `promote`, `pause`, `resume` and `abort` from other processes reach a running deploy. */
   intents?: IntentStore;
   /** Aborts waits: `cutover abort`, SIGINT or SIGTERM. The rollback that follows is not abortable. */

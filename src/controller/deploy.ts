@@ -10,6 +10,7 @@ import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { waitHealthy } from './health.js';
 import { watchWait, type GreenWatch } from './watch.js';
+import { shiftChecks, validateShiftChecks, type ShiftChecks } from './shift-checks.js';
 import { restoreBlue } from './restore.js';
 import { makeLive, reconcileRoles, retireAll } from './roles.js';
 import { shift } from './shift.js';
@@ -51,6 +52,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   const started = ctx.clock.now();
 
   await ctx.target.preflight(version);
+  await validateShiftChecks(ctx, version, deployment);
   await router.ensure();
   const fleets = await fleet.list();
   const busy = fleets.find((f) => f.inProgress);
@@ -252,6 +254,8 @@ async function park(
   };
 }
 
+const checkRecordEveryMs = 5000;
+
 /** The strategy's steps, the bake, then green live and blue standby. Any failure puts traffic back on blue. */
 async function shiftAndGoLive(
   ctx: ControllerContext,
@@ -262,9 +266,42 @@ async function shiftAndGoLive(
   promotedFull: boolean,
 ): Promise<DeployResult> {
   const { deployment, version, blue, record } = run;
+  let checks: ShiftChecks | undefined;
   try {
+    let phase: Phase = 'shifting';
+    let lastRecorded = 0;
+    const told = new Map<string, string>();
+    checks = await shiftChecks(ctx, green, blue, deployment, (reading, all) => {
+      // Every change of outcome is said; the journal keeps the latest readings for `status --watch`
+      // and the report, at a bounded rate (each record is a write and an fsync).
+      const changed = told.get(reading.check) !== reading.outcome;
+      told.set(reading.check, reading.outcome);
+      if (changed && reading.outcome !== 'fail')
+        ctx.events.info('check.reading', `${reading.check} ${reading.outcome}: ${reading.detail}`, {
+          check: reading.check,
+          outcome: reading.outcome,
+          detail: reading.detail,
+          weight: watchedWeight,
+        });
+      if (!changed && ctx.clock.now() - lastRecorded < checkRecordEveryMs) return;
+      lastRecorded = ctx.clock.now();
+      record(phase, {
+        checks: Object.fromEntries(
+          all.map((r) => [r.check, { outcome: r.outcome, detail: r.detail, at: r.at }]),
+        ),
+      });
+    });
+    // The waits and shifts run on the checks' signal: a failing check ends them like an abort.
+    const loop: ControllerContext = { ...ctx, signal: checks.signal };
     let weight = 0;
-    const watch: GreenWatch = { green, history: new Map(), answered: new Set() };
+    let watchedWeight = 0;
+    const watching = checks;
+    const watch: GreenWatch = {
+      green,
+      history: new Map(),
+      answered: new Set(),
+      inconclusive: () => watching.inconclusive(),
+    };
     let full = promotedFull;
     for (const [index, step] of steps) {
       const where = { weight, step: index, deployment };
@@ -279,7 +316,9 @@ async function shiftAndGoLive(
               : { [green.id]: step.weight };
           record('shifting', { weights, step: index });
           await noteStep(ctx, deployment, index);
-          await shift(ctx, weights);
+          await shift(loop, weights);
+          watchedWeight = weight;
+          checks.at({ step: index, weight, phase: 'step' });
           break;
         }
         case 'pause':
@@ -289,26 +328,32 @@ async function shiftAndGoLive(
             { weight, ms: step.duration, step: index },
           );
           full =
-            (await watchWait(ctx, watch, { kind: 'pause', duration: step.duration }, where)) ===
+            (await watchWait(loop, watch, { kind: 'pause', duration: step.duration }, where)) ===
             'promoted-full';
           break;
         case 'approval':
           record(weight > 0 ? 'shifting' : 'checking', { step: index });
           await noteStep(ctx, deployment, index);
-          full = (await watchWait(ctx, watch, step, where)) === 'promoted-full';
+          full = (await watchWait(loop, watch, step, where)) === 'promoted-full';
           break;
         default:
           unhandled(step);
       }
     }
 
+    phase = 'baking';
     record('baking');
+    checks.at({ step: steps.at(-1)?.[0] ?? 0, weight: 100, phase: 'bake' });
     ctx.events.info('bake.started', `watching ${version} take all traffic for ${formatDuration(ctx.bake)}`);
-    await watchWait(ctx, watch, { kind: 'bake', duration: ctx.bake }, { weight: 100, step: -1, deployment });
+    await watchWait(loop, watch, { kind: 'bake', duration: ctx.bake }, { weight: 100, step: -1, deployment });
     await greenStillOurs(ctx, green);
+    await checks.stop();
     ctx.events.info('bake.passed', `${version} stayed healthy for ${formatDuration(ctx.bake)}`);
   } catch (error) {
-    throw await run.undo(error, green);
+    await checks?.stop();
+    // A check's failure reaches the waits as their signal's reason; the deploy's own abort stays its own.
+    const cause = checks?.signal.aborted && !ctx.signal.aborted ? (checks.signal.reason as unknown) : error;
+    throw await run.undo(cause, green);
   }
 
   record('live');

@@ -7,6 +7,7 @@ import type {
   Target,
   TrafficRouter,
   Weights,
+  TrafficMetrics,
 } from '../../src/providers/types.js';
 
 /**
@@ -18,6 +19,8 @@ import type {
 export class MemoryTarget implements Target {
   readonly name = 'memory';
   standbyGivesWay = false;
+  /** Responses per fleet, when a test scripts them (the error-rate check). */
+  metrics: TrafficMetrics | undefined;
   fleets: FleetInfo[] = [];
   weights: Weights = {};
   calls: string[] = [];
