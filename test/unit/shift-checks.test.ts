@@ -38,7 +38,8 @@ function setup(checks: object) {
 }
 
 async function v1Live(): Promise<void> {
-  const { checks: _none, ...withoutChecks } = harness.ctx;
+  const withoutChecks = { ...harness.ctx };
+  delete withoutChecks.checks;
   await deploy(
     { ...withoutChecks, strategy: { name: 'all-at-once' } },
     { deployment: 'd-v1', version: 'v1' },
