@@ -10,9 +10,12 @@ import { dropping, probe, type Probe } from '../helpers/probe.js';
 let router: WeightedRouter;
 let base: string;
 let closers: (() => Promise<void>)[];
+/** Every response the router counted, as [fleet, status]. */
+let counted: [string, number][];
 
 beforeEach(async () => {
-  router = new WeightedRouter();
+  counted = [];
+  router = new WeightedRouter((fleetId, status) => counted.push([fleetId, status]));
   const { port } = await router.listen('127.0.0.1', 0);
   base = `http://127.0.0.1:${port}`;
   closers = [];
@@ -445,6 +448,45 @@ describe('weighted router', () => {
     const reply = await send({ path: '/early-hints' });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ name: 'blue' });
+  });
+
+  it("GIVEN a POST its instance drops, a GET retried elsewhere, an upgrade and a 503 with no fleet WHEN counted THEN the 502 is blue's, the GET counts once, the 101 counts, and the 503 is no fleet's", async () => {
+    const dropper = await dropping();
+    const other = await probe('other');
+    closers.push(dropper.close, other.close);
+    router.setFleet('blue', [dropper.url, other.url]);
+    router.setWeights({ blue: 100 });
+    const post = await request(`${base}/orders`, { method: 'POST', body: 'one order' });
+    await post.body.text();
+    expect(post.statusCode).toBe(502);
+    // Once the dropping instance has sat out its second, the GET meets it first, and is sent on.
+    await new Promise((r) => setTimeout(r, 1100));
+    router.setFleet('blue', [dropper.url, other.url]);
+    expect((await get()).status).toBe(200);
+    expect(dropper.connections()).toBe(2);
+    const upgraded = await upgrade();
+    expect(upgraded.status).toBe(101);
+    if ('socket' in upgraded) upgraded.socket.destroy();
+    router.setWeights({});
+    expect((await get()).status).toBe(503);
+    await until(() => counted.length >= 3);
+    expect(counted).toEqual([
+      ['blue', 502],
+      ['blue', 200],
+      ['blue', 101],
+    ]);
+    expect(other.seen.map((r) => r.method)).toEqual(['GET', 'GET']);
+  });
+
+  it('GIVEN a client that gives up before a slow instance answers WHEN the request ends THEN nothing is counted: no response was returned', async () => {
+    const slow = await probe('slow', { delayMs: 300 });
+    closers.push(slow.close);
+    router.setFleet('blue', [slow.url]);
+    router.setWeights({ blue: 100 });
+    await expect(request(base, { signal: AbortSignal.timeout(50) })).rejects.toThrow();
+    await until(() => slow.pending() === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counted).toEqual([]);
   });
 
   describe('an upgrade the instance does not take', () => {

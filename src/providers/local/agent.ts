@@ -21,7 +21,13 @@ import {
   stopGraceMs,
   stopProcessGroup,
 } from './processes.js';
-import type { FleetStatus, InstanceState, LaunchRequest, ServiceStatus } from './protocol.js';
+import type {
+  FleetStatus,
+  InstanceState,
+  LaunchRequest,
+  RequestCountsReply,
+  ServiceStatus,
+} from './protocol.js';
 import type { RoleChange, Weights } from '../types.js';
 import {
   loadStore,
@@ -298,6 +304,21 @@ export class Agent {
     }
     await service.router.setWeights(serving);
     return this.status(service);
+  }
+
+  /** What the service's routers counted for those fleets, by second, between `from` and `to` (epoch ms). */
+  async requestCounts(
+    environment: string,
+    artifact: string,
+    fleetIds: string[],
+    from: number,
+    to: number,
+  ): Promise<RequestCountsReply> {
+    const service = this.service(environment, artifact);
+    if (!Number.isFinite(from) || !Number.isFinite(to)) {
+      throw new AgentError(400, `\`from\` and \`to\` must be epoch milliseconds, got ${from} and ${to}`);
+    }
+    return service.router.requestCounts(fleetIds, from, to);
   }
 
   /** Only a standby has a window: a fleet that becomes live again must not be retired when it closes. */

@@ -15,7 +15,7 @@ interface Params {
   fleet: string;
 }
 
-type Handler = (params: Params, body: unknown) => Promise<unknown> | unknown;
+type Handler = (params: Params, body: unknown, query: URLSearchParams) => Promise<unknown> | unknown;
 
 const service = '/v1/services/(?<env>[^/]+)/(?<artifact>[^/]+)';
 const route = (pattern: string) => new RegExp(`^${pattern}$`);
@@ -48,6 +48,18 @@ export function createControlServer(
       (p, body) => agent.ensureService(p.env, p.artifact, (body as EnsureServiceRequest).listen),
     ],
     ['GET', route(service), (p) => agent.getService(p.env, p.artifact)],
+    [
+      'GET',
+      route(`${service}/requests`),
+      (p, _body, query) =>
+        agent.requestCounts(
+          p.env,
+          p.artifact,
+          query.getAll('fleet'),
+          Number(query.get('from') ?? NaN),
+          Number(query.get('to') ?? NaN),
+        ),
+    ],
     ['POST', route(`${service}/fleets`), (p, body) => agent.launch(p.env, p.artifact, body as LaunchRequest)],
     [
       'PUT',
@@ -83,7 +95,8 @@ export function createControlServer(
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
     try {
-      const path = new URL(req.url ?? '/', 'http://agent').pathname;
+      const url = new URL(req.url ?? '/', 'http://agent');
+      const path = url.pathname;
       for (const [method, pattern, handler] of routes) {
         const match = pattern.exec(path);
         if (!match || method !== req.method) continue;
@@ -94,7 +107,7 @@ export function createControlServer(
           fleet: decodeURIComponent(groups.fleet ?? ''),
         };
         const body = await readJson(req);
-        return reply(200, await handler(params, body));
+        return reply(200, await handler(params, body, url.searchParams));
       }
       reply(404, { error: `no route ${req.method} ${path}` });
     } catch (error) {

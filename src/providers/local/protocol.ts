@@ -65,6 +65,23 @@ export interface AgentInfo {
   unsaved: string | undefined;
 }
 
+/**
+ * `GET /v1/services/{env}/{artifact}/requests?fleet=ID&fleet=ID&from=MS&to=MS`: what the service's routers
+ * counted for those fleets, by epoch second, from the second `from` falls in to the one `to` falls in.
+ * The caller sums the whole seconds it wants (request-counts.ts); the agent only says what it can vouch for.
+ */
+export interface RequestCountsReply {
+  /** Epoch ms from which on every response is counted: the routers opened, or the last counts were lost. */
+  countedSince: number;
+  /** Epoch ms up to which every response is counted: the agent collected from its routers just now. */
+  countedUntil: number;
+  /**
+   * Each asked fleet the router serves: `[second, requests, errors]` for the seconds that had a response.
+   * A fleet it does not serve (never here, or retired, and its counts dropped) is absent.
+   */
+  fleets: Record<string, [number, number, number][]>;
+}
+
 /** How a service (an environment's router for one artifact) is named in messages and the agent's maps. */
 export function serviceKey(environment: string, artifact: string): string {
   return `${environment}/${artifact}`;

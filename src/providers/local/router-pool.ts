@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
+import { CountHistory } from './count-history.js';
 import { compiledEntry } from './entry.js';
+import type { CountEntry } from './response-tally.js';
 import type { FromWorker, RouterCommand } from './router-messages.js';
 import type { OpenRouter, RouterTable, ServiceRouter } from './service-router.js';
 
@@ -8,7 +10,8 @@ import type { OpenRouter, RouterTable, ServiceRouter } from './service-router.js
  * listening socket (SCHED_NONE, so workers accept for themselves and the agent relays nothing). The pool
  * keeps what each service should look like; a worker that dies is replaced and given all of it before it
  * counts, and a change counts as done only when every live worker has applied it. A worker that does not
- * answer within `answerWithinMs` is killed, so it cannot keep serving an old table.
+ * answer within `answerWithinMs` is killed, so it cannot keep serving an old table. The responses each
+ * worker counts come here and are summed into one history per service.
  */
 
 interface Member {
@@ -21,6 +24,7 @@ interface Service {
   host: string;
   port: number;
   table: RouterTable;
+  history: CountHistory;
 }
 
 export class RouterWorkerError extends Error {
@@ -64,7 +68,12 @@ export class RouterPool {
   readonly open: OpenRouter = async ({ host, port }, table) => {
     await this.started;
     const key = `${host}:${port}`;
-    const service: Service = { host, port, table: copyTable(table) };
+    const service: Service = {
+      host,
+      port,
+      table: copyTable(table),
+      history: new CountHistory(Object.keys(table.fleets)),
+    };
     // Recorded first, so a worker that becomes ready while the others open it is given it too.
     this.services.set(key, service);
     try {
@@ -86,12 +95,14 @@ export class RouterPool {
     return {
       setFleet: async (fleetId, urls) => {
         service.table.fleets[fleetId] = [...urls];
+        service.history.know(fleetId);
         await this.broadcast({ op: 'fleet', key, fleetId, urls });
       },
       removeFleet: async (fleetId) => {
         service.table.fleets = withoutFleet(service.table.fleets, fleetId);
         service.table.weights = withoutFleet(service.table.weights, fleetId);
         await this.broadcast({ op: 'remove', key, fleetId });
+        service.history.forget(fleetId);
       },
       setWeights: async (weights) => {
         service.table.weights = { ...weights };
@@ -104,6 +115,13 @@ export class RouterPool {
       inFlight: async (fleetId) => {
         const counts = await this.broadcast({ op: 'inFlight', key, fleetId });
         return counts.reduce<number>((sum, n) => sum + (n ?? 0), 0);
+      },
+      requestCounts: async (fleetIds, from, to) => {
+        // Every response that ended before the workers are asked is in their hand-overs, which reach
+        // this process before their answers do (one channel, in order).
+        const asked = Date.now();
+        await this.broadcast({ op: 'counts' });
+        return service.history.read(fleetIds, from, to, asked);
       },
       close: async () => {
         this.services.delete(key);
@@ -118,6 +136,10 @@ export class RouterPool {
     this.members.set(worker.id, member);
     return new Promise((resolve) => {
       worker.on('message', (message: FromWorker) => {
+        if ('counts' in message) {
+          this.record(message.counts);
+          return;
+        }
         if ('ready' in message) {
           // Marked ready and given every table in one turn, so no change sent meanwhile is missed.
           member.ready = true;
@@ -138,6 +160,8 @@ export class RouterPool {
       });
       worker.on('exit', (code, signal) => {
         this.members.delete(worker.id);
+        // What it counted since its last hand-over died with it: no count before now is vouched for.
+        if (!this.closing) for (const service of this.services.values()) service.history.lost(Date.now());
         // Its requests in flight ended with it, and its replacement gets the table as it is now.
         for (const waiting of member.pending.values()) waiting.resolve(undefined);
         resolve();
@@ -151,6 +175,15 @@ export class RouterPool {
         setTimeout(() => void this.fork(), delay).unref();
       });
     });
+  }
+
+  private record(counts: Record<string, CountEntry[]>): void {
+    for (const [key, entries] of Object.entries(counts)) {
+      const history = this.services.get(key)?.history;
+      // A service closed meanwhile: its counts went with it.
+      if (!history) continue;
+      for (const e of entries) history.add(e.fleetId, e.second, e.requests, e.errors);
+    }
   }
 
   private async broadcast(command: RouterCommand): Promise<(number | undefined)[]> {

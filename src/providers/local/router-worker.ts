@@ -1,5 +1,6 @@
 import { WeightedRouter } from './router.js';
 import type { FromWorker, RouterCommand, ToWorker } from './router-messages.js';
+import { ResponseTally, type CountEntry } from './response-tally.js';
 import { loadTable } from './service-router.js';
 
 /**
@@ -10,13 +11,41 @@ import { loadTable } from './service-router.js';
  */
 
 const routers = new Map<string, WeightedRouter>();
+const tallies = new Map<string, ResponseTally>();
+
+/**
+ * Counts go to the agent unasked, every `handOverEveryMs`, rather than wait to be asked for: the history
+ * then lives in the agent, so a worker that dies takes at most that much of it along, and the agent
+ * knows from when on its counts have a hole. Before it reads them, the agent asks for a hand-over too
+ * (`counts`), so that the last second is complete without waiting for the next round.
+ */
+const handOverEveryMs = 250;
+
+function handOver(): void {
+  const counts: Record<string, CountEntry[]> = {};
+  let any = false;
+  for (const [key, tally] of tallies) {
+    const entries = tally.take();
+    if (entries.length === 0) continue;
+    counts[key] = entries;
+    any = true;
+  }
+  if (any) reply({ counts });
+}
+setInterval(handOver, handOverEveryMs).unref();
 
 async function apply(command: RouterCommand): Promise<number | undefined> {
+  if (command.op === 'counts') {
+    handOver();
+    return undefined;
+  }
   if (command.op === 'open') {
-    const router = new WeightedRouter();
+    const tally = new ResponseTally();
+    const router = new WeightedRouter(tally.count);
     loadTable(router, command.table);
     await router.listen(command.host, command.port);
     routers.set(command.key, router);
+    tallies.set(command.key, tally);
     return undefined;
   }
   const router = routers.get(command.key);
@@ -27,6 +56,7 @@ async function apply(command: RouterCommand): Promise<number | undefined> {
   switch (command.op) {
     case 'close':
       routers.delete(command.key);
+      tallies.delete(command.key);
       await router.close();
       return undefined;
     case 'fleet':

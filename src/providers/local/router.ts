@@ -4,6 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Weights } from '../types.js';
+import type { CountResponse } from './response-tally.js';
 
 /**
  * The local target's load balancer: a reverse proxy that picks a fleet by weight, then an instance of it
@@ -11,7 +12,8 @@ import type { Weights } from '../types.js';
  * is atomic: every request sees the old table or the new one, and requests in flight finish where they are.
  * undici's pools do the proxying; upgraded connections (WebSockets) are piped over plain TCP. Instances the
  * agent reports down, or that just refused or dropped a connection, are passed over while their fleet has
- * another.
+ * another. Each response it returns for a fleet is counted once, with its final status (after any retry on
+ * another instance), for the checks that watch a fleet's error rate.
  */
 
 interface Backend {
@@ -169,6 +171,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   private index = 0;
   private attemptsLeft: number;
   private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  /**
+   * The client left before its answer was complete: not counted, as nginx's 499 is not an error of the
+   * upstream. What the fleet did about the request is unknown.
+   */
+  private clientGone = false;
 
   constructor(
     private readonly req: http.IncomingMessage,
@@ -177,13 +185,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly headers: string[],
     private readonly body: http.IncomingMessage | null,
     private readonly replayable: boolean,
+    private readonly count: CountResponse,
   ) {
     this.attemptsLeft = route.backends.length;
     res.once('close', this.onClientClose);
   }
 
   private readonly onClientClose = (): void => {
-    if (!this.res.writableFinished) this.controller?.abort(new Error('client went away'));
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    this.controller?.abort(new Error('client went away'));
   };
 
   send(index: number): void {
@@ -219,6 +230,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // An informational answer (103 Early Hints) comes before the real one; written out as if it were the
     // real one, it made that one fail. Hints are optional, so they stop here.
     if (statusCode < 200) return;
+    this.status = statusCode;
     const named = connectionOptions(headers.connection);
     const out: Record<string, string | string[]> = {};
     for (const name in headers) {
@@ -239,6 +251,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.settle();
     this.res.end();
+    this.count(this.route.id, this.status);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -249,6 +262,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (lost) backend.failedUntil = Date.now() + sitOutMs;
     if (this.res.headersSent) {
       this.res.destroy(error);
+      // Cut off mid-answer by the instance: whatever its status said, the client did not get it.
+      if (!this.clientGone) this.count(this.route.id, 502);
     } else if (this.res.destroyed) {
       return;
     } else if (this.attemptsLeft > 0 && ((lost && this.replayable) || this.unsent(code))) {
@@ -258,6 +273,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.res
         .writeHead(502, { 'content-type': 'text/plain' })
         .end(`cutover: upstream ${backend.url} failed\n`);
+      this.count(this.route.id, 502);
     }
   }
 
@@ -289,6 +305,7 @@ class Tunnel {
     private readonly route: FleetRoute,
     private readonly head: string,
     private readonly early: Buffer,
+    private readonly count: CountResponse,
   ) {
     this.attemptsLeft = route.backends.length;
   }
@@ -312,7 +329,10 @@ class Tunnel {
       if (lost) backend.failedUntil = Date.now() + sitOutMs;
       if (client.destroyed) return;
       if (lost && this.attemptsLeft > 0) this.open(choose(this.route.backends, index + 1));
-      else refuse(client, 502, `cutover: upstream ${backend.url} failed\n`);
+      else {
+        refuse(client, 502, `cutover: upstream ${backend.url} failed\n`);
+        this.count(this.route.id, 502);
+      }
     };
     upstream.once('close', unanswered);
     upstream.once('connect', () => {
@@ -320,6 +340,8 @@ class Tunnel {
       upstream.off('close', unanswered);
       upstream.write(this.head);
       if (this.early.length) upstream.write(this.early);
+      // The instance's answer passes untouched; its status line is read on the way, to be counted.
+      upstream.once('data', (chunk: Buffer) => this.count(this.route.id, statusOf(chunk)));
       splice(client, upstream, () => backend.inFlight--);
     });
   }
@@ -339,6 +361,12 @@ function splice(a: Duplex, b: Duplex, done: () => void): void {
   b.pipe(a);
 }
 
+/** The status of an HTTP/1 response from its first bytes; one that is not HTTP is a bad gateway's doing. */
+function statusOf(head: Buffer): number {
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1', 0, 16));
+  return match ? Number(match[1]) : 502;
+}
+
 function refuse(client: Duplex, status: number, text: string): void {
   client.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\n` +
@@ -352,6 +380,9 @@ function hostAndPort(url: string): { host: string; port: number } {
 }
 
 export class WeightedRouter {
+  /** `count` is told of every response returned for a fleet; the 503 of a router with no fleet is no fleet's. */
+  constructor(private readonly count: CountResponse = () => {}) {}
+
   private server: http.Server | undefined;
   private fleets = new Map<string, Backend[]>();
   private weights: Weights = {};
@@ -482,7 +513,7 @@ export class WeightedRouter {
     const replayable = !hasBody && (req.method === 'GET' || req.method === 'HEAD');
     const index = choose(route.backends, route.next);
     route.next = index + 1;
-    new Exchange(req, res, route, headers, hasBody ? req : null, replayable).send(index);
+    new Exchange(req, res, route, headers, hasBody ? req : null, replayable, this.count).send(index);
   }
 
   private upgrade(req: http.IncomingMessage, client: Duplex, early: Buffer): void {
@@ -504,6 +535,6 @@ export class WeightedRouter {
     head += `connection: upgrade, close\r\nupgrade: ${req.headers.upgrade}\r\n\r\n`;
     const index = choose(route.backends, route.next);
     route.next = index + 1;
-    new Tunnel(client, route, head, early).open(index);
+    new Tunnel(client, route, head, early, this.count).open(index);
   }
 }

@@ -1,4 +1,6 @@
 import type { Weights } from '../types.js';
+import { CountHistory } from './count-history.js';
+import type { RequestCountsReply } from './protocol.js';
 import type { WeightedRouter } from './router.js';
 
 /**
@@ -13,6 +15,8 @@ export interface ServiceRouter {
   setDown(urls: string[]): Promise<void>;
   /** Requests being served by a fleet's instances across all routers: a retiring fleet waits for zero. */
   inFlight(fleetId: string): Promise<number>;
+  /** What every router counted for those fleets between `from` and `to` (epoch ms), by second. */
+  requestCounts(fleetIds: string[], from: number, to: number): Promise<RequestCountsReply>;
   close(): Promise<void>;
 }
 
@@ -39,15 +43,26 @@ export function loadTable(router: WeightedRouter, table: RouterTable): void {
 export const openInProcess: OpenRouter = async ({ host, port }, table) => {
   // Loaded on demand: an agent with router workers never loads undici itself, and starts sooner.
   const { WeightedRouter } = await import('./router.js');
-  const router = new WeightedRouter();
+  // One router, in this process: it counts straight into the history, which is then always complete.
+  const history = new CountHistory(Object.keys(table.fleets));
+  const router = new WeightedRouter((fleetId, status) =>
+    history.add(fleetId, Math.floor(Date.now() / 1000), 1, status >= 500 ? 1 : 0),
+  );
   loadTable(router, table);
   await router.listen(host, port);
   return {
-    setFleet: async (fleetId, urls) => router.setFleet(fleetId, urls),
-    removeFleet: async (fleetId) => router.removeFleet(fleetId),
+    setFleet: async (fleetId, urls) => {
+      router.setFleet(fleetId, urls);
+      history.know(fleetId);
+    },
+    removeFleet: async (fleetId) => {
+      router.removeFleet(fleetId);
+      history.forget(fleetId);
+    },
     setWeights: async (weights) => router.setWeights(weights),
     setDown: async (urls) => router.setDown(urls),
     inFlight: async (fleetId) => router.inFlight(fleetId),
+    requestCounts: async (fleetIds, from, to) => history.read(fleetIds, from, to),
     close: () => router.close(),
   };
 };

@@ -14,11 +14,13 @@ import type {
   RoleChange,
   Target,
   TargetPlan,
+  TrafficMetrics,
   TrafficRouter,
   Weights,
 } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
-import type { AgentInfo, FleetStatus, ServiceStatus } from './protocol.js';
+import type { AgentInfo, FleetStatus, RequestCountsReply, ServiceStatus } from './protocol.js';
+import { sumWholeSeconds } from './request-counts.js';
 import { loadStore, setAside } from './store.js';
 
 /** The local target: fleets of processes and a weighted router, both held by the agent. */
@@ -157,6 +159,23 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     },
   };
 
+  const metrics: TrafficMetrics = {
+    async requestCounts(fleetIds, from, to) {
+      const query = new URLSearchParams(fleetIds.map((id) => ['fleet', id]));
+      query.set('from', String(from));
+      query.set('to', String(to));
+      try {
+        const reply = await client.request<RequestCountsReply>('GET', `${base}/requests?${query}`);
+        return sumWholeSeconds(reply, fleetIds, from, to);
+      } catch (error) {
+        // No router for the service here (404), or one that cannot listen yet (503): it counted nothing,
+        // so it has no data. An agent that does not answer at all is an error the caller reports.
+        if (!(error instanceof AgentRefused && (error.status === 404 || error.status === 503))) throw error;
+        return Object.fromEntries(fleetIds.map((id) => [id, undefined]));
+      }
+    },
+  };
+
   const describe = async () => {
     const running = await client.isRunning();
     const info = running
@@ -268,7 +287,31 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
     };
   };
 
-  return { name: 'local', standbyGivesWay: false, fleet, router, describe, preflight, checkRouting, plan };
+  const publicUrl = async () => routerUrl(options.env.listen);
+
+  return {
+    name: 'local',
+    standbyGivesWay: false,
+    fleet,
+    router,
+    metrics,
+    publicUrl,
+    describe,
+    preflight,
+    checkRouting,
+    plan,
+  };
+}
+
+/**
+ * Where a client on this host reaches the router: its `listen` address as a URL, an IPv6 host in brackets.
+ * A wildcard address is reached on loopback, since 0.0.0.0 and [::] name no host to connect to.
+ */
+export function routerUrl(listen: string): string | undefined {
+  const address = parseListen(listen);
+  if (!address) return undefined;
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 function toFleetInfo(status: FleetStatus): FleetInfo {
