@@ -26,6 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AutoScalingPort } from '../../src/providers/aws/autoscaling.js';
 import type { AwsPorts } from '../../src/providers/aws/clients.js';
+import { CloudWatchPort } from '../../src/providers/aws/cloudwatch.js';
 import { Ec2Port } from '../../src/providers/aws/ec2.js';
 import { ElbPort } from '../../src/providers/aws/elb.js';
 import type { RetryOptions } from '../../src/providers/aws/retry.js';
@@ -153,6 +154,7 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
     elb: new ElbPort(new ElasticLoadBalancingV2Client({ region: fx.region }), options),
     autoscaling: new AutoScalingPort(new AutoScalingClient({ region: fx.region }), options),
     ec2: new Ec2Port(new EC2Client({ region: fx.region }), options),
+    cloudwatch: new CloudWatchPort(new CloudWatchClient({ region: fx.region }), options),
   });
   return {
     ports: portsWith(retry),
