@@ -41,8 +41,7 @@ export class CloudWatchPort {
     const series = new Map<string, MetricSeries>(
       queries.map((q) => [q.Id ?? '', { id: q.Id ?? '', points: [], status: 'Complete' }]),
     );
-    let token: string | undefined;
-    do {
+    const results = await allPages(async (token) => {
       const page = await call(
         'GetMetricData',
         () =>
@@ -56,18 +55,19 @@ export class CloudWatchPort {
           ),
         this.retry,
       );
-      for (const result of page.MetricDataResults ?? []) {
-        const entry = series.get(result.Id ?? '');
-        if (!entry) continue;
-        const timestamps = result.Timestamps ?? [];
-        const values = result.Values ?? [];
-        timestamps.forEach((at, i) => entry.points.push({ at: at.getTime(), value: values[i] ?? 0 }));
-        // PartialData only says that another page follows; an answer CloudWatch could not give stays.
-        if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError')
-          entry.status = result.StatusCode;
-      }
-      token = page.NextToken;
-    } while (token);
+      return { items: page.MetricDataResults, next: page.NextToken };
+    });
+    for (const result of results) {
+      const entry = series.get(result.Id ?? '');
+      if (!entry) continue;
+      const values = result.Values ?? [];
+      (result.Timestamps ?? []).forEach((at, i) =>
+        entry.points.push({ at: at.getTime(), value: values[i] ?? 0 }),
+      );
+      // PartialData only says that another page follows; an answer CloudWatch could not give stays.
+      if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError')
+        entry.status = result.StatusCode;
+    }
     return [...series.values()];
   }
 
