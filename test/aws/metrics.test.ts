@@ -38,13 +38,21 @@ async function nextMinute(): Promise<number> {
   return h.clock.now();
 }
 
+/**
+ * A fresh account where `version` takes `percent`% beside the base group and, from the next whole
+ * minute (m0) on, `perMinute` requests a minute arrive at the production listener.
+ */
+async function canaryWithTraffic(version: string, percent: number, perMinute = rate) {
+  h = awsHarness();
+  const green = await canary(version, percent);
+  const m0 = await nextMinute();
+  h.account.cloudwatch.setRequestRate(listenerArn, perMinute);
+  return { metrics: parts(h.ctx.target).metrics, green, m0 };
+}
+
 describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   it('GIVEN 90/10 weights for five minutes WHEN the minutes are published THEN each fleet has its share, in one call', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(goodAmi2, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(goodAmi2, 10);
     // Five minutes of traffic, and one more for the last of them to be published.
     await h.clock.sleep(6 * minute);
     const before = h.account.calls.get('GetMetricData') ?? 0;
@@ -57,11 +65,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN a window that starts and ends inside minutes THEN only the whole minutes within it count', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(goodAmi2, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(goodAmi2, 10);
     await h.clock.sleep(6 * minute);
     // 00:30 to 03:30 holds the minutes starting at 01:00 and 02:00.
     const counts = await metrics.requestCounts([baseGroup, green.id], m0 + 30_000, m0 + 3 * minute + 30_000);
@@ -72,11 +76,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN traffic WHEN the window holds no whole minute THEN every fleet is undefined, without a call', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(goodAmi2, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(goodAmi2, 10);
     await h.clock.sleep(5 * minute);
     const before = h.account.calls.get('GetMetricData') ?? 0;
     // 00:30 to 01:40 is in two minutes, neither of them whole: CloudWatch would return both.
@@ -86,10 +86,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN a shift with no traffic THEN every fleet is undefined (nothing published), never zero requests', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(goodAmi2, 10);
-    const m0 = await nextMinute();
+    const { metrics, green, m0 } = await canaryWithTraffic(goodAmi2, 10, 0);
     await h.clock.sleep(6 * minute);
     const counts = await metrics.requestCounts([baseGroup, green.id], m0, m0 + 5 * minute);
     expect(counts).toEqual({ [baseGroup]: undefined, [green.id]: undefined });
@@ -97,11 +94,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN minutes not yet published WHEN reading up to now THEN only the published ones count, and none is undefined', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(goodAmi2, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(goodAmi2, 10);
     await h.clock.sleep(minute + 30_000);
     // The first minute ended 30 s ago; the fake publishes a minute 60 s after its end.
     expect(await metrics.requestCounts([green.id], m0, h.clock.now())).toEqual({ [green.id]: undefined });
@@ -112,11 +105,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN a green of an AMI that answers a fifth of requests with 500 THEN its errors are counted, and blue has none', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(flakyAmi, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(flakyAmi, 10);
     await h.clock.sleep(6 * minute);
     const counts = await metrics.requestCounts([baseGroup, green.id], m0, m0 + 5 * minute);
     expect(counts).toEqual({
@@ -126,11 +115,7 @@ describe('aws metrics: requests and 5xx per fleet from CloudWatch', () => {
   });
 
   it('GIVEN CloudWatch pages by datapoints WHEN reading THEN every page is joined per fleet', async () => {
-    h = awsHarness();
-    const { metrics } = parts(h.ctx.target);
-    const green = await canary(flakyAmi, 10);
-    const m0 = await nextMinute();
-    h.account.cloudwatch.setRequestRate(listenerArn, rate);
+    const { metrics, green, m0 } = await canaryWithTraffic(flakyAmi, 10);
     await h.clock.sleep(11 * minute);
     h.account.cloudwatch.maxDatapoints = 3;
     const counts = await metrics.requestCounts([baseGroup, green.id], m0, m0 + 10 * minute);

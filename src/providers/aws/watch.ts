@@ -53,7 +53,6 @@ export function cloudWatchMetrics(
   listenerArn: string,
   fleets: (ids: string[]) => Promise<Map<string, FleetTraffic>>,
 ): TrafficMetrics {
-  const loadBalancer = loadBalancerDimension(listenerArn);
   return {
     async requestCounts(fleetIds, from, to) {
       const counts: Record<string, RequestCounts | undefined> = Object.fromEntries(
@@ -70,6 +69,7 @@ export function cloudWatchMetrics(
         return fleet ? [{ id, ...fleet }] : [];
       });
       if (asked.length === 0) return counts;
+      const loadBalancer = loadBalancerDimension(listenerArn);
       const query = (id: string, metric: string, targetGroupArn: string): MetricDataQuery => ({
         Id: id,
         MetricStat: {
