@@ -36,7 +36,7 @@ export interface FakeInstance {
   protectedFromScaleIn: boolean;
 }
 
-export interface FakeGroup {
+interface FakeGroup {
   name: string;
   createdAt: number;
   templateId: string;
