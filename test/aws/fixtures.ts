@@ -16,6 +16,8 @@ export const launchFailAmi = 'ami-0fa110fa110fa1100';
 export const decayAmi = 'ami-0dec0dec0dec0dec0';
 /** Passes the target group's shallow health check, fails the app's own HTTP check. */
 export const shallowAmi = 'ami-05a11005a11005a11';
+/** Healthy, but answers a fifth of its requests with a 500 (the fake's traffic model). */
+export const flakyAmi = 'ami-0f1a4f1a4f1a4f1a4';
 
 export function awsEnvironmentYaml(overrides: Record<string, string> = {}): string {
   const keys: Record<string, string> = {

@@ -10,6 +10,7 @@ import type {
   ScalingPolicy,
   TagDescription,
 } from '@aws-sdk/client-auto-scaling';
+import { FakeCloudWatch } from './cloudwatch.js';
 
 /** See BEHAVIOUR.md beside this file for what this models and why. */
 
@@ -28,7 +29,7 @@ interface FakeTargetGroup {
   draining: Map<string, number>;
 }
 
-interface FakeInstance {
+export interface FakeInstance {
   id: string;
   ami: string;
   launchedAt: number;
@@ -89,10 +90,14 @@ export class FakeAwsAccount {
   readonly calls = new Map<string, number>();
   /** Every call that got through, in order. */
   readonly log: string[] = [];
-  /** `healthy`: passes the target group's health check; `deepHealthy`: passes the app's own HTTP check. */
+  /**
+   * `healthy`: passes the target group's health check; `deepHealthy`: passes the app's own HTTP check;
+   * `errorRatio`: the share of requests it answers with a 5xx in the traffic model (default 0 while it
+   * passes the target group's check, 1 once it fails it). Change a ratio with `cloudwatch.setErrorRatio`.
+   */
   readonly images = new Map<
     string,
-    { healthy: boolean; launches: boolean; deepHealthy?: boolean; failsAfterMs?: number }
+    { healthy: boolean; launches: boolean; deepHealthy?: boolean; failsAfterMs?: number; errorRatio?: number }
   >();
   readonly templates = new Map<string, FakeTemplate>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
@@ -112,6 +117,10 @@ export class FakeAwsAccount {
     }
   >();
   private nextInstance = 1;
+  /** CloudWatch: the ALB's metrics from a traffic model, and alarms (cloudwatch.ts). */
+  readonly cloudwatch: FakeCloudWatch;
+  /** Operations this caller is not allowed to call: they fail with `AccessDenied`, as IAM answers. */
+  readonly denied = new Set<string>();
 
   constructor(options: FakeOptions) {
     this.now = options.now;
@@ -121,6 +130,7 @@ export class FakeAwsAccount {
     this.throttleRate = options.throttleRate ?? 0;
     this.terminateDelayMs = options.terminateDelayMs ?? 30_000;
     this.seed = options.seed ?? 42;
+    this.cloudwatch = new FakeCloudWatch(this);
   }
 
   /**
@@ -141,17 +151,33 @@ export class FakeAwsAccount {
   /** After this many calls the caller is "dead": every later call fails, as if its process was killed. */
   dieAfterCalls: number | undefined;
 
-  /** Counts the call and, at the configured rate, throttles it as that service does. */
-  enter(service: 'elb' | 'autoscaling' | 'ec2', operation: string): void {
+  /**
+   * Counts the call and, at the configured rate, throttles it as that service does. First of all, the
+   * traffic up to now is counted, with the state that held until this call.
+   */
+  enter(service: 'elb' | 'autoscaling' | 'ec2' | 'cloudwatch', operation: string): void {
+    this.cloudwatch.advance();
     if (this.dieAfterCalls !== undefined && this.log.length >= this.dieAfterCalls) {
       throw Object.assign(new Error('the controller process died here'), { name: 'ProcessDied' });
     }
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    if (this.denied.has(operation)) {
+      const action = `${service === 'elb' ? 'elasticloadbalancing' : service}:${operation}`;
+      // IAM's message names the caller's role and session: callers must not repeat it.
+      throw awsError(
+        'AccessDenied',
+        `User: arn:aws:sts::123456789012:assumed-role/ci-deployer/session-7f3a is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
+        403,
+      );
+    }
     if (this.throttleRate > 0 && this.random() < this.throttleRate) {
       this.calls.set('(throttled)', (this.calls.get('(throttled)') ?? 0) + 1);
-      const name = { elb: 'ThrottlingException', autoscaling: 'Throttling', ec2: 'RequestLimitExceeded' }[
-        service
-      ];
+      const name = {
+        elb: 'ThrottlingException',
+        autoscaling: 'Throttling',
+        ec2: 'RequestLimitExceeded',
+        cloudwatch: 'Throttling',
+      }[service];
       throw awsError(name, 'Rate exceeded');
     }
     this.log.push(operation);
@@ -223,6 +249,7 @@ export class FakeAwsAccount {
     Tags?: { Key?: string; Value?: string; PropagateAtLaunch?: boolean }[];
   }): void {
     const name = input.AutoScalingGroupName ?? '';
+    this.cloudwatch.advance();
     this.sweep();
     if (this.groups.has(name))
       throw awsError(
@@ -271,6 +298,7 @@ export class FakeAwsAccount {
 
   /** A group as it was launched long ago: instances InService, targets healthy. */
   seedGroup(name: string, templateId: string, targetGroup: string, instances: number): void {
+    this.cloudwatch.advance();
     const at = this.now() - 3_600_000;
     const template = this.templates.get(templateId);
     const ami = template?.versions.find((v) => v.number === template.defaultVersion)?.imageId ?? '';
@@ -331,6 +359,7 @@ export class FakeAwsAccount {
     MaxSize?: number;
     DesiredCapacity?: number;
   }): void {
+    this.cloudwatch.advance();
     const group = this.requireChangeable(input.AutoScalingGroupName);
     group.min = input.MinSize ?? group.min;
     group.max = input.MaxSize ?? group.max;
@@ -339,6 +368,7 @@ export class FakeAwsAccount {
   }
 
   deleteGroup(input: { AutoScalingGroupName?: string; ForceDelete?: boolean }): void {
+    this.cloudwatch.advance();
     this.sweep();
     const group = this.groups.get(input.AutoScalingGroupName ?? '');
     // Asked again while it empties: the delete is already under way.
@@ -506,19 +536,8 @@ export class FakeAwsAccount {
     for (const group of this.groups.values()) {
       if (!group.targetGroups.includes(tg.arn)) continue;
       for (const instance of group.instances) {
-        const registered = instance.launchedAt + this.launchDelayMs;
-        if (now < registered) continue;
-        const elapsed = now - registered;
-        const image = this.images.get(instance.ami);
-        const decayed = image?.failsAfterMs !== undefined && now - instance.launchedAt >= image.failsAfterMs;
-        const healthy = (image?.healthy ?? true) && !decayed;
-        const state = healthy
-          ? elapsed >= tg.intervalMs * tg.healthyThreshold
-            ? 'healthy'
-            : 'initial'
-          : elapsed >= tg.intervalMs * tg.unhealthyThreshold
-            ? 'unhealthy'
-            : 'initial';
+        const state = this.targetState(tg.arn, instance, now);
+        if (state === 'unregistered') continue;
         const reason =
           state === 'initial'
             ? 'Elb.RegistrationInProgress'
@@ -540,6 +559,31 @@ export class FakeAwsAccount {
       else tg.draining.delete(id);
     }
     return { TargetHealthDescriptions: rows };
+  }
+
+  /**
+   * An instance's target in a target group at time `at` (the instance still in its group): registered
+   * once InService, `initial` until it has passed (or failed) enough checks in a row.
+   */
+  targetState(
+    targetGroupArn: string,
+    instance: FakeInstance,
+    at: number,
+  ): 'unregistered' | 'initial' | 'healthy' | 'unhealthy' {
+    const tg = this.targetGroups.get(targetGroupArn);
+    const registered = instance.launchedAt + this.launchDelayMs;
+    if (!tg || at < registered) return 'unregistered';
+    const elapsed = at - registered;
+    if (this.instanceWorks(instance, at))
+      return elapsed >= tg.intervalMs * tg.healthyThreshold ? 'healthy' : 'initial';
+    return elapsed >= tg.intervalMs * tg.unhealthyThreshold ? 'unhealthy' : 'initial';
+  }
+
+  /** Whether the instance passes the target group's health check at `at` (its AMI, and its decay). */
+  instanceWorks(instance: FakeInstance, at: number): boolean {
+    const image = this.images.get(instance.ami);
+    const decayed = image?.failsAfterMs !== undefined && at - instance.launchedAt >= image.failsAfterMs;
+    return (image?.healthy ?? true) && !decayed;
   }
 
   addListener(arn: string, loadBalancerArn: string, actions: Action[], port = 443, protocol = 'HTTPS'): void {
@@ -590,6 +634,8 @@ export class FakeAwsAccount {
     const listener = this.listeners.get(arn ?? '');
     if (!listener) throw awsError('ListenerNotFoundException', 'One or more listeners not found');
     this.validateActions(listener.loadBalancerArn, actions ?? []);
+    // Traffic up to now went by the weights that held until now.
+    this.cloudwatch.advance();
     listener.actions = structuredClone(actions ?? []);
   }
 

@@ -11,6 +11,7 @@ import {
   SetInstanceProtectionCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeListenersCommand,
@@ -25,6 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AutoScalingPort } from '../../src/providers/aws/autoscaling.js';
 import type { AwsPorts } from '../../src/providers/aws/clients.js';
+import { CloudWatchPort } from '../../src/providers/aws/cloudwatch.js';
 import { Ec2Port } from '../../src/providers/aws/ec2.js';
 import { ElbPort } from '../../src/providers/aws/elb.js';
 import type { RetryOptions } from '../../src/providers/aws/retry.js';
@@ -39,8 +41,13 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
   const elb = mockClient(ElasticLoadBalancingV2Client);
   const asg = mockClient(AutoScalingClient);
   const ec2 = mockClient(EC2Client);
+  const cloudwatch = mockClient(CloudWatchClient);
   const run =
-    <I, O>(service: 'elb' | 'autoscaling' | 'ec2', operation: string, handler: (input: I) => O) =>
+    <I, O>(
+      service: 'elb' | 'autoscaling' | 'ec2' | 'cloudwatch',
+      operation: string,
+      handler: (input: I) => O,
+    ) =>
     async (input: I): Promise<O> => {
       account.enter(service, operation);
       const out = handler(input);
@@ -135,11 +142,19 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
     .on(DescribeTargetGroupsCommand)
     .callsFake(run('elb', 'DescribeTargetGroups', (i) => account.describeTargetGroups(i)));
 
+  cloudwatch
+    .on(GetMetricDataCommand)
+    .callsFake(run('cloudwatch', 'GetMetricData', (i) => account.cloudwatch.getMetricData(i)));
+  cloudwatch
+    .on(DescribeAlarmsCommand)
+    .callsFake(run('cloudwatch', 'DescribeAlarms', (i) => account.cloudwatch.describeAlarms(i)));
+
   // aws-sdk-client-mock stubs every instance of a client class, so ports built later reach the fake too.
   const portsWith = (options: RetryOptions): AwsPorts => ({
     elb: new ElbPort(new ElasticLoadBalancingV2Client({ region: fx.region }), options),
     autoscaling: new AutoScalingPort(new AutoScalingClient({ region: fx.region }), options),
     ec2: new Ec2Port(new EC2Client({ region: fx.region }), options),
+    cloudwatch: new CloudWatchPort(new CloudWatchClient({ region: fx.region }), options),
   });
   return {
     ports: portsWith(retry),
@@ -149,6 +164,7 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
       elb.restore();
       asg.restore();
       ec2.restore();
+      cloudwatch.restore();
     },
   };
 }
@@ -166,6 +182,7 @@ export function exampleAccount(options: FakeOptions & { baseInstances?: number }
     failsAfterMs: 60_000 + 150_000 + 120_000,
   });
   account.images.set(fx.shallowAmi, { healthy: true, launches: true, deepHealthy: false });
+  account.images.set(fx.flakyAmi, { healthy: true, launches: true, errorRatio: 0.2 });
   account.templates.set(fx.launchTemplateId, {
     id: fx.launchTemplateId,
     name: 'catalog',

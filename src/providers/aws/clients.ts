@@ -1,7 +1,9 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AutoScalingPort } from './autoscaling.js';
+import { CloudWatchPort } from './cloudwatch.js';
 import { Ec2Port } from './ec2.js';
 import { ElbPort } from './elb.js';
 import type { RetryOptions } from './retry.js';
@@ -10,6 +12,7 @@ export interface AwsPorts {
   elb: ElbPort;
   autoscaling: AutoScalingPort;
   ec2: Ec2Port;
+  cloudwatch: CloudWatchPort;
 }
 
 /**
@@ -24,5 +27,6 @@ export function createAwsPorts(region: string, retry: RetryOptions): AwsPorts {
     elb: new ElbPort(new ElasticLoadBalancingV2Client({ region }), retry),
     autoscaling: new AutoScalingPort(new AutoScalingClient({ region }), retry),
     ec2: new Ec2Port(new EC2Client({ region }), retry),
+    cloudwatch: new CloudWatchPort(new CloudWatchClient({ region }), retry),
   };
 }

@@ -94,7 +94,10 @@ export class ElbPort {
     }
   }
 
-  /** The URL a client reaches a listener at: its load balancer's DNS name, protocol and port. */
+  /**
+   * The URL a client reaches a listener at: its load balancer's DNS name, protocol and port (left out
+   * when it is the protocol's default, as a browser would write it).
+   */
   async listenerUrl(arn: string): Promise<string> {
     const listener = (
       await call(
@@ -115,7 +118,9 @@ export class ElbPort {
     ).LoadBalancers?.[0];
     if (!listener?.Port || !balancer?.DNSName)
       throw new Error(`listener \`${arn}\` has no port or load balancer DNS name`);
-    return `${(listener.Protocol ?? 'HTTP').toLowerCase()}://${balancer.DNSName}:${listener.Port}`;
+    const scheme = (listener.Protocol ?? 'HTTP').toLowerCase();
+    const port = listener.Port === defaultPorts[scheme] ? '' : `:${listener.Port}`;
+    return `${scheme}://${balancer.DNSName}${port}`;
   }
 
   async targetHealth(targetGroupArn: string): Promise<TargetHealthRow[]> {
@@ -146,6 +151,8 @@ export class ElbPort {
     });
   }
 }
+
+const defaultPorts: Record<string, number> = { http: 80, https: 443 };
 
 function isRule(arn: string): boolean {
   return arn.includes(':listener-rule/');

@@ -29,6 +29,7 @@ import type { AwsPorts } from './clients.js';
 import type { ForwardState } from './elb.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
 import { patterns } from './patterns.js';
+import { cloudWatchAlarms, cloudWatchMetrics, type FleetTraffic } from './watch.js';
 
 /**
  * The aws target: a fleet is an Auto Scaling group launched from a pinned launch-template version and
@@ -691,12 +692,34 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     },
   };
 
+  /** Each fleet asked for that is attached to one of the environment's target groups. */
+  const fleetTraffic = async (fleetIds: string[]): Promise<Map<string, FleetTraffic>> => {
+    const found = new Map<string, FleetTraffic>();
+    for (const group of await groups()) {
+      const id = group.AutoScalingGroupName ?? '';
+      const targetGroupArn = ourTargetGroup(group);
+      if (fleetIds.includes(id) && targetGroupArn)
+        found.set(id, { targetGroupArn, createdAt: group.CreatedTime?.getTime() ?? 0 });
+    }
+    return found;
+  };
+
+  /**
+   * The production listener's address. A listener rule's conditions (host, path) decide what reaches
+   * it, which the load balancer's DNS name does not say: no address then.
+   */
+  const publicUrl = async (): Promise<string | undefined> =>
+    env.listener.includes(':listener-rule/') ? undefined : elb.listenerUrl(env.listener);
+
   return {
     name: 'aws',
     standbyGivesWay: true,
     fleet,
     router,
     notes,
+    metrics: cloudWatchMetrics(ports.cloudwatch, env.listener, fleetTraffic),
+    alarms: cloudWatchAlarms(ports.cloudwatch),
+    publicUrl,
     describe,
     preflight,
     checkRouting,
