@@ -47,7 +47,9 @@ export async function shiftChecks(
 ): Promise<ShiftChecks> {
   const failure = new AbortController();
   const signal = AbortSignal.any([ctx.signal, failure.signal]);
-  const configured = ctx.checks;
+  // A first deploy shifts nothing: no one takes traffic yet, so an error rate could only read as
+  // inconclusive and fail it. Its health checks still watch it through the bake.
+  const configured = blue ? ctx.checks : undefined;
   const checks = configured
     ? await shiftChecksFrom(configured.config, {
         target: ctx.target,

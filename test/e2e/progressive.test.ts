@@ -96,6 +96,54 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     expect(await versionsServed(5)).toEqual({ v2: 5 });
   });
 
+  it('GIVEN an error-rate check and steady traffic WHEN a canary of flaky (500 to every 5th request) takes 10% THEN the router counts its errors, the check fails, and traffic goes back to v1 before 100%', async () => {
+    p = await project();
+    appendFileSync(
+      join(p.dir, 'cutover.config.yaml'),
+      [
+        '    strategy: { name: canary, steps: [10, 100], stepBake: 20s }',
+        '    checks:',
+        '      interval: 500ms',
+        '      errorRate: { max: 1%, window: 2s, minRequests: 20 }',
+        '',
+      ].join('\n'),
+    );
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    // Steady traffic through the router from four clients, as users would send.
+    let sending = true;
+    const statuses: Record<string, number> = {};
+    const client = async () => {
+      while (sending) {
+        const response = await request(p.endpoint).catch(() => undefined);
+        const body = (await response?.body.json().catch(() => undefined)) as { version?: string } | undefined;
+        const key = `${response?.statusCode ?? 'error'} ${body?.version ?? ''}`;
+        statuses[key] = (statuses[key] ?? 0) + 1;
+      }
+    };
+    const clients = Promise.all([client(), client(), client(), client()]);
+    const result = await cli(p.dir, ['deploy', ...words, 'version=flaky']);
+    sending = false;
+    await clients;
+    expect(result.code, result.stderr).toBe(1);
+    const failed = result.events.find((e) => e.code === 'check.failed');
+    expect(String(failed?.message)).toMatch(
+      /errorRate failed with green at 10%: green 5xx rate \d+(\.\d+)?% over \d+ requests > 1%/,
+    );
+    expect(result.events.at(-1)).toMatchObject({ code: 'CHECK_FAILED' });
+    expect(
+      result.events.some((e) => e.code === 'traffic.shifted' && JSON.stringify(e).includes('"flaky":100')),
+    ).toBe(false);
+    // Only flaky's own 500s failed, and v1 never did; afterwards only v1 answers.
+    expect(Object.keys(statuses).filter((k) => !k.startsWith('200 '))).toEqual(
+      Object.keys(statuses).filter((k) => k.startsWith('500')),
+    );
+    expect(
+      Object.entries(statuses).filter(([k]) => k.startsWith('500')).length,
+      JSON.stringify(statuses),
+    ).toBeGreaterThan(0);
+    expect(await versionsServed(10)).toEqual({ v1: 10 });
+  });
+
   it('GIVEN strategy=NAME that is not one WHEN deploy runs THEN it exits 2 before anything changes', async () => {
     p = await project();
     const result = await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=blue-green']);

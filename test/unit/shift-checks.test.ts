@@ -114,6 +114,14 @@ describe('checks watching the shift', () => {
     expect(harness.target.liveVersion()).toBe('v2');
   });
 
+  it('GIVEN an error-rate check and no traffic anywhere WHEN the first deploy runs THEN it goes live: it shifts nothing, so only its health checks watch it', async () => {
+    setup({ interval: '10s', errorRate: { max: '1%', window: '1m', minRequests: 50 } });
+    traffic({});
+    await deploy(harness.ctx, { deployment: 'd-v1', version: 'v1' });
+    expect(harness.target.liveVersion()).toBe('v1');
+    expect(harness.codes()).not.toContain('check.reading');
+  });
+
   it('GIVEN an error-rate check on a target that counts no responses WHEN deploy starts THEN it exits 2 naming the key before anything changes', async () => {
     setup({ errorRate: { max: '1%' } });
     harness.target.metrics = undefined;
