@@ -88,6 +88,7 @@ export function awsHarness(
       signal: abort.signal,
     };
     if (target.notes) ctx.intents = notesIntents(target.notes);
+    if (env.checks) ctx.checks = { config: env.checks, artifact: 'catalog', environment: 'prod' };
     return { ctx, events, env, codes: () => events.map((e) => e.code), cleanup: dir.remove };
   };
   const main = runner('ci-1');
