@@ -103,7 +103,9 @@ async function startCommand(real: Real, ctx: ControllerContext, model: Model): P
   }
   // A parked deploy whose gate is open holds the environment; only a closed gate is undone here.
   if (model.known && model.parked)
-    expect(model.parked.until, 'an open gate was undone, not refused').toBeLessThanOrEqual(real.h.clock.now());
+    expect(model.parked.until, 'an open gate was undone, not refused').toBeLessThanOrEqual(
+      real.h.clock.now(),
+    );
   model.parked = undefined;
   return true;
 }
