@@ -20,9 +20,9 @@ afterEach(async () => {
 });
 
 /** A local target whose agent runs `workers` router workers (0: it routes itself), if given. */
-async function started(options: { workers?: string; capacity?: number; command?: string[] } = {}) {
+async function started(options: { workers?: string; capacity?: number } = {}) {
   if (options.workers !== undefined) process.env.CUTOVER_ROUTER_WORKERS = options.workers;
-  local = await localTarget(options.command, options.capacity ? { capacity: options.capacity } : {});
+  local = await localTarget(undefined, options.capacity ? { capacity: options.capacity } : {});
   await local.target.router.ensure();
 }
 
