@@ -131,7 +131,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(json.deploying).toMatchObject({ version: 'v2', weight: 100 });
     expect(json.lock.stale).toBe(true);
     const text = (await cli(p.dir, ['status', ...words], { CI: '' })).stdout;
-    expect(text).toMatch(/green: +v2 takes 100% but is not live yet .*controller is gone/);
+    expect(text).toMatch(/green: +v2 takes 100% at step 0 but is not live yet .*controller is gone/);
     expect(text).toMatch(new RegExp(`pid \\d+ on ${json.lock.host}, gone`));
   });
 
