@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isSameProcess } from '../providers/local/processes.js';
+import { lockPath, readHolder } from '../state/lock.js';
 import { UserInputError } from '../errors.js';
 import type { IntentKind, IntentReply } from '../controller/intents.js';
 import { actorFrom } from '../notify/actor.js';
@@ -39,6 +42,17 @@ export async function sendIntent(args: ParsedArgs, io: CommandIO, kind: IntentKi
       `\`cutover status artifact=${service.artifact} environment=${service.environment}\` shows what runs`,
     );
   }
+  // On one machine the deploy holds the lock while it runs: with no live holder, nobody would answer.
+  if (!ctx.target.notes) {
+    const holder = readHolder(lockPath(runtime.stateDir, service.environment, service.artifact));
+    if (!holder || holder.host !== hostname() || !isSameProcess(holder.pid, holder.processStart)) {
+      throw new UserInputError(
+        'NOTHING_TO_ACT_ON',
+        `deployment ${green.deployment} of \`${green.version}\` has not gone live, and its controller is gone: nothing to ${verb}`,
+        `\`cutover abort artifact=${service.artifact} environment=${service.environment}\` undoes it (so does the next deploy or rollback)`,
+      );
+    }
+  }
   const id = `i-${randomBytes(4).toString('hex')}`;
   const by = actorFrom(process.env).name;
   await ctx.intents.send(green.deployment, { id, kind, at: ctx.clock.now(), by });
@@ -50,20 +64,31 @@ export async function sendIntent(args: ParsedArgs, io: CommandIO, kind: IntentKi
   const waitMs = Math.max(minimumWaitMs, 3 * service.env.healthCheck.interval);
   const deadline = ctx.clock.now() + waitMs;
   let reply: IntentReply | undefined;
-  while (ctx.clock.now() < deadline) {
-    reply = (await ctx.intents.read(green.deployment)).reply;
-    if (reply?.id === id) break;
-    reply = undefined;
-    await ctx.clock.sleep(Math.min(200, service.env.healthCheck.interval), io.signal);
+  // A request its command gave up on (no answer in time, Ctrl-C) is withdrawn: the deploy must not act
+  // on it later, at a gate nobody meant to approve, after the command said it failed.
+  const withdraw = () =>
+    intents.reply(green.deployment, { id, done: false, message: 'withdrawn: its command gave up waiting' });
+  const intents = ctx.intents;
+  try {
+    while (ctx.clock.now() < deadline) {
+      reply = (await intents.read(green.deployment)).reply;
+      if (reply?.id === id) break;
+      reply = undefined;
+      await ctx.clock.sleep(Math.min(200, service.env.healthCheck.interval), io.signal);
+    }
+  } catch (error) {
+    await withdraw();
+    throw error;
   }
   if (!reply) {
+    await withdraw();
     io.events.warn(
       'intent.unanswered',
-      `deployment ${green.deployment} did not answer within ${waitMs / 1000} s; the request stays recorded and the deploy acts on it when it next waits (a step, a gate, the bake), unless a later request replaces it`,
+      `deployment ${green.deployment} did not answer within ${waitMs / 1000} s (it reads requests only while it watches a step, a gate or the bake, and another request may have replaced this one); the request is withdrawn: run it again`,
       { intent: kind, deployment: green.deployment },
     );
     io.out(
-      `${verb}: no answer from ${green.deployment} yet (is its deploy running? cutover status shows it)`,
+      `${verb}: no answer from ${green.deployment}; the request is withdrawn (cutover status shows where the deploy is)`,
     );
     return ExitCode.failed;
   }

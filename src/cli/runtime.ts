@@ -12,6 +12,7 @@ import { notesIntents } from '../controller/intents.js';
 import type { ParsedArgs } from './args.js';
 import { UserInputError } from '../errors.js';
 import { strategyNamed, strategyNameHelp } from '../../strategies/names.js';
+import { planSteps } from '../../strategies/index.js';
 import type { Strategy } from '../../strategies/types.js';
 
 /** What every command that acts on one artifact and environment sets up the same way. */
@@ -97,7 +98,21 @@ function strategyOf(args: ParsedArgs, configured: Strategy): Strategy {
     );
   }
   // The environment's options for the same strategy (its steps, its bake) win over the defaults.
-  return configured.name === named.name && !/^(?:CodeDeployDefault\.)?(?:Canary|Linear)\d/.test(name)
-    ? configured
-    : named;
+  const chosen =
+    configured.name === named.name && !/^(?:CodeDeployDefault\.)?(?:Canary|Linear)\d/.test(name)
+      ? configured
+      : named;
+  // The environment's approval gate is a rule of the environment, not of one strategy: a name given on
+  // the command line must not skip it. It keeps its place where the new plan has one.
+  const approval = configured.approval;
+  if (!approval || chosen.approval) return chosen;
+  const weights = planSteps(chosen).flatMap((s) => (s.kind === 'setWeight' ? [s.weight] : []));
+  if (approval.atWeight !== 0 && !weights.includes(approval.atWeight)) {
+    throw new UserInputError(
+      'STRATEGY_SKIPS_APPROVAL',
+      `strategy=${name} never sends ${approval.atWeight}% to green, where the environment's approval gate (strategy.approval.atWeight) sits: it would skip the gate`,
+      `choose a strategy whose steps include ${approval.atWeight}%, or deploy with the environment's own strategy`,
+    );
+  }
+  return { ...chosen, approval };
 }

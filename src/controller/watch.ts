@@ -46,6 +46,7 @@ export async function watchWait(
   let paused = false;
   let held = '';
   let reminded = clock.now();
+  const opened = clock.now();
   if (wait.kind === 'approval') gateWaiting(ctx, where, wait.timeout, left);
   for (;;) {
     const started = clock.now();
@@ -62,6 +63,16 @@ export async function watchWait(
         case 'promote':
         case 'promote-full': {
           const full = intent.kind === 'promote-full';
+          // An approval counts only when given while the gate is open: a promote meant for the step
+          // before it must not approve a gate nobody has looked at yet.
+          if (wait.kind === 'approval' && intent.at < opened) {
+            await answer(
+              false,
+              `sent before this approval gate opened at ${where.weight}%; promote again to approve it`,
+            );
+            declined(ctx, intent, 'sent before the gate opened');
+            break;
+          }
           if (wait.kind === 'bake') {
             await answer(
               false,

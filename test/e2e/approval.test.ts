@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, project } from '../helpers/cli.js';
+import { cli, project, startCli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
 /**
@@ -25,11 +25,12 @@ async function served(): Promise<string> {
 
 async function gated(timeout = '5m'): Promise<void> {
   p = await project();
+  // v1 first, with no gate: the environment's gate holds every deploy, a strategy=NAME one too.
+  expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
   appendFileSync(
     join(p.dir, 'cutover.config.yaml'),
     `    strategy: { name: canary, steps: [50, 100], stepBake: 200ms, approval: { atWeight: 0, timeout: ${timeout} } }\n`,
   );
-  expect((await cli(p.dir, ['deploy', ...words, 'version=v1', 'strategy=all-at-once'])).code).toBe(0);
 }
 
 describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
@@ -74,16 +75,17 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
   });
 
-  it('GIVEN a detached deploy whose gate has closed WHEN status and then a deploy run THEN status says expired and the deploy undoes it first, then goes on', async () => {
+  it('GIVEN a detached deploy whose gate has closed WHEN status and then another deploy run THEN status says expired and the deploy undoes it first, then goes on', async () => {
     await gated('1s');
     expect((await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach'])).code).toBe(0);
     await new Promise((r) => setTimeout(r, 1200));
     const status = await cli(p.dir, ['status', ...words]);
     expect(status.stdout).toContain('expired');
-    const next = await cli(p.dir, ['deploy', ...words, 'version=v3', 'strategy=all-at-once']);
+    // The environment's gate holds v3 too: detached, it parks in v2's place.
+    const next = await cli(p.dir, ['deploy', ...words, 'version=v3', '--detach']);
     expect(next.code, next.stderr).toBe(0);
     expect(next.events.find((e) => e.code === 'recovery.finished')?.message).toContain('undone');
-    expect(await served()).toBe('v3');
+    expect(await served()).toBe('v1');
     const fleets = (
       JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
         fleets: { version: string }[];
@@ -103,6 +105,28 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     };
     expect(status.fleets.map((f) => f.version)).toEqual(['v1']);
     expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
+  });
+
+  it('GIVEN a deploy killed at its gate WHEN promote runs THEN it says at once that the controller is gone (exit 2); strategy=NAME keeps the gate', async () => {
+    await gated();
+    const plan = await cli(p.dir, ['plan', ...words, 'version=v2', 'strategy=all-at-once']);
+    expect(plan.stdout).toContain('wait for approval at 0%');
+    const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
+    let gate = false;
+    running.child.stderr?.on('data', (d: Buffer) => {
+      if (d.toString().includes('"approval.waiting"')) gate = true;
+    });
+    for (let i = 0; i < 400 && !gate; i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(gate).toBe(true);
+    running.child.kill('SIGKILL');
+    await running.done;
+    const started = Date.now();
+    const promoted = await cli(p.dir, ['promote', ...words]);
+    expect(promoted.code).toBe(2);
+    expect(promoted.stderr).toContain('its controller is gone');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
+    expect(await served()).toBe('v1');
   });
 
   it('GIVEN a strategy without a pre-traffic gate WHEN deploy --detach runs THEN it exits 2 before anything starts', async () => {

@@ -215,7 +215,8 @@ describe('a pid reused by another process', () => {
         }),
       );
       const result = await cli(p.dir, ['abort', ...words]);
-      expect(result.code).toBe(0);
+      // Nothing ran behind that lock: nothing to abort (exit 2), and the stranger is left alone.
+      expect(result.code).toBe(2);
       expect(result.stderr).not.toContain('asking deploy d-gone');
       expect(stranger.exitCode).toBeNull();
       expect(stranger.signalCode).toBeNull();
@@ -272,11 +273,11 @@ describe('a controller that dies or is aborted', () => {
     expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1']);
   });
 
-  it('GIVEN nothing runs WHEN `cutover abort` runs THEN it says there is nothing to abort, with its own code, and exits 0', async () => {
+  it('GIVEN nothing runs WHEN `cutover abort` runs THEN it says there is nothing to abort, with its own code, and exits 2, as promote, pause and resume do with nothing to act on', async () => {
     p = await project();
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
     const abort = await cli(p.dir, ['abort', ...words]);
-    expect(abort.code).toBe(0);
+    expect(abort.code).toBe(2);
     expect(abort.events.map((e) => e.code)).toEqual(['abort.nothing_to_abort']);
     expect(await servedVersion()).toBe('v1');
   });

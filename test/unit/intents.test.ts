@@ -71,6 +71,43 @@ describe('approval gates', () => {
     expect(harness.target.liveVersion()).toBe('v2');
   });
 
+  it('GIVEN a promote sent while green is still being checked WHEN the pre-traffic gate opens THEN it does not approve it: declined, and the gate times out', async () => {
+    const intents = setup({
+      name: 'all-at-once',
+      approval: { atWeight: 0, timeout: 30 * minute, onTimeout: 'abort' },
+    });
+    await v1Live();
+    // Sent at green's first health check, before the gate exists: nobody has looked at the gate yet.
+    requests(intents, [[0, 'promote']]);
+    await expect(deployV2()).rejects.toMatchObject({ code: 'APPROVAL_TIMED_OUT' });
+    expect(harness.events.find((e) => e.code === 'intent.declined')?.fields.reason).toBe(
+      'sent before the gate opened',
+    );
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
+  it('GIVEN a promote its command withdrew (it gave up waiting) WHEN the gate opens THEN the deploy does not act on it', async () => {
+    const intents = setup({
+      name: 'canary',
+      steps: [10, 100],
+      stepBake: minute,
+      approval: { atWeight: 10, timeout: 30 * minute, onTimeout: 'abort' },
+    });
+    await v1Live();
+    await intents.send('d-v2', {
+      id: 'i-early',
+      kind: 'promote',
+      at: harness.clock.now() + 10 * minute,
+      by: 'ops',
+    });
+    await intents.reply('d-v2', {
+      id: 'i-early',
+      done: false,
+      message: 'withdrawn: its command gave up waiting',
+    });
+    await expect(deployV2()).rejects.toMatchObject({ code: 'APPROVAL_TIMED_OUT' });
+  });
+
   it('GIVEN a gate nobody answers WHEN its timeout passes THEN traffic goes back to blue and the deploy fails', async () => {
     setup({
       name: 'canary',

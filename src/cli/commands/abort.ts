@@ -135,8 +135,11 @@ async function abandonElsewhere(args: ParsedArgs, io: CommandIO): Promise<number
     } else {
       io.events.info(
         'abort.nothing_to_abort',
-        `no deploy runs for ${service.artifact} in ${service.environment}`,
+        `no deploy runs for ${service.artifact} in ${service.environment}: nothing to abort`,
       );
+      // Nothing to act on is exit 2, as for promote, pause and resume: a pipeline's `if: cancelled()`
+      // step can tell it from an abort that undid something.
+      return ExitCode.badInput;
     }
     return ExitCode.ok;
   } finally {

@@ -54,7 +54,9 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
     if (detach && planSteps(ctx.strategy)[0]?.kind !== 'approval') {
       throw new UserInputError(
         'DETACH_NEEDS_GATE',
-        `--detach stops at an approval gate before any traffic moves, and the strategy (${ctx.strategy.name}) has none`,
+        ctx.strategy.approval
+          ? `--detach stops at an approval gate before any traffic moves, and the strategy's gate is at ${ctx.strategy.approval.atWeight}%, after traffic has moved`
+          : `--detach stops at an approval gate before any traffic moves, and the strategy (${ctx.strategy.name}) has none`,
         'set `strategy: { name: …, approval: { atWeight: 0, timeout: 1h } }` for the environment, or deploy without --detach',
       );
     }

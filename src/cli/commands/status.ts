@@ -181,7 +181,8 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
 /** Prints the status whenever it changes, until Ctrl-C; timestamps alone are no change. */
 async function watchStatus(runtime: ServiceRuntime, io: CommandIO): Promise<number> {
   let shown = '';
-  while (!io.signal.aborted) {
+  // A reader that went away (`| head`) ends the watch: stdout's write errors are ignored, not thrown.
+  while (!io.signal.aborted && process.stdout.writable) {
     const { status, text } = await statusReport(runtime);
     const shape = JSON.stringify(status);
     if (shape !== shown) {
