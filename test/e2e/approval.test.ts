@@ -107,10 +107,17 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
   });
 
-  it('GIVEN a deploy killed at its gate WHEN promote runs THEN it says at once that the controller is gone (exit 2); strategy=NAME keeps the gate', async () => {
+  it('GIVEN a deploy killed at its gate WHEN promote runs THEN it says at once that the controller is gone (exit 2); a status --watch whose reader left ends; strategy=NAME keeps the gate', async () => {
     await gated();
     const plan = await cli(p.dir, ['plan', ...words, 'version=v2', 'strategy=all-at-once']);
     expect(plan.stdout).toContain('wait for approval at 0%');
+    const watcher = startCli(p.dir, ['status', ...words, '--watch', '--json']);
+    let watched = false;
+    watcher.child.stdout?.once('data', () => {
+      watched = true;
+      watcher.child.stdout?.destroy();
+    });
+    for (let i = 0; i < 400 && !watched; i += 1) await new Promise((r) => setTimeout(r, 25));
     const running = startCli(p.dir, ['deploy', ...words, 'version=v2']);
     let gate = false;
     running.child.stderr?.on('data', (d: Buffer) => {
@@ -125,6 +132,8 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect(promoted.code).toBe(2);
     expect(promoted.stderr).toContain('its controller is gone');
     expect(Date.now() - started).toBeLessThan(10_000);
+    // The deploy changed the status after the watcher's reader had gone: its next write ended it.
+    expect((await watcher.done).code).toBe(0);
     expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
     expect(await served()).toBe('v1');
   });

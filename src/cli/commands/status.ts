@@ -181,8 +181,13 @@ deployed, no fleet with traffic, no running instance in the live fleet, or the l
 /** Prints the status whenever it changes, until Ctrl-C; timestamps alone are no change. */
 async function watchStatus(runtime: ServiceRuntime, io: CommandIO): Promise<number> {
   let shown = '';
-  // A reader that went away (`| head`) ends the watch: stdout's write errors are ignored, not thrown.
-  while (!io.signal.aborted && process.stdout.writable) {
+  // A reader that went away (`| head`) ends the watch at its next write: stdout's write errors are
+  // otherwise ignored (a deploy must not die of them), so the watch listens for them itself.
+  let readerGone = false;
+  const gone = () => (readerGone = true);
+  process.stdout.once('error', gone);
+  process.stdout.once('close', gone);
+  while (!io.signal.aborted && !readerGone) {
     const { status, text } = await statusReport(runtime);
     const shape = JSON.stringify(status);
     if (shape !== shown) {
