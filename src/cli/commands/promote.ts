@@ -18,6 +18,6 @@ to 100%. The bake at 100% is never skipped. The deploy acts within one health-ch
 this command prints the answer.
 
 Exit 0 when the deploy acted, 2 when there was nothing to promote (no deploy under way, or it bakes),
-1 when no deploy answered within 15 s (the request stays recorded for its next wait).`,
+1 when no deploy answered within 15 s (the request is then withdrawn: run it again).`,
   run: (args, io) => sendIntent(args, io, args.flags.has('full') ? 'promote-full' : 'promote'),
 };
