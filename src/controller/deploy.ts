@@ -153,6 +153,8 @@ export async function continueDeploy(
   ).live;
   const { deployment, version, green } = parked;
   const run = runOf(ctx, deployment, version, blue);
+  // Promoted: the gate no longer closes on it (the local agent would retire it at its old time).
+  await ctx.target.fleet.expireGreen?.(green.id, Number.MAX_SAFE_INTEGER);
   run.record('checking', { green: green.id, blue: blue?.id, blueDeployment: blue?.deployment });
   ctx.events.info(
     'deploy.started',
@@ -234,6 +236,7 @@ async function park(
       !(await ctx.target.notes.write(run.deployment, parkedNotes({ step, until, strategy: ctx.strategy })))
     )
       throw new Error('the green fleet has no place for notes');
+    await ctx.target.fleet.expireGreen?.(green.id, until);
   } catch (error) {
     throw await run.undo(
       new Error(`could not record the deploy as awaiting approval: ${describeCause(error)}`),

@@ -85,6 +85,12 @@ export interface Fleet {
   health(fleetId: string): Promise<Measurement[]>;
   /** Stops a fleet that takes no traffic, letting requests in flight finish first. */
   retire(fleetId: string): Promise<void>;
+  /**
+   * Where the target supervises its fleets by itself (the local agent): retire this green, which takes
+   * no traffic, once `until` passes, unless its role changes first (a detached deploy's approval gate).
+   * Absent elsewhere: there, the next cutover command that sees the closed gate undoes it.
+   */
+  expireGreen?(fleetId: string, until: number): Promise<void>;
 }
 
 /** Fleet id → share of traffic, 0–100. A fleet absent from the map takes no traffic. */

@@ -334,10 +334,32 @@ export class Agent {
     const before = { role: fleet.role, standbyUntil: fleet.standbyUntil };
     fleet.role = change.role;
     fleet.standbyUntil = change.role === 'standby' ? change.until : undefined;
+    delete fleet.gateUntil;
     try {
       this.persistOrRefuse('the role is as it was');
     } catch (error) {
       Object.assign(fleet, before);
+      throw error;
+    }
+    return this.fleetStatus(service, fleet);
+  }
+
+  /**
+   * A green detached at its approval gate (`deploy --detach`): nobody waits at the gate, so the agent
+   * retires it once `until` passes, as long as it takes no traffic (it took none at the gate).
+   */
+  setGate(environment: string, artifact: string, fleetId: string, until: number): FleetStatus {
+    const service = this.service(environment, artifact);
+    const fleet = this.fleet(service, fleetId);
+    if (!Number.isFinite(until)) throw new AgentError(400, 'not a gate: `until` must be a time');
+    if (roleOf(fleet, service.stored.weights) !== 'green')
+      throw new AgentError(409, `fleet \`${fleetId}\` is not green`);
+    const before = fleet.gateUntil;
+    fleet.gateUntil = until;
+    try {
+      this.persistOrRefuse('the gate is as it was');
+    } catch (error) {
+      fleet.gateUntil = before;
       throw error;
     }
     return this.fleetStatus(service, fleet);
@@ -589,6 +611,18 @@ export class Agent {
       ) {
         void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch(
           (error: Error) => this.log(`retiring standby ${fleet.id}: ${error.message}`),
+        );
+        continue;
+      }
+      if (
+        roleOf(fleet, service.stored.weights) === 'green' &&
+        fleet.gateUntil !== undefined &&
+        now >= fleet.gateUntil &&
+        !service.stored.weights[fleet.id]
+      ) {
+        this.log(`retiring green ${fleet.id}: its approval gate closed with nobody promoting it`);
+        void this.retire(service.stored.environment, service.stored.artifact, fleet.id).catch(
+          (error: Error) => this.log(`retiring green ${fleet.id}: ${error.message}`),
         );
         continue;
       }

@@ -72,6 +72,11 @@ export function createControlServer(
       (p, body) => agent.setRole(p.env, p.artifact, p.fleet, body as RoleChange),
     ],
     [
+      'PUT',
+      route(`${service}/fleets/(?<fleet>[^/]+)/gate`),
+      (p, body) => agent.setGate(p.env, p.artifact, p.fleet, Number((body as { until?: unknown }).until)),
+    ],
+    [
       'DELETE',
       route(`${service}/fleets/(?<fleet>[^/]+)`),
       async (p) => {

@@ -34,6 +34,8 @@ export interface StoredFleet {
   /** Absent in state written before roles were recorded: see `roleOf`. */
   role?: Exclude<FleetRole, 'retiring'>;
   standbyUntil: number | undefined;
+  /** A green detached at its approval gate: the agent retires it, with no traffic, once this passes. */
+  gateUntil?: number;
   command: string[];
   cwd: string;
   drainTimeoutMs: number;

@@ -113,6 +113,10 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
       await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/role`, change);
     },
 
+    async expireGreen(fleetId: string, until: number): Promise<void> {
+      await client.request('PUT', `${base}/fleets/${encodeURIComponent(fleetId)}/gate`, { until });
+    },
+
     /**
      * The HTTP checks on each instance are the fleet's health; what they cannot see is the router, which
      * lives in the agent. A bake must not pass while no request can reach green at all.
