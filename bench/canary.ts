@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { freePort, median, runCli, sleep } from './lib.js';
+import { demoArtifactYaml, freePort, median, runCli, sleep } from './lib.js';
 import { wrk, type WrkResult } from './wrk.js';
 
 /**
@@ -26,10 +26,7 @@ const eventSchema = z.object({ code: z.string(), timestamp: z.string(), message:
 function writeConfig(dir: string, port: number): void {
   writeFileSync(
     join(dir, 'cutover.config.yaml'),
-    `artifacts:
-  catalog:
-    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(resolve('examples/catalog/server.mjs'))}]
-environments:
+    `${demoArtifactYaml()}environments:
   bench:
     target: local
     listen: 127.0.0.1:${port}

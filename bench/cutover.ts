@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { freePort, median, runCli, sleep, startHaproxy, startNginx } from './lib.js';
+import { demoArtifactYaml, freePort, median, runCli, sleep, startHaproxy, startNginx } from './lib.js';
 import { wrk, type WrkResult } from './wrk.js';
 
 /**
@@ -43,10 +43,7 @@ const failures = (r: WrkResult): string =>
 function writeConfig(dir: string, environment: string, port: number): void {
   writeFileSync(
     join(dir, 'cutover.config.yaml'),
-    `artifacts:
-  catalog:
-    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(resolve('examples/catalog/server.mjs'))}]
-environments:
+    `${demoArtifactYaml()}environments:
   ${environment}:
     target: local
     listen: 127.0.0.1:${port}

@@ -28,6 +28,14 @@ export function runCli(
   });
 }
 
+/** The demo artifact's `artifacts:` section, for a bench's config: this Node, the example server. */
+export function demoArtifactYaml(): string {
+  return `artifacts:
+  catalog:
+    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(resolve('examples/catalog/server.mjs'))}]
+`;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

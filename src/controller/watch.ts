@@ -2,6 +2,7 @@ import { formatDuration } from '../duration.js';
 import { DeploymentFailed, describeCause } from '../errors.js';
 import type { Measurement } from '../../healthchecks/types.js';
 import type { FleetInfo } from '../providers/types.js';
+import { unhandled } from '../../strategies/index.js';
 import type { ApprovalTimeout } from '../../strategies/types.js';
 import type { ControllerContext } from './context.js';
 import { watchHealthy } from './health.js';
@@ -131,6 +132,8 @@ export async function watchWait(
             `${intent.by} aborted the deploy at ${where.weight}% (cutover abort)`,
             'traffic is back on the previous version',
           );
+        default:
+          unhandled(intent.kind);
       }
     }
     if (paused || left > 0) {
