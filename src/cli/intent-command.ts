@@ -1,19 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isSameProcess } from '../providers/local/processes.js';
 import { lockPath, readHolder } from '../state/lock.js';
 import { UserInputError } from '../errors.js';
-import type { IntentKind, IntentReply } from '../controller/intents.js';
-import { actorFrom } from '../notify/actor.js';
+import type { IntentKind } from '../controller/intents.js';
+import { answerWaitMs, askDeploy } from './ask-deploy.js';
 import { ExitCode } from './exit-codes.js';
 import type { CommandIO } from './command.js';
 import type { ParsedArgs } from './args.js';
 import { serviceRuntime } from './runtime.js';
 import { findParked } from '../controller/parked.js';
 import { promoteParked } from './promote-parked.js';
-
-/** How long a request waits for the deploy's answer: it reads requests once a check interval. */
-const minimumWaitMs = 15_000;
 
 /**
  * `promote`, `pause`, `resume`: records the request with the running deployment where every runner
@@ -53,35 +49,14 @@ export async function sendIntent(args: ParsedArgs, io: CommandIO, kind: IntentKi
       );
     }
   }
-  const id = `i-${randomBytes(4).toString('hex')}`;
-  const by = actorFrom(process.env).name;
-  await ctx.intents.send(green.deployment, { id, kind, at: ctx.clock.now(), by });
   io.events.info(
     'intent.sent',
-    `asked deployment ${green.deployment} (${green.version}) to ${kind === 'promote-full' ? 'promote to 100%' : verb}; waiting for its answer`,
+    `asking deployment ${green.deployment} (${green.version}) to ${kind === 'promote-full' ? 'promote to 100%' : verb}; waiting for its answer`,
     { intent: kind, deployment: green.deployment },
   );
-  const waitMs = Math.max(minimumWaitMs, 3 * service.env.healthCheck.interval);
-  const deadline = ctx.clock.now() + waitMs;
-  let reply: IntentReply | undefined;
-  // A request its command gave up on (no answer in time, Ctrl-C) is withdrawn: the deploy must not act
-  // on it later, at a gate nobody meant to approve, after the command said it failed.
-  const withdraw = () =>
-    intents.reply(green.deployment, { id, done: false, message: 'withdrawn: its command gave up waiting' });
-  const intents = ctx.intents;
-  try {
-    while (ctx.clock.now() < deadline) {
-      reply = (await intents.read(green.deployment)).reply;
-      if (reply?.id === id) break;
-      reply = undefined;
-      await ctx.clock.sleep(Math.min(200, service.env.healthCheck.interval), io.signal);
-    }
-  } catch (error) {
-    await withdraw();
-    throw error;
-  }
+  const waitMs = answerWaitMs(ctx);
+  const reply = await askDeploy({ ...ctx, intents: ctx.intents }, green.deployment, kind, io.signal);
   if (!reply) {
-    await withdraw();
     io.events.warn(
       'intent.unanswered',
       `deployment ${green.deployment} did not answer within ${waitMs / 1000} s (it reads requests only while it watches a step, a gate or the bake, and another request may have replaced this one); the request is withdrawn: run it again`,

@@ -4,7 +4,7 @@ import type { FleetInfo } from '../providers/types.js';
 import { unhandled } from '../../strategies/index.js';
 import type { Step } from '../../strategies/types.js';
 import type { JournalEntry, Phase } from '../state/journal.js';
-import { parkedNotes, type Parked } from './parked.js';
+import { blueOf, parkedNotes, type Parked } from './parked.js';
 import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
@@ -146,11 +146,7 @@ export async function continueDeploy(
   full: boolean,
 ): Promise<DeployResult> {
   const started = ctx.clock.now();
-  const [fleets, weights] = await Promise.all([ctx.target.fleet.list(), ctx.target.router.readWeights()]);
-  const blue = viewOf(
-    fleets.filter((f) => f.id !== parked.green.id),
-    weights,
-  ).live;
+  const blue = await blueOf(ctx, parked);
   const { deployment, version, green } = parked;
   const run = runOf(ctx, deployment, version, blue);
   // Promoted: the gate no longer closes on it (the local agent would retire it at its old time).
@@ -272,6 +268,9 @@ async function shiftAndGoLive(
   let checks: ShiftChecks | undefined;
   try {
     let phase: Phase = 'shifting';
+    let weight = 0;
+    /** The weight green takes once a shift has gone through: what the checks' readings measured. */
+    let watchedWeight = 0;
     let lastRecorded = 0;
     const told = new Map<string, string>();
     checks = await shiftChecks(ctx, green, blue, deployment, (reading, all) => {
@@ -296,8 +295,6 @@ async function shiftAndGoLive(
     });
     // The waits and shifts run on the checks' signal: a failing check ends them like an abort.
     const loop: ControllerContext = { ...ctx, signal: checks.signal };
-    let weight = 0;
-    let watchedWeight = 0;
     const watching = checks;
     const watch: GreenWatch = {
       green,

@@ -103,13 +103,18 @@ export async function settleParked(ctx: ControllerContext): Promise<void> {
   );
 }
 
-/** Stops a parked deploy's green through the one way back (traffic stays where it is: on blue). */
-export async function undoParked(ctx: ControllerContext, parked: Parked, reason: string): Promise<void> {
+/** The fleet that serves while a parked deploy waits: the one its promotion or its undoing goes from. */
+export async function blueOf(ctx: ControllerContext, parked: Parked): Promise<FleetInfo | undefined> {
   const [fleets, weights] = await Promise.all([ctx.target.fleet.list(), ctx.target.router.readWeights()]);
-  const blue = viewOf(
+  return viewOf(
     fleets.filter((f) => f.id !== parked.green.id),
     weights,
   ).live;
+}
+
+/** Stops a parked deploy's green through the one way back (traffic stays where it is: on blue). */
+export async function undoParked(ctx: ControllerContext, parked: Parked, reason: string): Promise<void> {
+  const blue = await blueOf(ctx, parked);
   ctx.events.warn('recovery.started', `undoing ${parked.deployment} of ${parked.version}: ${reason}`, {
     interrupted: parked.deployment,
   });
