@@ -282,6 +282,12 @@ export class Runner {
     this.current?.kill('SIGINT');
   }
 
+  /** As the runner ends a step that outlived its grace time: the whole process tree, SIGKILL. */
+  kill(): void {
+    this.cancelled = true;
+    if (this.current?.pid) process.kill(-this.current.pid, 'SIGKILL');
+  }
+
   async bash(
     script: string,
     options: { env: Record<string, string>; cwd: string },
@@ -303,6 +309,8 @@ export class Runner {
     // The runner's own command line for `shell: bash`.
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', path], {
       cwd: options.cwd,
+      // Its own process group, so that kill() reaches the tree as the runner's does.
+      detached: true,
       env: {
         ...process.env,
         CI: 'true',
@@ -454,7 +462,14 @@ export async function runJob(
   runner: Runner,
   workflow: WorkflowYaml,
   name: string,
-  options: { cwd: string; github: Contexts; inputs?: Record<string, string>; needs?: Record<string, JobRun> },
+  options: {
+    cwd: string;
+    github: Contexts;
+    inputs?: Record<string, string>;
+    needs?: Record<string, JobRun>;
+    /** The machine's environment, under the workflow's. */
+    env?: Record<string, string>;
+  },
 ): Promise<JobRun> {
   const job = workflow.jobs[name];
   if (!job) throw new Error(`no job ${name}`);
@@ -465,6 +480,7 @@ export async function runJob(
   const steps: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }> = {};
   const base: Contexts = { github: options.github, inputs: options.inputs ?? {}, needs, vars: {} };
   const env: Record<string, string> = {};
+  const machineEnv = options.env ?? {};
   for (const [key, value] of Object.entries(workflow.env ?? {}))
     env[key] = interpolate(String(value), { ...base, env }, status);
   for (const [key, value] of Object.entries(job.env ?? {}))
@@ -483,7 +499,7 @@ export async function runJob(
       steps[id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
       continue;
     }
-    const stepEnv: Record<string, string> = { ...env };
+    const stepEnv: Record<string, string> = { ...machineEnv, ...env };
     for (const [key, value] of Object.entries(step.env ?? {}))
       stepEnv[key] = interpolate(String(value), contexts(), jobStatus);
     let record: StepRecord & { action?: ActionRun };
