@@ -18,14 +18,13 @@ function readDocument(file) {
   try {
     text = file ? readFileSync(file, 'utf8') : '';
   } catch {
-    return { text: '', doc: null };
+    return null;
   }
-  const parsed = parseObject(text.trim());
-  if (parsed) return { text: text.trim(), doc: parsed };
-  // Some commands print a line of text before the document: the last line that is an object is it.
+  const whole = parseObject(text.trim());
+  if (whole) return whole;
+  // Tolerates a line of text printed before the document: the last line that is an object is it.
   const lines = text.split('\n').filter((line) => line.trim().startsWith('{'));
-  const last = lines.length ? lines[lines.length - 1].trim() : '';
-  return { text: text.trim(), doc: parseObject(last) };
+  return lines.length ? parseObject(lines[lines.length - 1].trim()) : null;
 }
 
 function parseObject(text) {
@@ -37,7 +36,7 @@ function parseObject(text) {
   }
 }
 
-const { doc } = readDocument(env.CUTOVER_STDOUT_FILE);
+const doc = readDocument(env.CUTOVER_STDOUT_FILE);
 const str = (value) => (typeof value === 'string' ? value : '');
 const result = str(doc?.result) || (Number.isNaN(exitCode) || exitCode !== 0 ? 'failed' : '');
 const error = doc?.error && typeof doc.error === 'object' ? doc.error : null;
