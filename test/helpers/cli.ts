@@ -74,3 +74,14 @@ environments:
   );
   return { dir: tmp.path, endpoint: `http://127.0.0.1:${port}/`, remove: tmp.remove };
 }
+
+/**
+ * The `status` body of a `--json` document (schemaVersion 1), as JSON.parse gives it: each test casts it
+ * to the shape it reads.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as JSON.parse's own result
+export function statusBody(stdout: string): any {
+  const document = JSON.parse(stdout) as { schemaVersion?: number; status?: unknown };
+  if (document.schemaVersion !== 1) throw new Error(`not a schemaVersion 1 document: ${stdout}`);
+  return document.status;
+}
