@@ -83,7 +83,8 @@ describe('GitHubDeploymentsNotifier against a stand-in for the API', () => {
   it('GIVEN an outcome of a command that never had a version (a rollback with no standby) THEN nothing is recorded', async () => {
     api = await githubStandIn(token);
     const n = notification('failed');
-    const { version: _dropped, ...noVersion } = n.deployment;
+    const noVersion = { ...n.deployment };
+    delete noVersion.version;
     await notifier().send({ ...n, deployment: noVersion }, sendContext());
     expect(api.calls).toEqual([]);
   });
