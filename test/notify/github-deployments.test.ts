@@ -171,6 +171,18 @@ describe('GitHubDeploymentsNotifier against a stand-in for the API', () => {
     expect(String(error)).not.toContain(token);
   });
 
+  it('GIVEN a proxy that answers with the token as its error code THEN the warning has [redacted] in its place', async () => {
+    // An all-lower-case answer reads as an error code, which postJson quotes; a token can look like one.
+    const wordLike = 'ghs_lowercasetoken0123456789';
+    api = await githubStandIn(wordLike);
+    api.answer({ status: 400, body: { error: wordLike } });
+    const error = await notifier({ token: wordLike })
+      .send(notification('started'), sendContext())
+      .catch((e: unknown) => e);
+    expect(String(error)).toContain('refused the message: 400 [redacted]');
+    expect(String(error)).not.toContain(wordLike);
+  });
+
   it('GIVEN an API that never answers THEN the send gives up at its deadline', async () => {
     api = await githubStandIn(token);
     api.answer('hang');
