@@ -23,6 +23,16 @@ export function parseEvents(stderr: string): CliResult['events'] {
     .map((line) => JSON.parse(line) as CliResult['events'][number]);
 }
 
+/**
+ * This process's environment less a GitHub token: run inside a GitHub Actions job that exports one, every
+ * CLI test would otherwise record GitHub Deployments of the real repository. Tests of that pass their own.
+ */
+function inherited(): NodeJS.ProcessEnv {
+  const rest = { ...process.env };
+  delete rest.GITHUB_TOKEN;
+  return rest;
+}
+
 /** Starts the real CLI as a separate process (stderr is not a terminal, so logs are JSON lines). */
 export function startCli(
   cwd: string,
@@ -31,7 +41,7 @@ export function startCli(
 ): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd,
-    env: { ...process.env, ...env, CI: 'true' },
+    env: { ...inherited(), ...env, CI: 'true' },
   });
   let stdout = '';
   let stderr = '';
