@@ -112,7 +112,7 @@ function nextOf(result: Result | Done, service: ServiceOptions | undefined): str
   const where = service ? ` artifact=${service.artifact} environment=${service.environment}` : '';
   switch (result.type) {
     case 'deployed':
-      return `to go back: cutover rollback${where}`;
+      return result.previous ? `to go back to ${result.previous}: cutover rollback${where}` : null;
     case 'awaiting-approval':
       return `to go on: cutover promote${where}; to undo: cutover abort${where} (before ${result.until})`;
     case 'rolled-back':
