@@ -126,7 +126,9 @@ async function switches(dir: string, endpoint: string, words: string[], load: st
 }
 
 async function liveBackends(dir: string, words: string[]): Promise<string[]> {
-  const status = statusSchema.parse(JSON.parse((await runCli(dir, ['status', ...words, '--json'])).stdout));
+  const status = statusSchema.parse(
+    (JSON.parse((await runCli(dir, ['status', ...words, '--json'])).stdout) as { status: unknown }).status,
+  );
   const live = status.fleets.find((f) => f.weight === 100);
   if (!live || live.instances.length < 2)
     throw new Error('no live fleet of two instances after the switches');

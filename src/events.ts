@@ -77,7 +77,6 @@ export interface EventPayloads {
    */
   'abort.finished': { deployment: string; outcome?: 'succeeded' | 'stopped' };
   'abort.timed_out': { deployment: string; pid: number };
-  'abort.nothing_to_abort': Record<string, never>;
   'lock.removed': { artifact: string; environment: string };
   'environment.down': { environment: string; stopped: string[] };
   'status.not_serving': { reason: string };

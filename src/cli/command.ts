@@ -1,4 +1,6 @@
 import type { Events } from '../events.js';
+import type { Result } from '../api/results.js';
+import type { ServiceOptions } from '../controller/runtime.js';
 import type { CommandSpec, ParsedArgs } from './args.js';
 
 export interface CommandIO {
@@ -12,6 +14,17 @@ export interface CommandIO {
   beforeExit: (work: () => Promise<void>) => void;
 }
 
+/** A library-backed command's outcome: the CLI prints its JSON document (`--json`) and exits by it. */
+export interface Report {
+  result: Result;
+  /** The artifact and environment it acted on: the document's `status` is read from there. */
+  service?: ServiceOptions;
+  /** The command printed its own documents (`status --watch --json`): no final one. */
+  printed?: boolean;
+  /** Instead of the result's own (a watch stopped on purpose exits 0 whatever it last saw). */
+  exitCode?: number;
+}
+
 export interface Command {
   name: string;
   summary: string;
@@ -19,5 +32,6 @@ export interface Command {
   help: string;
   /** Handles SIGTERM and SIGINT itself (a long-running process) rather than as an abort. */
   ownsSignals?: boolean;
-  run(args: ParsedArgs, io: CommandIO): Promise<number>;
+  /** An exit code for commands that are not the library's (agent, down, unlock, notify-test). */
+  run(args: ParsedArgs, io: CommandIO): Promise<Report | number>;
 }

@@ -1,8 +1,12 @@
-import { DeploymentFailed, CutoverError, UserInputError } from '../errors.js';
+import { DeploymentFailed, UserInputError } from '../errors.js';
 import { Events } from '../events.js';
+import { failureReported } from '../api/perform.js';
+import { status } from '../api/status.js';
+import { documentOf, type Done } from './document.js';
 import { chooseFormat, createLogger, logListener } from '../log.js';
 import { parseArgs, splitCommand } from './args.js';
-import type { Command } from './command.js';
+import type { Command, Report } from './command.js';
+import type { ServiceOptions } from '../controller/runtime.js';
 import { abortCommand } from './commands/abort.js';
 import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
@@ -15,7 +19,8 @@ import { resumeCommand } from './commands/resume.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
 import { unlockCommand } from './commands/unlock.js';
-import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
+import { ExitCode, exitCodeHelp } from '../api/exit-codes.js';
+import { exitCodeOf, type Result } from '../api/results.js';
 
 const commands: Command[] = [
   deployCommand,
@@ -68,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       return;
     }
     if (abort.signal.aborted) return;
-    events.warn('abort.requested', `received ${signal}: aborting`);
+    // The library tells it (abort.requested) and goes back to blue.
     abort.abort(new DeploymentFailed('ABORTED', `aborted by ${signal}`, 'run the command again when ready'));
   };
 
@@ -96,8 +101,13 @@ interface Runtime {
 /** Runs one command; every error that ends it becomes its exit code and a command.failed event. */
 async function runCommand(argv: string[], runtime: Runtime): Promise<number> {
   const { events, out, json, abort, onSignal, lastWork } = runtime;
+  const started = Date.now();
+  let name: string | undefined;
+  let outcome: Omit<Report, 'result'> & { result: Result | Done };
   try {
-    const { command: name, rest } = splitCommand(argv);
+    const split = splitCommand(argv);
+    name = split.command;
+    const { rest } = split;
     if (!name) {
       if (rest.includes('--help') || rest.length === 0) {
         out(overview);
@@ -122,30 +132,37 @@ async function runCommand(argv: string[], runtime: Runtime): Promise<number> {
       out(`${command.help}\n\n${exitCodeHelp}`);
       return ExitCode.ok;
     }
-    return await command.run(args, {
+    const ran = await command.run(args, {
       events,
       out,
       json,
       signal: abort.signal,
       beforeExit: (work) => lastWork.push(work),
     });
+    outcome = typeof ran === 'number' ? { result: { type: 'done', exitCode: ran } } : ran;
   } catch (error) {
-    const code = exitCodeFor(error);
-    if (error instanceof CutoverError) {
-      events.error('command.failed', error.message, {
-        error: error.code,
-        exitCode: code,
-        ...(error.hint ? { hint: error.hint } : {}),
-      });
-    } else {
-      events.error(
-        'command.failed',
-        `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        { error: 'INTERNAL', exitCode: code },
-      );
-    }
-    return code;
+    outcome = { result: await failureReported(events, error) };
   }
+  const { result, ...report } = outcome;
+  if (json && !report.printed)
+    out(JSON.stringify(await documentFor(name ?? null, result, started, report.service)));
+  return report.exitCode ?? (result.type === 'done' ? result.exitCode : exitCodeOf(result));
+}
+
+/** The final JSON document, with the environment as it stands after the command when it can be read. */
+async function documentFor(
+  name: string | null,
+  result: Result | Done,
+  started: number,
+  service: ServiceOptions | undefined,
+) {
+  let body = result.type === 'status' ? result.status : null;
+  // Bad input may be the config itself: nothing to read then.
+  if (!body && service && result.type !== 'rejected') {
+    const after = await status({ ...service, events: new Events() }).catch(() => undefined);
+    if (after?.type === 'status') body = after.status;
+  }
+  return documentOf(name ?? '', result, started, body, service);
 }
 
 // A reader that went away (`| head`, a CI log collector that died) must not end a deploy halfway: the

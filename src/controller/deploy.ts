@@ -168,11 +168,14 @@ export async function continueDeploy(
 
 /** What one deploy records, how it fails, and its one way back, around the blue it started from. */
 function runOf(ctx: ControllerContext, deployment: string, version: string, blue: FleetInfo | undefined) {
-  const record = (phase: Phase, extra: Partial<JournalEntry> = {}) =>
+  let phaseNow: Phase = 'started';
+  const record = (phase: Phase, extra: Partial<JournalEntry> = {}) => {
+    if (phase !== 'failed') phaseNow = phase;
     ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
+  };
   const fail = (error: unknown): CutoverError => {
     const reason = error instanceof CutoverError ? error.message : describeCause(error);
-    record('failed', { reason });
+    record('failed', { reason, failedIn: phaseNow });
     const failure =
       error instanceof CutoverError
         ? error

@@ -60,7 +60,16 @@ export class NotifierQueue {
         this.dropped += 1;
       }
     }
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    this.startPump();
+  }
+
+  private startPump(): void {
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = undefined;
+      // A push between the pump's last look at `waiting` and here found it still running and started
+      // none; left alone, that notification would wait unsent until drain gave up on it.
+      if (this.waiting.length > 0 && !this.stop.signal.aborted) this.startPump();
+    });
   }
 
   /** Notifications not sent yet, the one being sent included. */

@@ -7,7 +7,9 @@ import type { Events } from '../events.js';
 import { Journal } from '../state/journal.js';
 import { actorFrom } from './actor.js';
 import { notifiersFor } from './from-config.js';
-import { NotificationHub } from './hub.js';
+import { GitHubDeploymentsNotifier } from './github-deployments.js';
+import { environmentUrlFor, githubSetupFrom } from './github-env.js';
+import { NotificationHub, type NotifierEntry } from './hub.js';
 import { FileRecord } from './record.js';
 import { SharedRecord } from './shared-record.js';
 import type { DeploymentNotes } from '../providers/types.js';
@@ -31,7 +33,7 @@ export function startNotifying(
   /** Where the target keeps notes every runner sees (aws tags), besides this runner's record. */
   notes?: DeploymentNotes,
 ): NotificationHub | undefined {
-  const entries = notifiersFor(service.env.notify);
+  const entries = [...notifiersFor(service.env.notify), ...githubFromEnv(io, service)];
   if (entries.length === 0) return undefined;
   const journal = new Journal(stateDir, service.environment, service.artifact);
   const local = new FileRecord(stateDir, service.environment, service.artifact);
@@ -67,6 +69,28 @@ export function startNotifying(
   io.events.subscribe(hub.listener);
   io.beforeExit(() => hub.flush());
   return hub;
+}
+
+/**
+ * GitHub Deployments, when the process has a token and a repository (a GitHub Actions job that passes
+ * `github.token`); no config key. One asked for but unusable is a warning, like any notifier that
+ * cannot send, and the command goes on.
+ */
+function githubFromEnv(io: NotifyingCommand, service: Service): NotifierEntry[] {
+  const setup = githubSetupFrom(process.env);
+  if (setup === undefined) return [];
+  if (!setup.on) {
+    const notifier = 'github deployments';
+    io.events.warn('notify.failed', `could not notify ${notifier}: ${setup.reason}`, {
+      notifier,
+      notification: '',
+      reason: setup.reason,
+    });
+    return [];
+  }
+  const environmentUrl = environmentUrlFor(service.env, process.env);
+  // Every kind: steps too, for a deploy detached at its approval gate (queued) and promoted later.
+  return [{ kinds: 'all', notifier: new GitHubDeploymentsNotifier({ ...setup.settings, environmentUrl }) }];
 }
 
 /** The exact command to paste: with `--config` and `--state-dir` when this run needed them. */

@@ -49,6 +49,8 @@ export interface JournalEntry {
   /** The strategy a detached deploy goes on with when promoted. */
   strategy?: Strategy;
   reason?: string;
+  /** The phase a failed deployment was in when it failed (its record then says `failed`). */
+  failedIn?: Phase;
   /** The latest reading of each shift check, for `status --watch` and the report. */
   checks?: Record<string, { outcome: string; detail: string; at: number }>;
 }

@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { continueDeploy, deploy } from '../../src/controller/deploy.js';
 import { claimParked, findParked, settleParked } from '../../src/controller/parked.js';
 import { recoverIfInterrupted } from '../../src/controller/recover.js';
-import { askRunningDeployToAbort } from '../../src/cli/abort-remote.js';
-import type { CommandIO } from '../../src/cli/command.js';
+import { askRunningDeployToAbort } from '../../src/controller/abort-remote.js';
 import { awsHarness } from './harness.js';
 import { goodAmi, goodAmi2 } from './fixtures.js';
 
@@ -111,9 +110,8 @@ describe('aws: requests from another runner to a running deploy', () => {
     const ci2 = h.runner('ci-2');
     const green = (await ci2.ctx.target.fleet.list()).find((f) => f.inProgress);
     if (!green) throw new Error('no green');
-    const io = { events: ci2.ctx.events, signal: ci2.ctx.signal } as unknown as CommandIO;
     const [asked] = await Promise.all([
-      askRunningDeployToAbort(ci2.ctx, io, green),
+      askRunningDeployToAbort(ci2.ctx, green, ci2.ctx.signal),
       expect(running).rejects.toMatchObject({ code: 'ABORTED' }),
     ]);
     expect(asked).toBe(true);
@@ -134,7 +132,6 @@ describe('aws: requests from another runner to a running deploy', () => {
     const ci2 = h.runner('ci-2');
     const green = (await ci2.ctx.target.fleet.list()).find((f) => f.inProgress);
     if (!green) throw new Error('no green left by the dead controller');
-    const io = { events: ci2.ctx.events, signal: ci2.ctx.signal } as unknown as CommandIO;
-    expect(await askRunningDeployToAbort(ci2.ctx, io, green)).toBe(false);
+    expect(await askRunningDeployToAbort(ci2.ctx, green, ci2.ctx.signal)).toBe(false);
   });
 });

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/args.js';
-import { serviceRuntime } from '../../src/cli/runtime.js';
+import { serviceRuntime } from '../../src/controller/runtime.js';
 import { DeploymentFailed } from '../../src/errors.js';
 import { Events, type CutoverEvent } from '../../src/events.js';
 import { call, isRetryable, type RetryNotice } from '../../src/providers/aws/retry.js';
@@ -118,15 +117,8 @@ describe('retries through the CLI runtime', () => {
     try {
       writeFileSync(join(dir.path, 'cutover.config.yaml'), awsEnvironmentYaml());
       const events: CutoverEvent[] = [];
-      const args = parseArgs('status', ['artifact=catalog', 'environment=prod'], {
-        words: ['artifact', 'environment'],
-        required: [],
-        flags: [],
-        options: [],
-      });
-      args.options.config = join(dir.path, 'cutover.config.yaml');
       const { ctx } = await serviceRuntime(
-        args,
+        { artifact: 'catalog', environment: 'prod', config: join(dir.path, 'cutover.config.yaml') },
         new Events([
           (e) => {
             events.push(e);

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, project, startCli } from '../helpers/cli.js';
+import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
 /**
@@ -41,7 +41,7 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect(detached.stdout).toContain('v2 awaits approval');
     expect(await served()).toBe('v1');
 
-    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
+    const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
       string,
       unknown
     >;
@@ -63,7 +63,7 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
       expect.arrayContaining(['approval.promoted', 'health.passed', 'traffic.shifted', 'deploy.succeeded']),
     );
     expect(await served()).toBe('v2');
-    const after = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
+    const after = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
       string,
       unknown
     >;
@@ -80,7 +80,7 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect((await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach'])).code).toBe(0);
     type Status = { fleets: { version: string }[]; awaitingApproval: unknown };
     const status = async () =>
-      JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Status;
+      statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Status;
     let now = await status();
     for (let i = 0; i < 20 && now.fleets.length > 1; i += 1) {
       await new Promise((r) => setTimeout(r, 500));
@@ -102,7 +102,7 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     const aborted = await cli(p.dir, ['abort', ...words]);
     expect(aborted.code, aborted.stderr).toBe(0);
     expect(await served()).toBe('v1');
-    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+    const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
       fleets: { version: string }[];
     };
     expect(status.fleets.map((f) => f.version)).toEqual(['v1']);
@@ -145,7 +145,7 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     const refused = await cli(p.dir, ['deploy', ...words, 'version=v1', '--detach']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('DETACH_NEEDS_GATE');
-    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+    const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
       fleets: unknown[];
     };
     expect(status.fleets).toEqual([]);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, cliPath, project } from '../helpers/cli.js';
+import { cli, cliPath, project, statusBody } from '../helpers/cli.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 import { steadyLoad } from '../helpers/load.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
@@ -98,7 +98,7 @@ describe('the local data plane rides out a killed process', { timeout: 60_000 },
     expect(after.watchdog).toBe(before.watchdog);
     expect(agentProcesses()).toEqual([after.pid]);
     const weights = await cli(p.dir, ['status', ...words, '--json']);
-    expect(JSON.parse(weights.stdout)).toMatchObject({ live: { version: 'v2', weight: 100 } });
+    expect(statusBody(weights.stdout)).toMatchObject({ live: { version: 'v2', weight: 100 } });
   });
 
   it('GIVEN steady load WHEN one router worker is killed THEN the others keep answering and a new worker takes its place', async () => {

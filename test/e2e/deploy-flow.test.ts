@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent as HttpAgent, request } from 'undici';
 import { isAlive } from '../../src/providers/local/processes.js';
-import { cli, project } from '../helpers/cli.js';
+import { cli, project, statusBody } from '../helpers/cli.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 
 let p: Awaited<ReturnType<typeof project>>;
@@ -67,7 +67,7 @@ describe('the local flow through the real CLI', () => {
     const deployV2 = await cli(p.dir, ['deploy', ...words, 'version=v2']);
     expect(deployV2.code).toBe(0);
     expect(await servedVersion(p.endpoint)).toBe('v2');
-    const afterV2 = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout);
+    const afterV2 = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout);
     expect(afterV2).toMatchObject({ live: { version: 'v2', weight: 100 }, standby: { version: 'v1' } });
     const pidsBefore = instancePids(join(p.dir, '.cutover')).sort();
     expect(pidsBefore).toHaveLength(4);
@@ -87,7 +87,7 @@ describe('the local flow through the real CLI', () => {
     );
     expect(await servedVersion(p.endpoint)).toBe('v1');
 
-    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout);
+    const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout);
     expect(status).toMatchObject({
       artifact: 'catalog',
       environment: 'e2e',

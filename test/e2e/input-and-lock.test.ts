@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, project, startCli } from '../helpers/cli.js';
+import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 import { isAlive, processStartTime } from '../../src/providers/local/processes.js';
 
@@ -269,7 +269,7 @@ describe('a controller that dies or is aborted', () => {
     expect(await servedVersion()).toBe('v1');
     const journal = readFileSync(join(p.dir, '.cutover', 'journal', 'e2e--catalog.jsonl'), 'utf8');
     expect(journal).toContain('controller stopped during baking; rolled back');
-    const status = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout);
+    const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout);
     expect(status.fleets.map((f: { version: string }) => f.version)).toEqual(['v1']);
   });
 
@@ -278,7 +278,8 @@ describe('a controller that dies or is aborted', () => {
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
     const abort = await cli(p.dir, ['abort', ...words]);
     expect(abort.code).toBe(2);
-    expect(abort.events.map((e) => e.code)).toEqual(['abort.nothing_to_abort']);
+    // command.failed is logged under its error code, what pipelines match.
+    expect(abort.events.map((e) => [e.code, e.exitCode])).toEqual([['NOTHING_TO_ABORT', 2]]);
     expect(await servedVersion()).toBe('v1');
   });
 

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, project, startCli } from '../helpers/cli.js';
+import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
 /** A canary on the local target: the real router splits traffic between the two versions mid-step. */
@@ -46,7 +46,7 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
     expect(split.v1).toBeGreaterThan(0);
     expect(split.v2).toBeGreaterThan(0);
     const status = await cli(p.dir, ['status', ...words, '--json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({
+    expect(statusBody(status.stdout)).toMatchObject({
       live: { version: 'v1', weight: 50 },
       deploying: { version: 'v2', weight: 50 },
     });
@@ -70,7 +70,7 @@ describe('canary on the local target', { timeout: 60_000 }, () => {
       .split('\n')
       .map(
         (line) =>
-          JSON.parse(line) as {
+          statusBody(line) as {
             live: { version: string } | null;
             deploying: { weight: number; step: number } | null;
           },

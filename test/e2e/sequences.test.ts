@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { cli, project, startCli } from '../helpers/cli.js';
+import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { killDataPlane, stopAgent } from '../helpers/local.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
 
@@ -30,7 +30,7 @@ async function status(): Promise<{
   fleets: { version: string; instances: { id: string }[] }[];
 }> {
   const result = await cli(p.dir, ['status', ...words, '--json']);
-  return JSON.parse(result.stdout) as Awaited<ReturnType<typeof status>>;
+  return statusBody(result.stdout) as Awaited<ReturnType<typeof status>>;
 }
 
 /** Starts a deploy in the background and resolves once it bakes, with traffic on green. */
@@ -67,7 +67,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(failed.events.map((e) => e.code)).toContain('traffic.restored');
     expect(await served(p.endpoint)).toBe('a1');
     expect((await status()).fleets.find((f) => f.version === 'a1')?.instances).toEqual(
-      (JSON.parse(a1Pids) as Awaited<ReturnType<typeof status>>).fleets.find((f) => f.version === 'a1')
+      (statusBody(a1Pids) as Awaited<ReturnType<typeof status>>).fleets.find((f) => f.version === 'a1')
         ?.instances,
     );
   });
@@ -122,7 +122,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     const baking = await deployInBake('v2', '30s');
     baking.child.kill('SIGKILL');
     await baking.done;
-    const json = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+    const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
       live: { version: string };
       deploying: { version: string; weight: number };
       lock: { stale: boolean; host: string };
@@ -139,7 +139,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
     writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), '');
-    const json = JSON.parse((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+    const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
       lock: { unreadable: string } | null;
     };
     expect(json.lock?.unreadable).toMatch(/e2e--catalog\.lock$/);

@@ -6,7 +6,7 @@ import { AgentClient } from '../../src/providers/local/agent-client.js';
 import { agentPaths } from '../../src/providers/local/paths.js';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { loadStore } from '../../src/providers/local/store.js';
-import { cli, project } from '../helpers/cli.js';
+import { cli, project, statusBody } from '../helpers/cli.js';
 import { instancePids, killDataPlane, stopAgent } from '../helpers/local.js';
 
 const words = ['artifact=catalog', 'environment=e2e'];
@@ -34,7 +34,7 @@ describe('status: exit 0 only when something serves the environment', () => {
     p = await project();
     const result = await cli(p.dir, ['status', ...words, '--json']);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toMatchObject({
+    expect(statusBody(result.stdout)).toMatchObject({
       serving: false,
       notServing: 'nothing is deployed here',
     });
@@ -46,7 +46,7 @@ describe('status: exit 0 only when something serves the environment', () => {
     expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
     const result = await cli(p.dir, ['status', ...words, '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ serving: true, notServing: null });
+    expect(statusBody(result.stdout)).toMatchObject({ serving: true, notServing: null });
   });
 
   it('GIVEN the agent died WHEN status runs THEN it exits 1 saying the agent is not running', async () => {

@@ -23,6 +23,16 @@ export function parseEvents(stderr: string): CliResult['events'] {
     .map((line) => JSON.parse(line) as CliResult['events'][number]);
 }
 
+/**
+ * This process's environment less a GitHub token: run inside a GitHub Actions job that exports one, every
+ * CLI test would otherwise record GitHub Deployments of the real repository. Tests of that pass their own.
+ */
+function inherited(): NodeJS.ProcessEnv {
+  const rest = { ...process.env };
+  delete rest.GITHUB_TOKEN;
+  return rest;
+}
+
 /** Starts the real CLI as a separate process (stderr is not a terminal, so logs are JSON lines). */
 export function startCli(
   cwd: string,
@@ -31,7 +41,7 @@ export function startCli(
 ): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [cliPath, ...args], {
     cwd,
-    env: { ...process.env, ...env, CI: 'true' },
+    env: { ...inherited(), ...env, CI: 'true' },
   });
   let stdout = '';
   let stderr = '';
@@ -73,4 +83,15 @@ environments:
 `,
   );
   return { dir: tmp.path, endpoint: `http://127.0.0.1:${port}/`, remove: tmp.remove };
+}
+
+/**
+ * The `status` body of a `--json` document (schemaVersion 1), as JSON.parse gives it: each test casts it
+ * to the shape it reads.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as JSON.parse's own result
+export function statusBody(stdout: string): any {
+  const document = JSON.parse(stdout) as { schemaVersion?: number; status?: unknown };
+  if (document.schemaVersion !== 1) throw new Error(`not a schemaVersion 1 document: ${stdout}`);
+  return document.status;
 }

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { AgentExit } from '../../providers/local/agent-exit.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../api/exit-codes.js';
 import type { Command } from '../command.js';
-import { loadFromArgs, stateDirOf } from '../runtime.js';
+import { loadFromArgs, stateDirOf } from '../options.js';
 
 export const agentCommand: Command = {
   name: 'agent',

@@ -1,15 +1,6 @@
-import { deploy } from '../../controller/deploy.js';
-import { recoverIfInterrupted } from '../../controller/recover.js';
-import { settleParked } from '../../controller/parked.js';
-import { UserInputError } from '../../errors.js';
-import { planSteps } from '../../../strategies/index.js';
-import { validateVersion } from '../../config/select.js';
-import { newDeploymentId } from '../../ids.js';
-import { startNotifying } from '../../notify/start.js';
-import { acquireLock } from '../../state/lock.js';
-import { ExitCode } from '../exit-codes.js';
+import { deploy } from '../../api/deploy.js';
 import type { Command } from '../command.js';
-import { serviceRuntime } from '../runtime.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
 import { printPlan } from './plan.js';
 
 export const deployCommand: Command = {
@@ -48,38 +39,18 @@ SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.
 
   async run(args, io) {
     if (args.flags.has('dry-run')) return printPlan(args, io);
-    const { loaded, service, stateDir, ctx } = await serviceRuntime(args, io.events, io.signal);
-    const version = validateVersion(service, args.words.version);
-    const detach = args.flags.has('detach');
-    if (detach && planSteps(ctx.strategy)[0]?.kind !== 'approval') {
-      throw new UserInputError(
-        'DETACH_NEEDS_GATE',
-        ctx.strategy.approval
-          ? `--detach stops at an approval gate before any traffic moves, and the strategy's gate is at ${ctx.strategy.approval.atWeight}%, after traffic has moved`
-          : `--detach stops at an approval gate before any traffic moves, and the strategy (${ctx.strategy.name}) has none`,
-        'set `strategy: { name: …, approval: { atWeight: 0, timeout: 1h } }` for the environment, or deploy without --detach',
+    const service = serviceOptionsOf(args);
+    const result = await deploy({
+      ...service,
+      ...hostOf(io),
+      version: args.words.version ?? '',
+      detach: args.flags.has('detach'),
+    });
+    if (result.type === 'awaiting-approval' && !io.json) {
+      io.out(
+        `${result.version} awaits approval (deployment ${result.deployment}) until ${result.until}, with no traffic: \`cutover promote artifact=${service.artifact} environment=${service.environment}\` goes on, \`cutover abort\` undoes it`,
       );
     }
-    const deployment = newDeploymentId(ctx.clock.now());
-    startNotifying(io, loaded, service, stateDir, deployment, ctx.target.notes);
-    const lock = acquireLock(stateDir, service.environment, service.artifact, {
-      deployment,
-      command: 'deploy',
-      startedAt: ctx.clock.now(),
-    });
-    try {
-      const run = { ...ctx, events: ctx.events.child({ deployment, version }) };
-      await recoverIfInterrupted(run);
-      await settleParked(run);
-      const result = await deploy(run, { deployment, version, detach });
-      if (io.json) io.out(JSON.stringify(result));
-      else if (result.type === 'awaiting-approval')
-        io.out(
-          `${version} awaits approval (deployment ${deployment}) until ${new Date(result.until).toISOString()}, with no traffic: \`cutover promote artifact=${service.artifact} environment=${service.environment}\` goes on, \`cutover abort\` undoes it`,
-        );
-      return ExitCode.ok;
-    } finally {
-      lock.release();
-    }
+    return { result, service };
   },
 };

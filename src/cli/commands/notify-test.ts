@@ -5,9 +5,9 @@ import { actorFrom } from '../../notify/actor.js';
 import { notifiersFor } from '../../notify/from-config.js';
 import { notificationSchemaVersion, type Notification } from '../../notify/notification.js';
 import { MemoryRecord } from '../../notify/record.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../api/exit-codes.js';
 import type { Command } from '../command.js';
-import { loadFromArgs } from '../runtime.js';
+import { loadFromArgs } from '../options.js';
 
 export const notifyTestCommand: Command = {
   name: 'notify-test',

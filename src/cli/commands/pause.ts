@@ -1,5 +1,7 @@
+import { pause } from '../../api/request.js';
 import type { Command } from '../command.js';
-import { sendIntent } from '../intent-command.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
+import { printAnswer } from './answer.js';
 
 export const pauseCommand: Command = {
   name: 'pause',
@@ -13,5 +15,10 @@ sends traffic back to blue. \`cutover promote\` and \`cutover abort\` still work
 
 Exit 0 when the deploy paused, 2 when there was nothing to pause (no deploy under way, or it is
 already paused), 1 when no deploy answered within 15 s.`,
-  run: (args, io) => sendIntent(args, io, 'pause'),
+  async run(args, io) {
+    const service = serviceOptionsOf(args);
+    const result = await pause({ ...service, ...hostOf(io) });
+    printAnswer(io, 'pause', result);
+    return { result, service };
+  },
 };

@@ -1,25 +1,14 @@
-import { planDeploy } from '../../controller/plan.js';
-import { validateVersion } from '../../config/select.js';
-import { ExitCode } from '../exit-codes.js';
-import type { Command, CommandIO } from '../command.js';
+import { plan } from '../../api/plan.js';
+import type { Command, CommandIO, Report } from '../command.js';
 import type { ParsedArgs } from '../args.js';
-import { serviceRuntime } from '../runtime.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
 
 /** Shared by `cutover plan` and `cutover deploy --dry-run`: reads, prints, changes nothing. */
-export async function printPlan(args: ParsedArgs, io: CommandIO): Promise<number> {
-  const { service, ctx } = await serviceRuntime(args, io.events, io.signal);
-  const version = validateVersion(service, args.words.version);
-  const lines = await planDeploy(ctx, version);
-  io.out(
-    io.json
-      ? JSON.stringify(
-          { artifact: service.artifact, environment: service.environment, version, calls: lines },
-          null,
-          2,
-        )
-      : lines.join('\n'),
-  );
-  return ExitCode.ok;
+export async function printPlan(args: ParsedArgs, io: CommandIO): Promise<Report> {
+  const service = serviceOptionsOf(args);
+  const result = await plan({ ...service, ...hostOf(io), version: args.words.version ?? '' });
+  if (result.type === 'planned' && !io.json) io.out(result.calls.join('\n'));
+  return { result, service };
 }
 
 export const planCommand: Command = {

@@ -1,5 +1,7 @@
+import { promote } from '../../api/request.js';
 import type { Command } from '../command.js';
-import { sendIntent } from '../intent-command.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
+import { printAnswer } from './answer.js';
 
 export const promoteCommand: Command = {
   name: 'promote',
@@ -19,5 +21,10 @@ this command prints the answer.
 
 Exit 0 when the deploy acted, 2 when there was nothing to promote (no deploy under way, or it bakes),
 1 when no deploy answered within 15 s (the request is then withdrawn: run it again).`,
-  run: (args, io) => sendIntent(args, io, args.flags.has('full') ? 'promote-full' : 'promote'),
+  async run(args, io) {
+    const service = serviceOptionsOf(args);
+    const result = await promote({ ...service, ...hostOf(io), full: args.flags.has('full') });
+    printAnswer(io, 'promote', result);
+    return { result, service };
+  },
 };

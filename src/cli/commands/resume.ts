@@ -1,5 +1,7 @@
+import { resume } from '../../api/request.js';
 import type { Command } from '../command.js';
-import { sendIntent } from '../intent-command.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
+import { printAnswer } from './answer.js';
 
 export const resumeCommand: Command = {
   name: 'resume',
@@ -11,5 +13,10 @@ Asks a deploy paused with \`cutover pause\` to go on: its step timer runs again 
 
 Exit 0 when the deploy resumed, 2 when there was nothing to resume (no deploy under way, or it is not
 paused), 1 when no deploy answered within 15 s.`,
-  run: (args, io) => sendIntent(args, io, 'resume'),
+  async run(args, io) {
+    const service = serviceOptionsOf(args);
+    const result = await resume({ ...service, ...hostOf(io) });
+    printAnswer(io, 'resume', result);
+    return { result, service };
+  },
 };

@@ -1,144 +1,9 @@
-import { viewOf } from '../../controller/fleets.js';
-import { findParked, isExpired } from '../../controller/parked.js';
-import { whyNotServing } from '../../controller/serving.js';
-import { isStale, lockPath, readLock } from '../../state/lock.js';
-import { ExitCode } from '../exit-codes.js';
-import type { Command } from '../command.js';
-import { serviceRuntime, type ServiceRuntime } from '../runtime.js';
-import type { CommandIO } from '../command.js';
-import { previousVersion } from './history.js';
-
-/** The environment as `status` shows it, as a document and as lines for people. Reads only. */
-export async function statusReport(
-  runtime: ServiceRuntime,
-): Promise<{ status: Record<string, unknown>; text: string; notServing: string | undefined }> {
-  const { service, stateDir, journal, ctx } = runtime;
-  const fleets = await ctx.target.fleet.list();
-  const weights = await ctx.target.router.readWeights();
-  const view = viewOf(fleets, weights);
-  const { standby } = view;
-  // A green holding traffic has not gone live (it bakes, or its controller died): the fleet recorded
-  // live is still the one a failure or an abort goes back to, so that is what `live` names.
-  // A green taking any share (a canary at 10% too), not only one that took the larger share.
-  const deploying = fleets.find((f) => f.role === 'green' && (weights[f.id] ?? 0) > 0);
-  const live = view.live === deploying ? fleets.find((f) => f.role === 'live') : view.live;
-  const failed = fleets.filter((f) => f.role === 'failed');
-  const last = journal.latest();
-  const lockFile = readLock(lockPath(stateDir, service.environment, service.artifact));
-  const holder = lockFile.state === 'held' ? lockFile.holder : undefined;
-  const stale = holder !== undefined && isStale(holder);
-  const about = await ctx.target.describe();
-  const parked = await findParked(ctx);
-  // The step a deploy is at: its journal on this runner, else the green group's notes (aws).
-  const deployingRecord = deploying
-    ? journal.deployments().find((d) => d.deployment === deploying.deployment)
-    : undefined;
-  const notes =
-    deploying && !deployingRecord
-      ? await ctx.target.notes?.read(deploying.deployment).catch(() => undefined)
-      : undefined;
-  const step = deployingRecord?.step ?? (notes?.step !== undefined ? Number(notes.step) : undefined);
-  const notServing = whyNotServing(fleets, weights, about.down);
-  const status = {
-    artifact: service.artifact,
-    environment: service.environment,
-    target: service.env.target,
-    endpoint: service.env.target === 'local' ? `http://${service.env.listen}/` : undefined,
-    live: live ? { version: live.version, fleet: live.id, weight: weights[live.id] ?? 0 } : null,
-    deploying: deploying
-      ? {
-          version: deploying.version,
-          fleet: deploying.id,
-          deployment: deploying.deployment,
-          weight: weights[deploying.id] ?? 0,
-          step: step ?? null,
-          checks: deployingRecord?.checks ?? null,
-        }
-      : null,
-    awaitingApproval: parked
-      ? {
-          deployment: parked.deployment,
-          version: parked.version,
-          until: new Date(parked.until).toISOString(),
-          expired: isExpired(ctx, parked),
-        }
-      : null,
-    standby: standby
-      ? {
-          version: standby.version,
-          fleet: standby.id,
-          until: standby.standbyUntil ? new Date(standby.standbyUntil).toISOString() : null,
-        }
-      : null,
-    previousVersion: previousVersion(journal, live?.version) ?? live?.previousVersion ?? null,
-    weights,
-    fleets: fleets.map((f) => ({
-      fleet: f.id,
-      version: f.version,
-      role: f.role,
-      weight: weights[f.id] ?? 0,
-      instances: f.instances,
-    })),
-    lastDeployment: last
-      ? {
-          id: last.deployment,
-          kind: last.kind,
-          version: last.version ?? null,
-          phase: last.phase,
-          startedAt: new Date(last.startedAt).toISOString(),
-          reason: last.reason ?? null,
-        }
-      : null,
-    lock: holder
-      ? { ...holder, stale }
-      : lockFile.state === 'unreadable'
-        ? { unreadable: lockFile.path }
-        : null,
-    targetDetails: about.details,
-    warning: about.warning ?? null,
-    serving: notServing === undefined,
-    notServing: notServing ?? null,
-  };
-  const lines = [
-    `${service.artifact} in ${service.environment} (${service.env.target}${status.endpoint ? `, ${status.endpoint}` : ''})`,
-    `  live:     ${live ? `${live.version} (${weights[live.id] ?? 0}%, ${instanceCount(live.instances)})` : 'nothing takes traffic'}`,
-  ];
-  if (deploying) {
-    lines.push(
-      `  green:    ${deploying.version} takes ${weights[deploying.id]}%${step !== undefined ? ` at step ${step}` : ''} but is not live yet (deployment ${deploying.deployment}${holder && !stale ? ', running' : ctx.target.notes ? '; running on another runner, or its controller is gone: `cutover abort` asks it to stop, and undoes it if nothing answers' : '; its controller is gone: the next deploy, rollback or abort undoes it'})`,
-    );
-    for (const [name, reading] of Object.entries(deployingRecord?.checks ?? {}))
-      lines.push(`  check:    ${name} ${reading.outcome}: ${reading.detail}`);
-  }
-  if (parked) {
-    lines.push(
-      isExpired(ctx, parked)
-        ? `  approval: ${parked.version} (deployment ${parked.deployment}) waited for approval until ${status.awaitingApproval?.until}: expired; the next deploy, rollback, promote or abort undoes it`
-        : `  approval: ${parked.version} (deployment ${parked.deployment}) is checked and waits for approval until ${status.awaitingApproval?.until}, with no traffic: cutover promote goes on, cutover abort undoes it`,
-    );
-  }
-  lines.push(
-    `  standby:  ${standby ? `${standby.version}${status.standby?.until ? ` until ${status.standby.until}` : ''}` : 'none'}`,
-  );
-  for (const f of failed)
-    lines.push(`  failed:   ${f.version} (kept with --keep-failed; never takes traffic)`);
-  lines.push(
-    `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
-  );
-  if (holder) {
-    lines.push(
-      `  locked:   by ${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host}${stale ? ', gone: the next command breaks this lock' : ''})`,
-    );
-  } else if (lockFile.state === 'unreadable') {
-    lines.push(`  locked:   by ${lockFile.path}, which names no holder (cutover unlock removes it)`);
-  }
-  // The local data plane's processes: what on-call looks at first when the router does not answer.
-  const agent = about.details.agent;
-  if (typeof agent === 'string' && agent.startsWith('running,')) lines.push(`  agent:    ${agent}`);
-  if (about.warning) lines.push(`  warning:  ${about.warning}`);
-  if (notServing) lines.push(`  serving:  no: ${notServing}`);
-  return { status, text: lines.join('\n'), notServing };
-}
+import { status, watchStatus } from '../../api/status.js';
+import { ExitCode } from '../../api/exit-codes.js';
+import type { Command, CommandIO, Report } from '../command.js';
+import type { ServiceOptions } from '../../controller/runtime.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
+import { documentOf } from '../document.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -164,54 +29,36 @@ Exits 1, saying why (\`serving: false\` and \`notServing\` in --json), when noth
 deployed, no fleet with traffic, no running instance in the live fleet, or the local agent not running.`,
 
   async run(args, io) {
-    const runtime = await serviceRuntime(args, io.events, io.signal);
-    if (args.flags.has('watch')) return watchStatus(runtime, io);
-    const { status, text, notServing } = await statusReport(runtime);
-    if (notServing) {
-      io.events.warn('status.not_serving', `nothing serves ${runtime.service.environment}: ${notServing}`, {
-        reason: notServing,
-      });
-    }
-    io.out(io.json ? JSON.stringify(status, null, 2) : text);
-    // A pipeline can gate on `cutover status` as a smoke check: 1 means nothing answers this environment.
-    return notServing === undefined ? ExitCode.ok : ExitCode.failed;
+    const service = serviceOptionsOf(args);
+    if (args.flags.has('watch')) return watch(service, io);
+    const result = await status({ ...service, ...hostOf(io) });
+    if (result.type === 'status' && !io.json) io.out(result.text);
+    return { result, service };
   },
 };
 
-/** Prints the status whenever it changes, until Ctrl-C; timestamps alone are no change. */
-async function watchStatus(runtime: ServiceRuntime, io: CommandIO): Promise<number> {
-  let shown = '';
+/** Prints the status whenever it changes, until Ctrl-C; a reader that went away ends it too. */
+async function watch(service: ServiceOptions, io: CommandIO): Promise<Report | number> {
   // A reader that went away (`| head`) ends the watch at its next write: stdout's write errors are
   // otherwise ignored (a deploy must not die of them), so the watch listens for them itself.
-  let readerGone = false;
-  const gone = () => (readerGone = true);
+  const stop = new AbortController();
+  const gone = () => stop.abort();
   process.stdout.once('error', gone);
   process.stdout.once('close', gone);
-  while (!io.signal.aborted && !readerGone) {
-    const { status, text } = await statusReport(runtime);
-    const shape = JSON.stringify(status);
-    if (shape !== shown) {
-      shown = shape;
-      io.out(
-        io.json
-          ? JSON.stringify({ at: new Date().toISOString(), ...status })
-          : `${new Date().toISOString()}\n${text}\n`,
-      );
-    }
-    try {
-      await runtime.ctx.clock.sleep(watchEveryMs, io.signal);
-    } catch {
-      break;
-    }
+  io.signal.addEventListener('abort', gone, { once: true });
+  const started = Date.now();
+  let last: Report | undefined;
+  for await (const result of watchStatus({ ...service, ...hostOf(io), signal: stop.signal })) {
+    if (result.type !== 'status') return { result, service };
+    // Every change was its own document: none more at the end.
+    last = { result, service, printed: true };
+    const at = new Date().toISOString();
+    io.out(
+      io.json
+        ? JSON.stringify({ at, ...documentOf('status', result, started, result.status) })
+        : `${at}\n${result.text}\n`,
+    );
   }
-  return ExitCode.ok;
-}
-
-const watchEveryMs = 1000;
-
-/** "2 instances", or "2 instances, 1 up" when the target says some are not: a restarting one is not serving. */
-function instanceCount(instances: { up?: boolean }[]): string {
-  const up = instances.filter((i) => i.up !== false).length;
-  const count = `${instances.length} instance${instances.length === 1 ? '' : 's'}`;
-  return up === instances.length ? count : `${count}, ${up} up`;
+  // Stopped on purpose (Ctrl-C, a reader gone): exit 0 whatever the last status said.
+  return last ? { ...last, exitCode: ExitCode.ok } : ExitCode.ok;
 }

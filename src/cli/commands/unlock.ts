@@ -1,11 +1,8 @@
-import { hostname } from 'node:os';
 import { selectService } from '../../config/select.js';
-import { UserInputError } from '../../errors.js';
-import { isSameProcess } from '../../providers/local/processes.js';
-import { lockPath, readLock, removeLockIfUnchanged } from '../../state/lock.js';
-import { ExitCode } from '../exit-codes.js';
+import { removeGoneLock } from '../../state/unlock.js';
+import { ExitCode } from '../../api/exit-codes.js';
 import type { Command } from '../command.js';
-import { loadFromArgs, stateDirOf } from '../runtime.js';
+import { loadFromArgs, stateDirOf } from '../options.js';
 
 export const unlockCommand: Command = {
   name: 'unlock',
@@ -35,52 +32,12 @@ With no lock, it says so and exits 0.`,
   async run(args, io) {
     const loaded = loadFromArgs(args);
     const service = selectService(loaded, args.words.artifact ?? '', args.words.environment ?? '');
-    const { artifact, environment } = service;
-    const deployment = args.words.deployment ?? '';
-    const path = lockPath(stateDirOf(args, loaded), environment, artifact);
-    const file = readLock(path);
-    const fields = { artifact, environment };
-    if (file.state === 'free') {
-      io.events.info('lock.removed', `no lock on ${artifact} in ${environment}: nothing to remove`, fields);
-      return ExitCode.ok;
-    }
-    if (file.state === 'held') {
-      const { holder } = file;
-      const who = `${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host})`;
-      if (holder.deployment !== deployment) {
-        throw new UserInputError(
-          'UNLOCK_NOT_HOLDER',
-          `the lock on \`${artifact}\` in \`${environment}\` is held by ${who}, not by \`${deployment}\``,
-          `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${artifact} environment=${environment} deployment=${holder.deployment}\``,
-        );
-      }
-      if (holder.host === hostname() && isSameProcess(holder.pid, holder.processStart)) {
-        throw new UserInputError(
-          'UNLOCK_RUNNING',
-          `the lock on \`${artifact}\` in \`${environment}\` is held by ${who}, which is still running here`,
-          `stop it with \`cutover abort artifact=${artifact} environment=${environment}\``,
-        );
-      }
-    }
-    if (file.text === undefined || !removeLockIfUnchanged(path, file.text)) {
-      const now = readLock(path);
-      if (now.state === 'free') {
-        io.events.info(
-          'lock.removed',
-          `the lock on ${artifact} in ${environment} was released meanwhile`,
-          fields,
-        );
-        return ExitCode.ok;
-      }
-      throw new UserInputError(
-        'UNLOCK_CHANGED',
-        `the lock \`${path}\` changed or cannot be read; nothing was removed`,
-        `see its holder with \`cutover status artifact=${artifact} environment=${environment}\``,
-      );
-    }
-    const what =
-      file.state === 'held' ? `${file.holder.deployment} from ${file.holder.host}` : 'naming no holder';
-    io.events.warn('lock.removed', `removed the lock on ${artifact} in ${environment} (${what})`, fields);
+    const where = {
+      stateDir: stateDirOf(args, loaded),
+      artifact: service.artifact,
+      environment: service.environment,
+    };
+    removeGoneLock(where, args.words.deployment ?? '', io.events);
     return ExitCode.ok;
   },
 };

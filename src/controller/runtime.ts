@@ -1,19 +1,38 @@
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
-import type { ControllerContext } from '../controller/context.js';
+import type { ControllerContext } from './context.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { selectService, type Service } from '../config/select.js';
-import { Events } from '../events.js';
+import type { Events } from '../events.js';
 import { httpProbe } from '../../healthchecks/http.js';
 import { createTarget } from '../providers/registry.js';
 import { Journal } from '../state/journal.js';
 import { FileIntents } from '../state/intent-file.js';
-import { notesIntents } from '../controller/intents.js';
-import type { ParsedArgs } from './args.js';
+import { notesIntents } from './intents.js';
 import { UserInputError } from '../errors.js';
 import { strategyNamed, strategyNameHelp } from '../../strategies/names.js';
 import { planSteps } from '../../strategies/index.js';
 import type { Strategy } from '../../strategies/types.js';
+
+/** Where a command finds its config and state: what `--config` and `--state-dir` say on the CLI. */
+export interface ConfigOptions {
+  /** The config file (default `cutover.config.yaml` in the current folder). */
+  config?: string | undefined;
+  /** Where locks, the journal and the local agent live (default: the config's `stateDir`). */
+  stateDir?: string | undefined;
+  /** The variables `${…}` in the config reads (default `process.env`). */
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+/** One artifact in one environment, as every command that acts on it names it. */
+export interface ServiceOptions extends ConfigOptions {
+  artifact: string;
+  environment: string;
+  /** `strategy=NAME`: instead of the environment's (its approval gate is kept). */
+  strategy?: string | undefined;
+  /** Keep a failed green fleet running to debug it. */
+  keepFailed?: boolean | undefined;
+}
 
 /** What every command that acts on one artifact and environment sets up the same way. */
 export interface ServiceRuntime {
@@ -24,23 +43,23 @@ export interface ServiceRuntime {
   ctx: ControllerContext;
 }
 
-export function loadFromArgs(args: ParsedArgs): LoadedConfig {
-  return loadConfig(args.options.config, process.env, args.words.environment);
+export function loadFromOptions(options: ConfigOptions, environment?: string): LoadedConfig {
+  return loadConfig(options.config, options.env ?? process.env, environment);
 }
 
-export function stateDirOf(args: ParsedArgs, loaded: LoadedConfig): string {
-  return resolve(loaded.baseDir, args.options['state-dir'] ?? loaded.config.stateDir);
+export function stateDirOf(options: ConfigOptions, loaded: LoadedConfig): string {
+  return resolve(loaded.baseDir, options.stateDir ?? loaded.config.stateDir);
 }
 
 export async function serviceRuntime(
-  args: ParsedArgs,
+  options: ServiceOptions,
   events: Events,
   signal: AbortSignal,
   clock: Clock = systemClock,
 ): Promise<ServiceRuntime> {
-  const loaded = loadFromArgs(args);
-  const service = selectService(loaded, args.words.artifact ?? '', args.words.environment ?? '');
-  const stateDir = stateDirOf(args, loaded);
+  const loaded = loadFromOptions(options, options.environment);
+  const service = selectService(loaded, options.artifact, options.environment);
+  const stateDir = stateDirOf(options, loaded);
   const journal = new Journal(stateDir, service.environment, service.artifact);
   const env = service.env;
   const scoped = events.child({
@@ -76,18 +95,17 @@ export async function serviceRuntime(
     ...(env.checks
       ? { checks: { config: env.checks, artifact: service.artifact, environment: service.environment } }
       : {}),
-    strategy: strategyOf(args, env.strategy),
+    strategy: strategyOf(options.strategy, env.strategy),
     bake: env.bake,
     rollbackWindow: env.rollbackWindow,
-    keepFailed: args.flags.has('keep-failed'),
+    keepFailed: options.keepFailed ?? false,
     signal,
   };
   return { loaded, service, stateDir, journal, ctx };
 }
 
 /** `strategy=NAME` on the command line, over the environment's; its options are the name's defaults. */
-function strategyOf(args: ParsedArgs, configured: Strategy): Strategy {
-  const name = args.words.strategy;
+function strategyOf(name: string | undefined, configured: Strategy): Strategy {
   if (name === undefined) return configured;
   const named = strategyNamed(name);
   if (!named) {

@@ -1,7 +1,6 @@
-import type { ControllerContext } from '../controller/context.js';
+import type { ControllerContext } from './context.js';
 import type { FleetInfo } from '../providers/types.js';
 import { answerWaitMs, askDeploy } from './ask-deploy.js';
-import type { CommandIO } from './command.js';
 
 const undoneWithinMs = 120_000;
 
@@ -12,15 +11,15 @@ const undoneWithinMs = 120_000;
  */
 export async function askRunningDeployToAbort(
   ctx: ControllerContext,
-  io: CommandIO,
   green: FleetInfo,
+  signal: AbortSignal,
 ): Promise<boolean> {
   if (!ctx.intents) return false;
-  io.events.warn(
+  ctx.events.warn(
     'abort.requested',
     `asked deployment ${green.deployment} (${green.version}) to stop, wherever it runs; if nothing answers within ${answerWaitMs(ctx) / 1000} s, its controller is gone and this command undoes it`,
   );
-  const reply = await askDeploy({ ...ctx, intents: ctx.intents }, green.deployment, 'abort', io.signal);
+  const reply = await askDeploy({ ...ctx, intents: ctx.intents }, green.deployment, 'abort', signal);
   if (!reply) return false;
   const undoneBy = ctx.clock.now() + undoneWithinMs;
   while (ctx.clock.now() < undoneBy) {
@@ -28,9 +27,9 @@ export async function askRunningDeployToAbort(
       (f) => f.id === green.id && f.deployment === green.deployment,
     );
     if (now?.role !== 'green') return true;
-    await ctx.clock.sleep(1000, io.signal);
+    await ctx.clock.sleep(1000, signal);
   }
-  io.events.warn(
+  ctx.events.warn(
     'abort.timed_out',
     `deployment ${green.deployment} answered (${reply.message}) but its green is still green after ${undoneWithinMs / 1000} s: it may still be putting traffic back`,
     { deployment: green.deployment, pid: 0 },

@@ -1,4 +1,4 @@
-import type { Journal } from '../../state/journal.js';
+import type { Journal } from '../state/journal.js';
 
 /** The newest version that was live before `liveVersion`: what a user would redeploy to go back. */
 export function previousVersion(journal: Journal, liveVersion: string | undefined): string | undefined {

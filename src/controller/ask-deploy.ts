@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ControllerContext } from '../controller/context.js';
-import type { IntentKind, IntentReply, IntentStore } from '../controller/intents.js';
+import type { ControllerContext } from './context.js';
+import type { IntentKind, IntentReply, IntentStore } from './intents.js';
 import { actorFrom } from '../notify/actor.js';
 
 /** At least this long for an answer: a deploy reads requests once a check interval, between rounds. */
