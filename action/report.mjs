@@ -99,7 +99,8 @@ const lines = [
   `| artifact | ${code(doc?.artifact ?? env.CUTOVER_ARTIFACT)} |`,
   `| environment | ${code(doc?.environment ?? env.CUTOVER_ENVIRONMENT)} |`,
   `| deployment | ${code(outputs['deployment-id'])} |`,
-  `| version | ${code(str(doc?.version))} |`,
+  // A failed deploy's document may have no version: the one asked for is the one that failed.
+  `| version | ${code(str(doc?.version) || env.CUTOVER_VERSION)} |`,
   `| live version | ${code(outputs['live-version'])} |`,
   `| weights | ${weights(doc?.weights)} |`,
   `| duration | ${duration(doc?.durationMs)} |`,
@@ -117,7 +118,8 @@ if (error) {
   }
   if (error.hint) lines.push(`**Hint:** ${md(error.hint)}`, '');
 }
-if (doc?.next) lines.push(`**Next:** ${md(doc.next)}`, '');
+// A failure's next step is often its hint, said once.
+if (doc?.next && doc.next !== error?.hint) lines.push(`**Next:** ${md(doc.next)}`, '');
 if (!doc) {
   lines.push(
     `cutover printed no JSON document (exit code ${md(outputs['exit-code'] || 'unknown')}): see the step's log.`,

@@ -67,6 +67,8 @@ describe('the action against the local target', { timeout: 40_000 }, () => {
     expect(runner.summary).toContain('cutover deploy: failed');
     expect(runner.summary).toContain('**Failed:**');
     expect(runner.summary).toContain('Traffic is on `v2`.');
+    expect(runner.summary).toContain('| version | `broken` |');
+    expect(runner.summary).toContain('**Hint:**');
     expect(await p.served()).toBe('v2');
 
     const back = await runJob(runner, workflow('rollback.yml'), 'rollback', {

@@ -312,7 +312,7 @@ export class Runner {
       // Its own process group, so that kill() reaches the tree as the runner's does.
       detached: true,
       env: {
-        ...process.env,
+        ...inherited(),
         CI: 'true',
         GITHUB_ACTIONS: 'true',
         RUNNER_TEMP: runnerTemp,
@@ -340,6 +340,15 @@ export class Runner {
       rawOutput: readFileSync(outputFile, 'utf8'),
     };
   }
+}
+
+/**
+ * This process's environment less the runner's own variables: run inside a GitHub Actions job, a token
+ * and GITHUB_REPOSITORY from it would make every cutover here record GitHub Deployments of that
+ * repository. The stand-in sets the ones a step needs.
+ */
+function inherited(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB|RUNNER)_/.test(key)));
 }
 
 // ---- the composite action --------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ export async function productionProject() {
       const response = await request(p.endpoint);
       return ((await response.body.json()) as { version: string }).version;
     },
+    /** What `cutover status` answers: the `status` of its --json document. */
     async status(): Promise<Record<string, unknown>> {
       const result = await cli(p.dir, ['status', 'artifact=catalog', 'environment=production', '--json']);
-      return JSON.parse(result.stdout) as Record<string, unknown>;
+      return (JSON.parse(result.stdout) as { status: Record<string, unknown> }).status;
     },
     /** A pre-traffic approval gate for the deploys that follow. */
     gate(): void {
