@@ -172,14 +172,20 @@ describe('action.yml with a stand-in cutover', () => {
     for (const name of ['pwned1', 'pwned2', 'pwned3', 'pwned4'])
       expect(existsSync(join(workspace, name))).toBe(false);
     expect(result.code).toBe(0);
+    // Nor as a workflow command: the echoed command line keeps a newline inside its word.
+    const sneaky = await run({ command: 'status', artifact: 'catalog', environment: 'prod\n::add-mask::x' });
+    expect(sneaky.steps.run?.stdout).not.toMatch(/^::/m);
+    expect(sneaky.steps.run?.stdout).toContain('cutover status artifact=catalog');
   });
 
   it('refuses an unknown command or a flag that is not true/false with exit 2, without running cutover', async () => {
     const bad = await run({ command: 'down', environment: 'prod' });
     expect(bad.code).toBe(2);
     expect(bad.steps.run?.stdout).toContain('::error title=cutover action::command must be one of');
-    const flag = await run({ command: 'deploy', detach: 'yes' });
+    const flag = await run({ command: 'deploy', detach: 'yes\n::add-mask::x' });
     expect(flag.code).toBe(2);
+    expect(flag.steps.run?.stdout).toMatch(/^::error title=cutover action::detach must be true or false/);
+    expect(flag.steps.run?.stdout.trim().split('\n')).toHaveLength(1);
     expect(records()).toEqual([]);
   });
 
