@@ -32,6 +32,7 @@ export function deploy(options: DeployOptions & Host): Promise<DeployResult> {
     scope.runtime = runtime;
     const { loaded, service, stateDir, ctx } = runtime;
     const version = validateVersion(service, options.version);
+    scope.version = version;
     const detach = options.detach ?? false;
     if (detach && planSteps(ctx.strategy)[0]?.kind !== 'approval') {
       throw new UserInputError(

@@ -40,6 +40,7 @@ export interface Invocation {
 export interface Scope {
   runtime?: ServiceRuntime;
   deployment?: string;
+  version?: string;
 }
 
 const trafficReadMs = 10_000;
@@ -133,6 +134,7 @@ async function failureOf(error: unknown, scope: Scope): Promise<Failure> {
     hint,
     trafficOn: scope.runtime ? await trafficOn(scope.runtime) : null,
     deployment: scope.deployment ?? null,
+    version: scope.version ?? record?.version ?? null,
   };
 }
 

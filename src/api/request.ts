@@ -59,6 +59,7 @@ function sendRequest(
     if (parked) {
       if (kind === 'promote' || kind === 'promote-full') {
         scope.deployment = parked.deployment;
+        scope.version = parked.version;
         startNotifying(io, loaded, service, stateDir, parked.deployment, ctx.target.notes);
         const result = await promoteParked(runtime, parked, kind === 'promote-full');
         if (result.type !== 'deployed') throw new Error(`a promoted deploy ended ${result.type}`);
@@ -79,6 +80,7 @@ function sendRequest(
       );
     }
     scope.deployment = green.deployment;
+    scope.version = green.version;
     // On one machine the deploy holds the lock while it runs: with no live holder, nobody would answer.
     if (!ctx.target.notes) {
       const holder = readHolder(lockPath(stateDir, service.environment, service.artifact));

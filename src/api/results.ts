@@ -9,7 +9,7 @@ import type { StatusDocument } from '../controller/status.js';
 /** A deploy, rollback or request failed. Traffic is where `trafficOn` says (blue, after a failed deploy). */
 export interface Failed {
   type: 'failed';
-  /** A stable code (`HEALTH_CHECK_FAILED`, `ABORTED`, …) to match on. */
+  /** A stable code (`GREEN_UNHEALTHY`, `ABORTED`, …) to match on. */
   code: string;
   /** Where the deployment was when it failed (`launching`, `checking`, `shifting`, `baking`, …), when known. */
   phase: string | null;
@@ -19,6 +19,8 @@ export interface Failed {
   /** The version taking the most traffic after the failure, as read back from the target. */
   trafficOn: string | null;
   deployment: string | null;
+  /** The version the failed deploy or request was about, when known. */
+  version: string | null;
 }
 
 /** Bad input (config, arguments, version), or nothing to act on: nothing was changed. */

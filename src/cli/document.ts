@@ -102,6 +102,8 @@ function versionOf(result: Result | Done, status: StatusDocument | null): string
       return result.version;
     case 'rolled-back':
       return result.to || null;
+    case 'failed':
+      return result.version ?? status?.deploying?.version ?? null;
     default:
       return status?.deploying?.version ?? status?.awaitingApproval?.version ?? null;
   }

@@ -77,6 +77,7 @@ describe('the library (import from cutover)', () => {
     expect(failed.phase).toMatch(/launching|checking/);
     expect(failed.trafficOn).toBe('v1');
     expect(failed.deployment).toMatch(/^d-/);
+    expect(failed.version).toBe('broken');
     expect(failed.hint).toBeTruthy();
     expect(exitCodeOf(failed)).toBe(1);
   });
