@@ -1,5 +1,3 @@
-import { CutoverError, DeploymentFailed, LockHeld, UserInputError } from '../errors.js';
-
 /** The exit codes a pipeline can act on. `--help` prints this table. */
 export const ExitCode = {
   ok: 0,
@@ -14,11 +12,3 @@ export const exitCodeHelp = `Exit codes:
      where it is and which command settles it (status: nothing serves the environment)
   2  bad input (arguments, config, version); nothing was changed
   3  another deploy or rollback of this artifact and environment is running`;
-
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof UserInputError) return ExitCode.badInput;
-  if (error instanceof LockHeld) return ExitCode.locked;
-  if (error instanceof DeploymentFailed) return ExitCode.failed;
-  if (error instanceof CutoverError) return ExitCode.failed;
-  return ExitCode.failed;
-}

@@ -1,4 +1,5 @@
 import type { LockHolder } from '../state/lock.js';
+import { ExitCode } from './exit-codes.js';
 import type { StatusDocument } from '../controller/status.js';
 
 /**
@@ -118,17 +119,17 @@ export type PlanResult = Planned | Failure;
 export type Result = DeployResult | RollbackResult | PromoteResult | AbortResult | StatusResult | PlanResult;
 
 /** The CLI's exit code for a result: 0 done, 1 failed (or nothing serves), 2 rejected, 3 locked. */
-export function exitCodeOf(result: Result): 0 | 1 | 2 | 3 {
+export function exitCodeOf(result: Result): (typeof ExitCode)[keyof typeof ExitCode] {
   switch (result.type) {
     case 'failed':
-      return 1;
+      return ExitCode.failed;
     case 'rejected':
-      return 2;
+      return ExitCode.badInput;
     case 'locked':
-      return 3;
+      return ExitCode.locked;
     case 'status':
-      return result.serving ? 0 : 1;
+      return result.serving ? ExitCode.ok : ExitCode.failed;
     default:
-      return 0;
+      return ExitCode.ok;
   }
 }
