@@ -46,6 +46,9 @@ ${commands.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
 
 Every key=value word can also be written --key value.
 Global flags: --config FILE (default cutover.config.yaml), --state-dir DIR, --json, --help.
+With --json every command prints one JSON document on stdout when it ends (schemaVersion 1: result,
+exitCode, deployment, versions, weights, duration, error, next, status; see docs/json.md), and logs
+JSON lines on stderr.
 \`cutover <command> --help\` explains a command.
 
 ${exitCodeHelp}`;

@@ -33,7 +33,8 @@ Any failure before green is live puts traffic back on blue, stops green and exit
   --dry-run          print the calls the deploy would make and change nothing (same as cutover plan)
   --config FILE      the config file (default: cutover.config.yaml)
   --state-dir DIR    where locks, the journal and the local agent live (default: .cutover)
-  --json             JSON log lines (the default when stderr is not a terminal)
+  --json             one JSON document on stdout at the end (docs/json.md), JSON log lines on stderr
+                     (the logs are JSON lines anyway when stderr is not a terminal)
 
 SIGINT or SIGTERM (\`cutover abort\`) aborts: traffic goes back to blue, exit 1.`,
 

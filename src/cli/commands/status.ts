@@ -18,14 +18,14 @@ export const statusCommand: Command = {
 
 Shows the live version and its weight, the standby and when its rollback window closes, every fleet
 with its instances, the last deployment and its result, and who holds the lock. It changes nothing and
-starts nothing. With --json it prints one JSON object on stdout.
+starts nothing. With --json it prints one JSON document on stdout, whose \`status\` is this report.
 
 With --watch it keeps reading, once a second, and prints the status again whenever it changes: a
-deploy's step, the weights, and the latest reading of every check, live (with --json, one JSON object a
+deploy's step, the weights, and the latest reading of every check, live (with --json, one JSON document a
 line per change). Ctrl-C stops it (exit 0).
 
 Exits 0 when the environment is served: a fleet takes traffic and at least one of its instances runs.
-Exits 1, saying why (\`serving: false\` and \`notServing\` in --json), when nothing serves it: nothing
+Exits 1, saying why (\`status.serving: false\` and \`status.notServing\` in --json), when nothing serves it: nothing
 deployed, no fleet with traffic, no running instance in the live fleet, or the local agent not running.`,
 
   async run(args, io) {
