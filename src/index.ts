@@ -2,13 +2,69 @@
  * cutover as a library: every CLI command that acts on a deployment, as a function that resolves to a
  * typed result (a discriminated union on `type`, failures included) instead of throwing or exiting.
  * Importing this module runs nothing; the CLI is `bin/cutover.js`.
+ *
+ * The functions are re-declared with their public options only: what the CLI passes them besides
+ * (its log, its clock) is not for callers.
  */
-export { deploy, type DeployOptions } from './api/deploy.js';
-export { rollback, type RollbackOptions } from './api/rollback.js';
-export { promote, pause, resume, type PromoteOptions, type RequestOptions } from './api/request.js';
-export { abort, type AbortOptions } from './api/abort.js';
-export { status, watchStatus, type StatusOptions, type WatchOptions } from './api/status.js';
-export { plan, type PlanOptions } from './api/plan.js';
+import { abort as abortWith, type AbortOptions } from './api/abort.js';
+import { deploy as deployWith, type DeployOptions } from './api/deploy.js';
+import { plan as planWith, type PlanOptions } from './api/plan.js';
+import {
+  pause as pauseWith,
+  promote as promoteWith,
+  resume as resumeWith,
+  type PromoteOptions,
+  type RequestOptions,
+} from './api/request.js';
+import type {
+  AbortResult,
+  DeployResult,
+  PlanResult,
+  PromoteResult,
+  RequestResult,
+  RollbackResult,
+  StatusResult,
+} from './api/results.js';
+import { rollback as rollbackWith, type RollbackOptions } from './api/rollback.js';
+import {
+  status as statusWith,
+  watchStatus as watchStatusWith,
+  type StatusOptions,
+  type WatchOptions,
+} from './api/status.js';
+
+/**
+ * Brings up a green fleet of `version`, checks it, moves traffic to it with the environment's strategy,
+ * bakes it, and keeps blue as the standby. Any failure before green is live puts traffic back on blue
+ * and resolves `failed`.
+ */
+export const deploy: (options: DeployOptions) => Promise<DeployResult> = deployWith;
+/** Moves all traffic back to the standby in one change, launching nothing. */
+export const rollback: (options: RollbackOptions) => Promise<RollbackResult> = rollbackWith;
+/** Moves the running deploy past its current step or gate; goes on with one detached at its gate. */
+export const promote: (options: PromoteOptions) => Promise<PromoteResult> = promoteWith;
+/** Holds the running deploy at its current weight (green stays watched) until `resume`. */
+export const pause: (options: RequestOptions) => Promise<RequestResult> = pauseWith;
+export const resume: (options: RequestOptions) => Promise<RequestResult> = resumeWith;
+/** Stops a running deploy (traffic back on blue), or undoes one whose controller is gone. */
+export const abort: (options: AbortOptions) => Promise<AbortResult> = abortWith;
+/** The live version, the standby, every fleet, the last deployment and the lock. Reads only. */
+export const status: (options: StatusOptions) => Promise<StatusResult> = statusWith;
+/** The status now, then again whenever it changes, until `signal` aborts. */
+export const watchStatus: (options: WatchOptions) => AsyncGenerator<StatusResult> = watchStatusWith;
+/** Every call a deploy of `version` would make from here, in order; changes nothing. */
+export const plan: (options: PlanOptions) => Promise<PlanResult> = planWith;
+
+export type {
+  AbortOptions,
+  DeployOptions,
+  PlanOptions,
+  PromoteOptions,
+  RequestOptions,
+  RollbackOptions,
+  StatusOptions,
+  WatchOptions,
+};
 export type { CommandOptions } from './api/perform.js';
 export type { ServiceOptions, ConfigOptions } from './controller/runtime.js';
 export type { StatusDocument } from './controller/status.js';

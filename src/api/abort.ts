@@ -3,11 +3,18 @@ import { UserInputError } from '../errors.js';
 import { isSameProcess } from '../providers/local/processes.js';
 import { lockPath, readHolder, type LockHolder } from '../state/lock.js';
 import { selectService } from '../config/select.js';
-import { loadFromOptions, serviceRuntime, stateDirOf, type ServiceOptions } from '../controller/runtime.js';
+import {
+  checkServiceOptions,
+  loadFromOptions,
+  serviceRuntime,
+  stateDirOf,
+  type ServiceOptions,
+} from '../controller/runtime.js';
 import { abandonUnfinished } from '../controller/abandon.js';
 import { recoverIfInterrupted } from '../controller/recover.js';
 import { findParked, undoParked } from '../controller/parked.js';
 import { askRunningDeployToAbort } from '../controller/abort-remote.js';
+import { answerWaitMs, askDeploy } from '../controller/ask-deploy.js';
 import { underLock } from '../controller/locked.js';
 import { newDeploymentId } from '../ids.js';
 import { Journal } from '../state/journal.js';
@@ -27,6 +34,7 @@ const waitMs = 120_000;
  */
 export function abort(options: AbortOptions & Host): Promise<AbortResult> {
   return perform(options, async (io, scope) => {
+    checkServiceOptions(options);
     const loaded = loadFromOptions(options, options.environment);
     const service = selectService(loaded, options.artifact, options.environment);
     const stateDir = stateDirOf(options, loaded);
@@ -43,9 +51,11 @@ export function abort(options: AbortOptions & Host): Promise<AbortResult> {
     // A pid whose process started after the lock was taken was reused: signalling it would hit a stranger.
     if (!holder || !isSameProcess(holder.pid, holder.processStart))
       return abandonElsewhere(options, io, scope);
+    scope.deployment = holder.deployment;
+    // A deploy run through the library shares its host's process: a signal would kill the host mid-shift.
+    if (holder.stopsOnSignal === false) return askLibraryHost(options, holder, path, io, scope);
     // The deploy tells its own end; this process tells it only if that deploy could not (see the record).
     startNotifying(io, loaded, service, stateDir);
-    scope.deployment = holder.deployment;
     return stopHolder(holder, path, new Journal(stateDir, service.environment, service.artifact), io);
   });
 }
@@ -95,8 +105,52 @@ async function stopHolder(
   return { type: 'aborted', deployment: holder.deployment, outcome: 'stopped' };
 }
 
+/**
+ * A deploy running inside another program through the library is asked, as a deploy on another runner
+ * is, to go back to blue itself; this waits until it has let go of the lock. It reads requests while it
+ * watches a step, a gate or the bake: one that never answers is left alone (its controller is alive).
+ */
+async function askLibraryHost(
+  options: AbortOptions,
+  holder: LockHolder,
+  path: string,
+  io: Invocation,
+  scope: Scope,
+): Promise<Aborted> {
+  const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
+  scope.runtime = runtime;
+  const { ctx, loaded, service, stateDir, journal } = runtime;
+  startNotifying(io, loaded, service, stateDir);
+  io.events.warn(
+    'abort.requested',
+    `asking ${holder.command} ${holder.deployment}, run through cutover's library in pid ${holder.pid}, to stop`,
+    { pid: holder.pid },
+  );
+  const reply = ctx.intents
+    ? await askDeploy({ ...ctx, intents: ctx.intents }, holder.deployment, 'abort', io.signal)
+    : undefined;
+  if (!reply) {
+    throw new DeploymentFailed(
+      'ABORT_UNANSWERED',
+      `${holder.command} ${holder.deployment} runs inside pid ${holder.pid} through cutover's library, which a signal would kill rather than stop, and it did not answer the abort request within ${answerWaitMs(ctx) / 1000} s (it reads requests only while it watches a step, a gate or the bake)`,
+      'run abort again once it shifts or bakes, or stop it from its program with the AbortSignal it was given',
+    );
+  }
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline && readHolder(path)?.deployment === holder.deployment) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const outcome = journal.deployments().find((d) => d.deployment === holder.deployment)?.phase;
+  const how = outcome === 'succeeded' ? 'succeeded' : 'stopped';
+  io.events.info('abort.finished', `${holder.deployment}: ${reply.message}`, {
+    deployment: holder.deployment,
+    outcome: how,
+  });
+  return { type: 'aborted', deployment: holder.deployment, outcome: how };
+}
+
 async function abandonElsewhere(options: AbortOptions, io: Invocation, scope: Scope): Promise<Aborted> {
-  const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+  const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
   scope.runtime = runtime;
   const { loaded, service, stateDir, ctx } = runtime;
   startNotifying(io, loaded, service, stateDir, undefined, ctx.target.notes);

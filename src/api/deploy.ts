@@ -2,7 +2,7 @@ import { deploy as runDeploy } from '../controller/deploy.js';
 import { underLock } from '../controller/locked.js';
 import { settleParked } from '../controller/parked.js';
 import { recoverIfInterrupted } from '../controller/recover.js';
-import { serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
+import { checkServiceOptions, serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
 import { validateVersion } from '../config/select.js';
 import { UserInputError } from '../errors.js';
 import { newDeploymentId } from '../ids.js';
@@ -28,7 +28,8 @@ export interface DeployOptions extends ServiceOptions, CommandOptions {
  */
 export function deploy(options: DeployOptions & Host): Promise<DeployResult> {
   return perform(options, async (io, scope) => {
-    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+    checkServiceOptions(options, ['version']);
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
     const { loaded, service, stateDir, ctx } = runtime;
     const version = validateVersion(service, options.version);

@@ -26,6 +26,8 @@ export interface Host {
   events?: Events;
   clock?: Clock;
   afterResult?: (work: () => Promise<void>) => void;
+  /** This process stops a deploy on SIGTERM (the CLI); a library host does not, and its locks say so. */
+  stopsOnSignal?: boolean;
 }
 
 /** What a command's body gets: events, the signal, and a place for work to finish before returning. */
@@ -33,6 +35,7 @@ export interface Invocation {
   events: Events;
   signal: AbortSignal;
   clock: Clock | undefined;
+  stopsOnSignal: boolean;
   beforeExit: (work: () => Promise<void>) => void;
 }
 
@@ -51,9 +54,14 @@ const trafficReadMs = 10_000;
  * returns, unless the host (the CLI) waits for them itself after printing the result.
  */
 export async function perform<R>(
-  options: CommandOptions & Host,
+  given: CommandOptions & Host,
   body: (io: Invocation, scope: Scope) => Promise<R>,
 ): Promise<R | Failure> {
+  // JavaScript callers are not held to the types: what is not an object is checked as an empty one.
+  const options: CommandOptions & Host = typeof given === 'object' && given !== null ? given : {};
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    return { type: 'rejected', code: 'OPTION_INVALID', reason: '`signal` is not an AbortSignal', hint: null };
+  }
   const events = options.events ?? new Events(options.onEvent ? [options.onEvent] : []);
   if (options.events && options.onEvent) events.subscribe(options.onEvent);
   const aborter = new AbortController();
@@ -77,10 +85,13 @@ export async function perform<R>(
     events,
     signal: aborter.signal,
     clock: options.clock,
+    stopsOnSignal: options.stopsOnSignal ?? false,
     beforeExit: (work) => (options.afterResult ? options.afterResult(work) : pending.push(work)),
   };
   const scope: Scope = {};
   try {
+    // A caller that gave up before the call starts nothing: no lock, no fleet.
+    if (aborter.signal.aborted) throw aborter.signal.reason;
     return await body(io, scope);
   } catch (error) {
     return await failureReported(events, error, scope);

@@ -1,5 +1,5 @@
 import { planDeploy } from '../controller/plan.js';
-import { serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
+import { checkServiceOptions, serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
 import { validateVersion } from '../config/select.js';
 import { perform, type CommandOptions, type Host } from './perform.js';
 import type { PlanResult } from './results.js';
@@ -11,7 +11,8 @@ export interface PlanOptions extends ServiceOptions, CommandOptions {
 /** Every call a deploy of `version` would make from here, in order; changes nothing. */
 export function plan(options: PlanOptions & Host): Promise<PlanResult> {
   return perform(options, async (io, scope) => {
-    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+    checkServiceOptions(options, ['version']);
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
     const version = validateVersion(runtime.service, options.version);
     return { type: 'planned', version, calls: await planDeploy(runtime.ctx, version) };

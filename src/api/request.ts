@@ -51,7 +51,7 @@ function sendRequest(
   kind: Exclude<IntentKind, 'abort'>,
 ): Promise<PromoteResult> {
   return perform(options, async (io, scope) => {
-    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
     const { loaded, service, stateDir, ctx } = runtime;
     const verb = kind === 'promote-full' ? 'promote' : kind;

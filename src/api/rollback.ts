@@ -18,7 +18,7 @@ export type RollbackOptions = ServiceOptions & CommandOptions;
  */
 export function rollback(options: RollbackOptions & Host): Promise<RollbackResult> {
   return perform(options, async (io, scope) => {
-    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
     const { loaded, service, stateDir, journal, ctx } = runtime;
     const deployment = newDeploymentId(ctx.clock.now());

@@ -8,7 +8,7 @@ export type StatusOptions = ServiceOptions & CommandOptions;
 /** The live version, the standby, every fleet, the last deployment and the lock. Reads only. */
 export function status(options: StatusOptions & Host): Promise<StatusResult> {
   return perform(options, async (io, scope) => {
-    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock);
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
     return readStatus(runtime, io.events);
   });

@@ -21,7 +21,11 @@ const globalOptions = ['config', 'state-dir'];
 
 /** Splits argv into the command name and the rest, so the rest can be checked against that command's spec. */
 export function splitCommand(argv: readonly string[]): { command: string | undefined; rest: string[] } {
-  const index = argv.findIndex((arg) => !arg.startsWith('-') && !arg.includes('='));
+  // `--config FILE deploy …`: FILE is the option's value, not the command.
+  const index = argv.findIndex(
+    (arg, i) =>
+      !arg.startsWith('-') && !arg.includes('=') && !globalOptions.includes(argv[i - 1]?.slice(2) ?? ''),
+  );
   if (index === -1) return { command: undefined, rest: [...argv] };
   return { command: argv[index], rest: [...argv.slice(0, index), ...argv.slice(index + 1)] };
 }

@@ -160,8 +160,8 @@ async function documentFor(
   service: ServiceOptions | undefined,
 ) {
   let body = result.type === 'status' ? result.status : null;
-  // Bad input may be the config itself: nothing to read then.
-  if (!body && service && result.type !== 'rejected') {
+  // Bad input may be the config itself: the read is rejected too, and the body stays null.
+  if (!body && service) {
     const after = await status({ ...service, events: new Events() }).catch(() => undefined);
     if (after?.type === 'status') body = after.status;
   }

@@ -27,7 +27,7 @@ export function serviceOptionsOf(args: ParsedArgs): ServiceOptions {
 
 /** The CLI's event bus (its log), its signal, and its wait for notifications after the result. */
 export function hostOf(io: CommandIO): Host & { signal: AbortSignal } {
-  return { events: io.events, signal: io.signal, afterResult: io.beforeExit };
+  return { events: io.events, signal: io.signal, afterResult: io.beforeExit, stopsOnSignal: true };
 }
 
 export function loadFromArgs(args: ParsedArgs): LoadedConfig {

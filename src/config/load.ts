@@ -17,7 +17,7 @@ export interface LoadedConfig {
 /** `environment`: the one the command acts on; only its variables (and top-level ones) must be set. */
 export function loadConfig(
   path: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
   environment?: string,
 ): LoadedConfig {
   const file = resolve(path ?? defaults.configFile);

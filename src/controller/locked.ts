@@ -16,6 +16,7 @@ export async function underLock<T>(
   const lock = acquireLock(stateDir, service.environment, service.artifact, {
     ...holder,
     startedAt: ctx.clock.now(),
+    ...(runtime.stopsOnSignal ? {} : { stopsOnSignal: false }),
   });
   try {
     return await work({ ...ctx, events: ctx.events.child(fields) });

@@ -21,7 +21,7 @@ export interface ConfigOptions {
   /** Where locks, the journal and the local agent live (default: the config's `stateDir`). */
   stateDir?: string | undefined;
   /** The variables `${…}` in the config reads (default `process.env`). */
-  env?: NodeJS.ProcessEnv | undefined;
+  env?: Record<string, string | undefined> | undefined;
 }
 
 /** One artifact in one environment, as every command that acts on it names it. */
@@ -41,6 +41,32 @@ export interface ServiceRuntime {
   stateDir: string;
   journal: Journal;
   ctx: ControllerContext;
+  /** The lock this process takes says whether SIGTERM stops it (the CLI) or only a request does. */
+  stopsOnSignal: boolean;
+}
+
+/**
+ * The library's callers are not all held to its types (JavaScript): every word that names something
+ * must be a string, or the call is rejected before anything is read.
+ */
+export function checkServiceOptions(options: ServiceOptions, more: string[] = []): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new UserInputError('OPTION_INVALID', 'the options must be an object: { artifact, environment, … }');
+  }
+  const record = options as unknown as Record<string, unknown>;
+  for (const key of ['artifact', 'environment', ...more]) {
+    if (typeof record[key] !== 'string') {
+      throw new UserInputError(
+        'OPTION_INVALID',
+        `\`${key}\` must be a string${record[key] === undefined ? ', and is missing' : `, not ${typeof record[key]}`}`,
+      );
+    }
+  }
+  for (const key of ['config', 'stateDir', 'strategy']) {
+    if (record[key] !== undefined && typeof record[key] !== 'string') {
+      throw new UserInputError('OPTION_INVALID', `\`${key}\` must be a string when given`);
+    }
+  }
 }
 
 export function loadFromOptions(options: ConfigOptions, environment?: string): LoadedConfig {
@@ -56,7 +82,9 @@ export async function serviceRuntime(
   events: Events,
   signal: AbortSignal,
   clock: Clock = systemClock,
+  stopsOnSignal = false,
 ): Promise<ServiceRuntime> {
+  checkServiceOptions(options);
   const loaded = loadFromOptions(options, options.environment);
   const service = selectService(loaded, options.artifact, options.environment);
   const stateDir = stateDirOf(options, loaded);
@@ -101,7 +129,7 @@ export async function serviceRuntime(
     keepFailed: options.keepFailed ?? false,
     signal,
   };
-  return { loaded, service, stateDir, journal, ctx };
+  return { loaded, service, stateDir, journal, ctx, stopsOnSignal };
 }
 
 /** `strategy=NAME` on the command line, over the environment's; its options are the name's defaults. */

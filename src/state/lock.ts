@@ -25,6 +25,12 @@ export interface LockHolder {
   processStart?: number;
   host: string;
   startedAt: number;
+  /**
+   * False when the holder runs inside a program through cutover's library: a SIGTERM would kill that
+   * program mid-shift rather than stop the deploy, so `cutover abort` asks it through a request instead.
+   * Absent in locks of the CLI (and of versions before the library), which stops on SIGTERM.
+   */
+  stopsOnSignal?: boolean;
 }
 
 export interface Lock {

@@ -8,9 +8,10 @@ import {
   rollback,
   status,
   type CutoverEvent,
+  type DeployOptions,
   type DeployResult,
 } from '../../src/index.js';
-import { project } from '../helpers/cli.js';
+import { cli, project } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
 let p: Awaited<ReturnType<typeof project>>;
@@ -116,5 +117,54 @@ describe('the library (import from cutover)', () => {
     expect(failure).toMatchObject({ code: 'ABORTED', phase: 'baking', trafficOn: 'v1' });
     expect(expectType(await status(service()), 'status').status.live?.version).toBe('v1');
     expect(expectType(await abort(service()), 'rejected').code).toBe('NOTHING_TO_ABORT');
+  });
+
+  it('is stopped by `cutover abort` through a request, not a signal that would kill its host, and goes back to blue', async () => {
+    p = await project();
+    expectType(await deploy({ ...service(), version: 'v1' }), 'deployed');
+    let baking: () => void = () => {};
+    const bakeStarted = new Promise<void>((resolve) => (baking = resolve));
+    const running = deploy({
+      ...service({ BAKE: '30s' }),
+      version: 'v2',
+      onEvent: (e) => e.code === 'bake.started' && baking(),
+    });
+    await bakeStarted;
+    // Before the fix, abort sent SIGTERM to the lock's holder: this test's own process.
+    const aborted = await cli(p.dir, ['abort', 'artifact=catalog', 'environment=e2e', '--json']);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    expect(JSON.parse(aborted.stdout)).toMatchObject({
+      result: 'aborted',
+      liveVersion: 'v1',
+      weights: { v1: 100 },
+    });
+    expect(expectType(await running, 'failed')).toMatchObject({
+      code: 'ABORTED',
+      phase: 'baking',
+      trafficOn: 'v1',
+    });
+  });
+
+  it('starts nothing for a signal aborted before the call, and rejects options that are not what the types say', async () => {
+    p = await project();
+    const early = expectType(
+      await deploy({ ...service(), version: 'v1', signal: AbortSignal.abort() }),
+      'failed',
+    );
+    expect(early.code).toBe('ABORTED');
+    const after = expectType(await status(service()), 'status');
+    expect(after.status.fleets).toEqual([]);
+    expect(after.status.lastDeployment).toBeNull();
+    // JavaScript callers: a number for a version, no options at all, a signal that is not one.
+    const numeric = await deploy({ ...service(), version: 2 as unknown as string });
+    expect(expectType(numeric, 'rejected')).toMatchObject({
+      code: 'OPTION_INVALID',
+      reason: expect.stringMatching(/version/),
+    });
+    expect(expectType(await deploy(null as unknown as DeployOptions), 'rejected').code).toBe(
+      'OPTION_INVALID',
+    );
+    const notSignal = await deploy({ ...service(), version: 'v1', signal: {} as AbortSignal });
+    expect(expectType(notSignal, 'rejected').code).toBe('OPTION_INVALID');
   });
 });

@@ -280,6 +280,15 @@ describe('a controller that dies or is aborted', () => {
     expect(abort.code).toBe(2);
     // command.failed is logged under its error code, what pipelines match.
     expect(abort.events.map((e) => [e.code, e.exitCode])).toEqual([['NOTHING_TO_ABORT', 2]]);
+    // Its document still shows the environment as it stands.
+    const json = await cli(p.dir, ['abort', ...words, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      result: 'rejected',
+      exitCode: 2,
+      error: { code: 'NOTHING_TO_ABORT' },
+      liveVersion: 'v1',
+      status: { live: { version: 'v1' } },
+    });
     expect(await servedVersion()).toBe('v1');
   });
 

@@ -192,6 +192,17 @@ describe('notifications through the CLI', { timeout: 60_000 }, () => {
     // Each line names its notifier once.
     for (const line of result.stdout.trim().split('\n')) expect(line).not.toMatch(/(webhook #3).*\1/);
     expect(delivered(hook.requests).map((n) => n.kind)).toEqual(['test']);
+    // With --json: the one document, nothing else on stdout, the failure named in it.
+    hook.reply({ status: 404, body: 'no_service' });
+    const json = await cli(p.dir, ['notify-test', 'environment=e2e', '--json'], env);
+    expect(json.code).toBe(1);
+    const document = JSON.parse(json.stdout) as {
+      exitCode: number;
+      result: string;
+      error: { code: string; reason: string };
+    };
+    expect(document).toMatchObject({ result: 'failed', exitCode: 1, error: { code: 'NOTIFY_FAILED' } });
+    expect(document.error.reason).toMatch(/1 of 2 notifiers failed: webhook #3 .*404/);
   });
 });
 

@@ -142,11 +142,10 @@ console.log(JSON.stringify({ results, codes, exit: results.map((r) => (r.type ==
             moduleResolution: 'NodeNext',
             strict: true,
             noEmit: true,
-            // Our declarations are checked too, as a user's strict build would.
+            // Our declarations are checked too, as a user's strict build would, and without @types/node:
+            // a user need not install Node's types to use ours.
             skipLibCheck: false,
-            // A Node.js project has Node's types; the scratch project borrows ours rather than install them.
-            typeRoots: [join(repo, 'node_modules', '@types')],
-            types: ['node'],
+            types: [],
           },
           files: ['ok.ts'],
         }),
@@ -172,10 +171,16 @@ export async function live(): Promise<string> {
         `import { deploy } from 'cutover';
 const result = await deploy({ artifact: 'a', environment: 'e', version: 'v1' });
 if (result.type === 'rejected') console.log(result.trafficOn);
+// What the CLI hands the library (its log, its wait for notifications) is not a public option.
+await deploy({ artifact: 'a', environment: 'e', version: 'v1', afterResult: () => {} });
 `,
       );
-      await expect(run(tsc, ['-p', 'tsconfig.json'], { cwd: app })).rejects.toMatchObject({
-        stdout: expect.stringMatching(/trafficOn/),
+      const refused = run(tsc, ['-p', 'tsconfig.json'], { cwd: app });
+      await expect(refused).rejects.toMatchObject({
+        stdout: expect.stringMatching(/'trafficOn' does not exist/),
+      });
+      await expect(refused).rejects.toMatchObject({
+        stdout: expect.stringMatching(/'afterResult' does not exist/),
       });
     },
   );

@@ -22,6 +22,21 @@ describe('arguments', () => {
     expect(args.flags.has('json')).toBe(true);
   });
 
+  it('takes the value of a global option before the command for that value, not for the command', () => {
+    const args = parse([
+      '--config',
+      'cutover.prod.yaml',
+      '--state-dir',
+      '/var/lib/cutover',
+      'deploy',
+      'artifact=a',
+      'environment=e',
+      'version=v1',
+    ]);
+    expect(args.command).toBe('deploy');
+    expect(args.options).toEqual({ config: 'cutover.prod.yaml', 'state-dir': '/var/lib/cutover' });
+  });
+
   it('accepts --key value and --key=value as well as key=value', () => {
     const args = parse([
       'deploy',

@@ -1,5 +1,5 @@
 import { selectEnvironment } from '../../config/select.js';
-import { UserInputError } from '../../errors.js';
+import { DeploymentFailed, UserInputError } from '../../errors.js';
 import { newDeploymentId } from '../../ids.js';
 import { actorFrom } from '../../notify/actor.js';
 import { notifiersFor } from '../../notify/from-config.js';
@@ -34,10 +34,11 @@ recorded and no deployment is touched.
     }
     const entries = notifiersFor(env.notify);
     if (entries.length === 0) {
-      io.out(
+      throw new DeploymentFailed(
+        'NOTIFY_NONE',
         `no notifier is on for ${environment}: its \`notify:\` list is empty, or every URL or token in it is (an unset \${VARIABLE:-})`,
+        'set the variables its URLs and tokens come from, or add a notifier to `notify:`',
       );
-      return ExitCode.failed;
     }
     const now = Date.now();
     const deployment = newDeploymentId(now);
@@ -76,15 +77,19 @@ recorded and no deployment is touched.
         }
       }),
     );
-    const failed = results.filter((r) => r.error);
-    if (io.json) {
-      io.out(JSON.stringify({ sent: results.filter((r) => !r.error).map((r) => r.name), failed }));
-    } else {
-      for (const { name, error } of results) {
-        // Most errors already start with what they are about.
-        io.out(error ? `✖ ${error.startsWith(name) ? error : `${name}: ${error}`}` : `✓ ${name}: sent`);
-      }
+    // Most errors already start with what they are about.
+    const said = (name: string, error: string) => (error.startsWith(name) ? error : `${name}: ${error}`);
+    if (!io.json) {
+      for (const { name, error } of results) io.out(error ? `✖ ${said(name, error)}` : `✓ ${name}: sent`);
     }
-    return failed.length ? ExitCode.failed : ExitCode.ok;
+    const failed = results.flatMap(({ name, error }) => (error ? [said(name, error)] : []));
+    if (failed.length) {
+      throw new DeploymentFailed(
+        'NOTIFY_FAILED',
+        `${failed.length} of ${results.length} notifiers failed: ${failed.join('; ')}`,
+        'fix what each says, then run notify-test again',
+      );
+    }
+    return ExitCode.ok;
   },
 };
