@@ -54,7 +54,8 @@ JSON lines on stderr.
 ${exitCodeHelp}`;
 
 async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
+  // `--json=1` is refused by the parser, in a document: whoever asked for JSON reads one.
+  const json = argv.some((arg) => arg === '--json' || arg.startsWith('--json='));
   const logger = createLogger(chooseFormat(json));
   const events = new Events([logListener(logger)]);
   const out = (text: string) => process.stdout.write(`${text}\n`);
