@@ -7,10 +7,14 @@ import { appendFileSync, readFileSync } from 'node:fs';
 const env = process.env;
 const command = env.CUTOVER_COMMAND ?? '';
 const exitCode = Number.parseInt(env.CUTOVER_EXIT_CODE ?? '', 10);
-const okCodes = (env.CUTOVER_OK_EXIT_CODES ?? '0')
-  .split(/[\s,]+/)
-  .filter(Boolean)
-  .map(Number);
+// Exit codes are whole numbers: anything else (`0x2`, `2x`) is said and ignored, not read as a number.
+const okTokens = (env.CUTOVER_OK_EXIT_CODES ?? '0').split(/[\s,]+/).filter(Boolean);
+for (const token of okTokens.filter((t) => !/^\d+$/.test(t))) {
+  process.stdout.write(
+    `::warning::ok-exit-codes: ${token.replace(/[\r\n%:]/g, ' ')} is not an exit code; ignored\n`,
+  );
+}
+const okCodes = okTokens.filter((t) => /^\d+$/.test(t)).map(Number);
 
 /** The one JSON document on stdout; a cutover without it (an older one, or a crash) printed none. */
 function readDocument(file) {
@@ -71,9 +75,15 @@ if (env.GITHUB_OUTPUT) {
 // a code span.
 const md = (value) =>
   String(value)
-    .replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`)
-    .replace(/\r?\n/g, ' ');
-const code = (value) => (value ? `\`${String(value).replace(/[`\r\n]/g, ' ')}\`` : '—');
+    .replace(/[\\`*_[\]<>|#&]/g, (c) => `\\${c}`)
+    .replace(/\r\n|\r|\n/g, ' ');
+// In a table a `|` ends the cell even inside a code span, unless escaped; GitHub shows `\|` as `|` there.
+const code = (value) =>
+  value
+    ? `\`${String(value)
+        .replace(/[`\r\n]/g, ' ')
+        .replace(/\|/g, '\\|')}\``
+    : '—';
 
 function weights(value) {
   if (!value || typeof value !== 'object') return '—';
@@ -108,11 +118,13 @@ const lines = [
   '',
 ];
 if (error) {
+  // Only a failure moved anything: bad input and a held lock changed nothing, and say so in their words.
+  const heading = { rejected: 'Rejected', locked: 'Locked' }[result] ?? 'Failed';
   lines.push(
-    `**Failed:** ${code(error.code)}${error.phase ? ` in ${code(error.phase)}` : ''}: ${md(str(error.reason))}`,
+    `**${heading}:** ${code(error.code)}${error.phase ? ` in ${code(error.phase)}` : ''}: ${md(str(error.reason))}`,
   );
   lines.push('');
-  if ('trafficOn' in error) {
+  if (result === 'failed' && 'trafficOn' in error) {
     lines.push(error.trafficOn ? `Traffic is on ${code(error.trafficOn)}.` : 'No fleet takes traffic.');
     lines.push('');
   }

@@ -248,6 +248,51 @@ describe('action.yml with a stand-in cutover', () => {
     expect(lenient.outputs['exit-code']).toBe('2');
   });
 
+  it('says a refusal is one (no "Failed", no claim that nothing takes traffic), and nothing it prints opens a cell, a tag or a line', async () => {
+    const nasty = 'v2<img src=x>|`\r# heading';
+    const refused = JSON.stringify(
+      doc({
+        command: 'abort',
+        result: 'rejected',
+        exitCode: 2,
+        version: nasty,
+        liveVersion: 'v1',
+        weights: { v1: 100 },
+        error: {
+          code: 'NOTHING_TO_ABORT',
+          phase: null,
+          reason: 'nothing to abort\r---',
+          hint: null,
+          trafficOn: null,
+        },
+      }),
+    );
+    const result = await run(
+      { command: 'abort', artifact: 'catalog', environment: 'prod', 'ok-exit-codes': '0 2' },
+      { STUB_STDOUT: refused, STUB_EXIT: '2' },
+    );
+    expect(result.code).toBe(0);
+    expect(runner.summary).toContain('**Rejected:** `NOTHING_TO_ABORT`: nothing to abort ---');
+    expect(runner.summary).not.toContain('**Failed:**');
+    expect(runner.summary).not.toContain('No fleet takes traffic');
+    // The version's cell: its `|` escaped even inside the code span, its backtick and \r made spaces.
+    expect(runner.summary).toContain('| version | `v2<img src=x>\\|  # heading` |');
+    for (const line of runner.summary.split('\n').filter((l) => l.startsWith('|')))
+      expect(line.split(/(?<!\\)\|/).length, line).toBe(4);
+  });
+
+  it('ok-exit-codes takes whole numbers only: `0x2` is said and ignored, not read as 2', async () => {
+    const nothing = JSON.stringify(doc({ command: 'abort', result: 'rejected', exitCode: 2 }));
+    const result = await run(
+      { command: 'abort', artifact: 'catalog', environment: 'prod', 'ok-exit-codes': '0 0x2' },
+      { STUB_STDOUT: nothing, STUB_EXIT: '2' },
+    );
+    expect(result.code).toBe(2);
+    expect(result.steps.report?.stdout).toContain(
+      '::warning::ok-exit-codes: 0x2 is not an exit code; ignored',
+    );
+  });
+
   it('passes a cancellation on to cutover as SIGTERM and still reports what it printed', async () => {
     const aborted = JSON.stringify(doc({ result: 'aborted', exitCode: 1, liveVersion: 'v1' }));
     const running = run(
@@ -283,7 +328,7 @@ describe('action.yml with a stand-in cutover', () => {
     );
     expect(result.code).toBe(0);
     expect(readFileSync(join(root.path, 'npm.log'), 'utf8')).toBe(
-      `npm ci --no-audit --no-fund in ${actionPath}\n`,
+      `npm ci --include=dev --no-audit --no-fund in ${actionPath}\n`,
     );
   });
 });
