@@ -14,9 +14,13 @@ export function status(options: StatusOptions & Host): Promise<StatusResult> {
   });
 }
 
-async function readStatus(runtime: ServiceRuntime, events: ServiceRuntime['ctx']['events']): Promise<Status> {
+/** The status result of one reading; `warn` tells a reading that finds nothing serving. */
+async function readStatus(
+  runtime: ServiceRuntime,
+  events?: ServiceRuntime['ctx']['events'],
+): Promise<Status> {
   const { status: body, text, notServing } = await statusReport(runtime);
-  if (notServing) {
+  if (notServing && events) {
     events.warn('status.not_serving', `nothing serves ${runtime.service.environment}: ${notServing}`, {
       reason: notServing,
     });
@@ -57,16 +61,10 @@ export async function* watchStatus(options: WatchOptions & Host): AsyncGenerator
       return;
     }
     if (signal.aborted) return;
-    const { status: body, text, notServing } = await statusReport(runtime);
-    const shape = JSON.stringify(body);
+    const now = await readStatus(runtime);
+    const shape = JSON.stringify(now.status);
     if (shape === shown) continue;
     shown = shape;
-    yield {
-      type: 'status',
-      serving: notServing === undefined,
-      notServing: notServing ?? null,
-      status: body,
-      text,
-    };
+    yield now;
   }
 }
