@@ -8,6 +8,7 @@
  */
 import { abort as abortWith, type AbortOptions } from './api/abort.js';
 import { deploy as deployWith, type DeployOptions } from './api/deploy.js';
+import { history as historyWith, type HistoryOptions } from './api/history.js';
 import { plan as planWith, type PlanOptions } from './api/plan.js';
 import {
   pause as pauseWith,
@@ -19,6 +20,7 @@ import {
 import type {
   AbortResult,
   DeployResult,
+  HistoryResult,
   PlanResult,
   PromoteResult,
   RequestResult,
@@ -54,10 +56,13 @@ export const status: (options: StatusOptions) => Promise<StatusResult> = statusW
 export const watchStatus: (options: WatchOptions) => AsyncGenerator<StatusResult> = watchStatusWith;
 /** Every call a deploy of `version` would make from here, in order; changes nothing. */
 export const plan: (options: PlanOptions) => Promise<PlanResult> = planWith;
+/** Past deployments and rollbacks from this runner's journal, newest first. */
+export const history: (options: HistoryOptions) => Promise<HistoryResult> = historyWith;
 
 export type {
   AbortOptions,
   DeployOptions,
+  HistoryOptions,
   PlanOptions,
   PromoteOptions,
   RequestOptions,
@@ -68,6 +73,7 @@ export type {
 export type { CommandOptions } from './api/perform.js';
 export type { ServiceOptions, ConfigOptions } from './controller/runtime.js';
 export type { StatusDocument } from './controller/status.js';
+export type { HistoryEntry } from './controller/history.js';
 export type { CutoverEvent, EventCode, EventPayloads, Level } from './events.js';
 export type { LockHolder } from './state/lock.js';
 export {
@@ -80,6 +86,8 @@ export {
   type DeployResult,
   type Failed,
   type Failure,
+  type History,
+  type HistoryResult,
   type Locked,
   type Planned,
   type PlanResult,

@@ -1,6 +1,7 @@
 import type { LockHolder } from '../state/lock.js';
 import { ExitCode } from './exit-codes.js';
 import type { StatusDocument } from '../controller/status.js';
+import type { HistoryEntry } from '../controller/history.js';
 
 /**
  * What every library call returns instead of throwing: a discriminated union on `type`, failures
@@ -107,6 +108,12 @@ export interface Planned {
   calls: string[];
 }
 
+export interface History {
+  type: 'history';
+  /** Newest first. */
+  entries: HistoryEntry[];
+}
+
 export type DeployResult = Deployed | AwaitingApproval | Failure;
 export type RollbackResult = RolledBack | Failure;
 /** A promote of a deploy detached at its gate goes on with that deploy here: `deployed` then. */
@@ -115,8 +122,10 @@ export type RequestResult = Answered | Failure;
 export type AbortResult = Aborted | Failure;
 export type StatusResult = Status | Failure;
 export type PlanResult = Planned | Failure;
+export type HistoryResult = History | Failure;
 
-export type Result = DeployResult | RollbackResult | PromoteResult | AbortResult | StatusResult | PlanResult;
+export type Result =
+  DeployResult | RollbackResult | PromoteResult | AbortResult | StatusResult | PlanResult | HistoryResult;
 
 /** The CLI's exit code for a result: 0 done, 1 failed (or nothing serves), 2 rejected, 3 locked. */
 export function exitCodeOf(result: Result): (typeof ExitCode)[keyof typeof ExitCode] {

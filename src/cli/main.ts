@@ -11,6 +11,7 @@ import { abortCommand } from './commands/abort.js';
 import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
+import { historyCommand } from './commands/history.js';
 import { notifyTestCommand } from './commands/notify-test.js';
 import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
@@ -27,6 +28,7 @@ const commands: Command[] = [
   planCommand,
   rollbackCommand,
   statusCommand,
+  historyCommand,
   promoteCommand,
   pauseCommand,
   resumeCommand,

@@ -19,6 +19,8 @@ export interface ControllerContext {
   strategy: Strategy;
   bake: number;
   rollbackWindow: number;
+  /** Who runs this command, as the journal records it for `cutover history`. */
+  actor?: string;
   /** Keep a failed green fleet running for debugging instead of retiring it. */
   keepFailed: boolean;
   /** The environment's `checks:` that watch green while it takes traffic, and whose deploy they watch. */

@@ -80,6 +80,8 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     version,
     blue: blue?.id,
     blueDeployment: blue?.deployment,
+    ...(ctx.actor ? { by: ctx.actor } : {}),
+    strategyName: ctx.strategy.name,
   });
   ctx.events.info(
     'deploy.started',

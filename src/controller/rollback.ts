@@ -50,7 +50,7 @@ export async function rollback(
       green: standby.id,
       ...extra,
     });
-  record('started');
+  record('started', ctx.actor ? { by: ctx.actor } : {});
   ctx.events.info(
     'rollback.started',
     `rolling back from ${live?.version ?? 'nothing'} to ${standby.version}`,

@@ -10,6 +10,7 @@ import { Journal } from '../state/journal.js';
 import { FileIntents } from '../state/intent-file.js';
 import { notesIntents } from './intents.js';
 import { UserInputError } from '../errors.js';
+import { actorFrom } from '../notify/actor.js';
 import { strategyNamed, strategyNameHelp } from '../../strategies/names.js';
 import { planSteps } from '../../strategies/index.js';
 import type { Strategy } from '../../strategies/types.js';
@@ -127,6 +128,7 @@ export async function serviceRuntime(
     bake: env.bake,
     rollbackWindow: env.rollbackWindow,
     keepFailed: options.keepFailed ?? false,
+    actor: actorFrom(options.env ?? process.env).name,
     signal,
   };
   return { loaded, service, stateDir, journal, ctx, stopsOnSignal };

@@ -51,6 +51,10 @@ export interface JournalEntry {
   reason?: string;
   /** The phase a failed deployment was in when it failed (its record then says `failed`). */
   failedIn?: Phase;
+  /** Who started it (CUTOVER_ACTOR, the CI's actor, or the local user), for `cutover history`. */
+  by?: string;
+  /** The strategy's name a deploy started with, for `cutover history`. */
+  strategyName?: string;
   /** The latest reading of each shift check, for `status --watch` and the report. */
   checks?: Record<string, { outcome: string; detail: string; at: number }>;
 }

@@ -1,0 +1,27 @@
+import { historyOf } from '../controller/history.js';
+import { checkServiceOptions, serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
+import { UserInputError } from '../errors.js';
+import { perform, type CommandOptions, type Host } from './perform.js';
+import type { HistoryResult } from './results.js';
+
+export interface HistoryOptions extends ServiceOptions, CommandOptions {
+  /** At most this many, newest first (default 20). */
+  limit?: number | undefined;
+}
+
+/**
+ * Past deployments and rollbacks, newest first: who, when, version, strategy, result, duration and what
+ * failed. Read from this runner's journal (on aws, a fresh runner's journal is empty).
+ */
+export function history(options: HistoryOptions & Host): Promise<HistoryResult> {
+  return perform(options, async (io, scope) => {
+    checkServiceOptions(options);
+    const limit = options.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new UserInputError('LIMIT_INVALID', `\`limit\` must be a whole number above 0, not \`${limit}\``);
+    }
+    const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
+    scope.runtime = runtime;
+    return { type: 'history', entries: historyOf(runtime.journal, limit) };
+  });
+}

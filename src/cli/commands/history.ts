@@ -1,0 +1,48 @@
+import { history } from '../../api/history.js';
+import type { HistoryEntry } from '../../controller/history.js';
+import { UserInputError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { hostOf, serviceOptionsOf } from '../options.js';
+
+export const historyCommand: Command = {
+  name: 'history',
+  summary: 'list past deployments and rollbacks, newest first, with who, when, result and what failed',
+  spec: {
+    words: ['artifact', 'environment'],
+    required: ['artifact', 'environment'],
+    flags: [],
+    options: ['limit'],
+  },
+  help: `Usage: cutover history artifact=NAME environment=NAME [--limit N] [--json]
+
+Lists this runner's deployments and rollbacks of the artifact in the environment, newest first (at
+most N, default 20): when each started, who started it, the version, the strategy, the result, how long
+it took, and for a failure what failed and in which phase. Reads the journal only; changes nothing.
+On aws, a runner that never deployed there has an empty journal: status shows what runs.`,
+
+  async run(args, io) {
+    const service = serviceOptionsOf(args);
+    const given = args.options.limit;
+    const limit = given === undefined ? undefined : Number(given);
+    if (given !== undefined && !/^\d+$/.test(given)) {
+      throw new UserInputError('LIMIT_INVALID', `--limit takes a whole number, not \`${given}\``);
+    }
+    const result = await history({ ...service, ...hostOf(io), limit });
+    if (result.type === 'history' && !io.json) {
+      io.out(
+        result.entries.length
+          ? result.entries.map(line).join('\n')
+          : `no deployment of ${service.artifact} in ${service.environment} is recorded on this runner`,
+      );
+    }
+    return { result, service };
+  },
+};
+
+/** One entry for people: when, what, by whom, how it ended. */
+function line(entry: HistoryEntry): string {
+  const took = entry.durationMs === null ? '' : ` in ${(entry.durationMs / 1000).toFixed(1)}s`;
+  const what = `${entry.kind} ${entry.version ?? '?'}${entry.strategy ? ` (${entry.strategy})` : ''}`;
+  const why = entry.reason ? `: ${entry.failedIn ? `in ${entry.failedIn}, ` : ''}${entry.reason}` : '';
+  return `${entry.startedAt}  ${entry.deployment}  ${what}  ${entry.result}${took}${entry.by ? `  by ${entry.by}` : ''}${why}`;
+}
