@@ -11,7 +11,8 @@ export interface HistoryOptions extends ServiceOptions, CommandOptions {
 
 /**
  * Past deployments and rollbacks, newest first: who, when, version, strategy, result, duration and what
- * failed. Read from this runner's journal (on aws, a fresh runner's journal is empty).
+ * failed. Read from this runner's journal, and on aws also from the launch template versions any
+ * runner's deploys created.
  */
 export function history(options: HistoryOptions & Host): Promise<HistoryResult> {
   return perform(options, async (io, scope) => {
@@ -22,6 +23,10 @@ export function history(options: HistoryOptions & Host): Promise<HistoryResult> 
     }
     const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
-    return { type: 'history', entries: historyOf(runtime.journal, limit) };
+    const { target } = runtime.ctx;
+    const fromTarget = target.deployments
+      ? { records: await target.deployments(), fleets: await target.fleet.list() }
+      : undefined;
+    return { type: 'history', entries: historyOf(runtime.journal, limit, fromTarget) };
   });
 }

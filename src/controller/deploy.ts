@@ -110,7 +110,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
   ctx.events.info('green.launching', `starting a fleet of ${version}`);
   let green: FleetInfo;
   try {
-    green = await fleet.launch({ id: deployment, version, deployment });
+    green = await fleet.launch({ id: deployment, version, deployment, by: ctx.actor });
   } catch (error) {
     throw run.fail(error);
   }

@@ -1,3 +1,4 @@
+import type { FleetInfo, TargetRecord } from '../providers/types.js';
 import type { DeploymentRecord, Journal } from '../state/journal.js';
 
 /** One past deployment or rollback, as `cutover history` shows it. */
@@ -17,6 +18,8 @@ export interface HistoryEntry {
   /** What failed, and where. */
   reason: string | null;
   failedIn: string | null;
+  /** `journal`: this runner ran it; `target`: only the target (aws) remembers it, with less detail. */
+  source: 'journal' | 'target';
 }
 
 const ended = new Set(['succeeded', 'failed']);
@@ -35,14 +38,56 @@ function entryOf(record: DeploymentRecord): HistoryEntry {
     result: record.phase,
     reason: record.phase === 'failed' ? (record.reason ?? null) : null,
     failedIn: record.failedIn ?? null,
+    source: 'journal',
   };
 }
 
-/** This runner's deployments and rollbacks from its journal, newest first, at most `limit`. */
-export function historyOf(journal: Journal, limit: number): HistoryEntry[] {
-  return journal
-    .deployments()
-    .sort((a, b) => b.startedAt - a.startedAt)
-    .slice(0, limit)
-    .map(entryOf);
+/**
+ * A deploy only the target remembers: how it ended is known while its fleet exists (its role), and
+ * not once it is gone, which `result: 'unknown'` says rather than guess.
+ */
+function entryFromTarget(record: TargetRecord, fleets: FleetInfo[]): HistoryEntry {
+  const fleet = fleets.find((f) => f.deployment === record.deployment);
+  const result =
+    fleet === undefined
+      ? 'unknown'
+      : fleet.role === 'failed'
+        ? 'failed'
+        : fleet.role === 'green'
+          ? 'in progress'
+          : 'succeeded';
+  return {
+    deployment: record.deployment,
+    kind: 'deploy',
+    version: record.version,
+    by: record.by,
+    strategy: null,
+    startedAt: new Date(record.startedAt).toISOString(),
+    endedAt: null,
+    durationMs: null,
+    result,
+    reason: null,
+    failedIn: null,
+    source: 'target',
+  };
+}
+
+/**
+ * This runner's deployments and rollbacks from its journal, and the deploys the target alone remembers
+ * (aws: from another runner), newest first, at most `limit`. The journal's account wins: it has more.
+ */
+export function historyOf(
+  journal: Journal,
+  limit: number,
+  fromTarget: { records: TargetRecord[]; fleets: FleetInfo[] } = { records: [], fleets: [] },
+): HistoryEntry[] {
+  const known = journal.deployments();
+  const ids = new Set(known.map((d) => d.deployment));
+  const entries = [
+    ...known.map(entryOf),
+    ...fromTarget.records
+      .filter((r) => !ids.has(r.deployment))
+      .map((r) => entryFromTarget(r, fromTarget.fleets)),
+  ];
+  return entries.sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, limit);
 }

@@ -59,6 +59,16 @@ export interface LaunchSpec {
   id: string;
   version: string;
   deployment: string;
+  /** Who deploys it: aws keeps it in the launch template version's description, for `history`. */
+  by?: string | undefined;
+}
+
+/** A deployment a target still knows of without any journal (aws: its launch template versions). */
+export interface TargetRecord {
+  deployment: string;
+  version: string;
+  by: string | null;
+  startedAt: number;
 }
 
 export type Progress = (message: string) => void;
@@ -179,6 +189,11 @@ export interface Target {
   alarms?: Alarms;
   /** The address users reach the service at (the local router; the ALB listener), for the probe check. */
   publicUrl?(): Promise<string | undefined>;
+  /**
+   * The deploys the target itself still records, newest first, for `cutover history` on a runner whose
+   * journal lacks them (aws: its launch template versions); absent where only the journal knows (local).
+   */
+  deployments?(): Promise<TargetRecord[]>;
   /**
    * The target's own operations in a deploy of `version` from the current state, one line each, making
    * only reads; the controller puts them in order around the strategy's steps (src/controller/plan.ts).

@@ -64,7 +64,7 @@ interface FakeGroup {
 interface FakeTemplate {
   id: string;
   name: string;
-  versions: { number: number; imageId: string }[];
+  versions: { number: number; imageId: string; description?: string; createdAt?: number }[];
   defaultVersion: number;
 }
 
@@ -197,6 +197,7 @@ export class FakeAwsAccount {
     SourceVersion?: string;
     ClientToken?: string;
     LaunchTemplateData?: { ImageId?: string };
+    VersionDescription?: string;
   }): { LaunchTemplateVersion: { LaunchTemplateId: string; VersionNumber: number } } {
     // EC2 idempotency: the same token with the same request answers what the first call did.
     if (input.ClientToken) {
@@ -227,9 +228,51 @@ export class FakeAwsAccount {
     const from = template.versions.find((v) => v.number === source);
     if (!from)
       throw awsError('InvalidLaunchTemplateVersion.NotFound', `version ${input.SourceVersion} not found`);
-    const version = { number: latest + 1, imageId: input.LaunchTemplateData?.ImageId ?? from.imageId };
+    const version = {
+      number: latest + 1,
+      imageId: input.LaunchTemplateData?.ImageId ?? from.imageId,
+      createdAt: this.now(),
+      ...(input.VersionDescription !== undefined ? { description: input.VersionDescription } : {}),
+    };
     template.versions.push(version);
     return { LaunchTemplateVersion: { LaunchTemplateId: template.id, VersionNumber: version.number } };
+  }
+
+  /**
+   * DescribeLaunchTemplateVersions of one template, all its versions, newest first as EC2 lists them;
+   * pages of `MaxResults` (EC2 allows 1 to 200) with a NextToken.
+   */
+  describeTemplateVersions(input: {
+    LaunchTemplateId?: string;
+    LaunchTemplateName?: string;
+    MaxResults?: number;
+    NextToken?: string;
+  }): {
+    LaunchTemplateVersions: {
+      VersionNumber: number;
+      VersionDescription?: string;
+      CreateTime: Date;
+      LaunchTemplateData: { ImageId: string };
+    }[];
+    NextToken?: string;
+  } {
+    const template = [...this.templates.values()].find(
+      (t) => t.id === input.LaunchTemplateId || t.name === input.LaunchTemplateName,
+    );
+    if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'launch template not found');
+    const all = [...template.versions].reverse();
+    const start = input.NextToken ? Number(input.NextToken) : 0;
+    const size = Math.min(input.MaxResults ?? 200, 200);
+    const page = all.slice(start, start + size);
+    return {
+      LaunchTemplateVersions: page.map((v) => ({
+        VersionNumber: v.number,
+        ...(v.description !== undefined ? { VersionDescription: v.description } : {}),
+        CreateTime: new Date(v.createdAt ?? 0),
+        LaunchTemplateData: { ImageId: v.imageId },
+      })),
+      ...(start + size < all.length ? { NextToken: String(start + size) } : {}),
+    };
   }
 
   // ---------- Auto Scaling ----------

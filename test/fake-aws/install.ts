@@ -12,7 +12,12 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -64,6 +69,9 @@ export function installFakeAccount(account: FakeAwsAccount, retry: RetryOptions)
   ec2
     .on(CreateLaunchTemplateVersionCommand)
     .callsFake(run('ec2', 'CreateLaunchTemplateVersion', (i) => account.createTemplateVersion(i)));
+  ec2
+    .on(DescribeLaunchTemplateVersionsCommand)
+    .callsFake(run('ec2', 'DescribeLaunchTemplateVersions', (i) => account.describeTemplateVersions(i)));
 
   asg
     .on(DescribeAutoScalingGroupsCommand)

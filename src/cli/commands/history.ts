@@ -18,7 +18,10 @@ export const historyCommand: Command = {
 Lists this runner's deployments and rollbacks of the artifact in the environment, newest first (at
 most N, default 20): when each started, who started it, the version, the strategy, the result, how long
 it took, and for a failure what failed and in which phase. Reads the journal only; changes nothing.
-On aws, a runner that never deployed there has an empty journal: status shows what runs.`,
+On aws it also lists the deploys any runner made, from the launch template versions cutover creates:
+their description names the deployment, the AMI and who ran it. How such a deploy ended is known while
+its group exists (its role), else \`unknown\`; rollbacks, strategies, durations and failure reasons come
+only from a journal.`,
 
   async run(args, io) {
     const service = serviceOptionsOf(args);

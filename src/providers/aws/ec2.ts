@@ -1,13 +1,22 @@
 import {
   CreateLaunchTemplateVersionCommand,
   DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   type EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
 import { call, type RetryOptions } from './retry.js';
 import { patterns } from './patterns.js';
 
-/** The EC2 calls cutover makes: check an AMI, and pin it in a new launch template version. */
+/** A launch template version as `cutover history` reads it: its description says which deploy made it. */
+export interface TemplateVersion {
+  number: number;
+  description: string;
+  createdAt: number;
+  ami: string;
+}
+
+/** The EC2 calls cutover makes: check an AMI, pin it in a new launch template version, list those. */
 export class Ec2Port {
   constructor(
     private readonly client: EC2Client,
@@ -59,5 +68,37 @@ export class Ec2Port {
     if (version === undefined)
       throw new Error(`CreateLaunchTemplateVersion of \`${template}\` returned no version number`);
     return version;
+  }
+
+  /** Every version of the template, newest first, read page by page (at most `limit` versions). */
+  async templateVersions(template: string, limit = 1000): Promise<TemplateVersion[]> {
+    const byId = patterns.launchTemplateId.test(template);
+    const found: TemplateVersion[] = [];
+    let token: string | undefined;
+    do {
+      const out = await call(
+        'DescribeLaunchTemplateVersions',
+        () =>
+          this.client.send(
+            new DescribeLaunchTemplateVersionsCommand({
+              ...(byId ? { LaunchTemplateId: template } : { LaunchTemplateName: template }),
+              MaxResults: 200,
+              ...(token ? { NextToken: token } : {}),
+            }),
+          ),
+        this.retry,
+      );
+      for (const v of out.LaunchTemplateVersions ?? []) {
+        if (v.VersionNumber === undefined) continue;
+        found.push({
+          number: v.VersionNumber,
+          description: v.VersionDescription ?? '',
+          createdAt: v.CreateTime?.getTime() ?? 0,
+          ami: v.LaunchTemplateData?.ImageId ?? '',
+        });
+      }
+      token = out.NextToken;
+    } while (token && found.length < limit);
+    return found;
   }
 }

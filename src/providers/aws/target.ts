@@ -24,10 +24,12 @@ import type {
   TargetPlan,
   TrafficRouter,
   Weights,
+  TargetRecord,
 } from '../types.js';
 import type { AwsPorts } from './clients.js';
 import type { ForwardState } from './elb.js';
 import { generationOf, tagKeys, tagOf } from './tags.js';
+import { describeLaunch, launchOf } from './launch-description.js';
 import { patterns } from './patterns.js';
 import { cloudWatchAlarms, cloudWatchMetrics, type FleetTraffic } from './watch.js';
 
@@ -291,7 +293,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
         env.launchTemplate,
         plan.sourceVersion,
         spec.version,
-        `cutover ${spec.deployment}: ${artifact} ${spec.version}`,
+        describeLaunch(spec, artifact),
         `cutover-${spec.deployment}`,
       );
       const launched: FleetInfo = {
@@ -708,6 +710,22 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
    * The production listener's address. A listener rule's conditions (host, path) decide what reaches
    * it, which the load balancer's DNS name does not say: no address then.
    */
+  /** This artifact's launch template versions that cutover made, read back from their descriptions. */
+  const deployments = async (): Promise<TargetRecord[]> =>
+    (await ec2.templateVersions(env.launchTemplate)).flatMap((v) => {
+      const made = launchOf(v.description);
+      return made && made.artifact === artifact
+        ? [
+            {
+              deployment: made.deployment,
+              version: v.ami || made.version,
+              by: made.by,
+              startedAt: v.createdAt,
+            },
+          ]
+        : [];
+    });
+
   const publicUrl = async (): Promise<string | undefined> =>
     env.listener.includes(':listener-rule/') ? undefined : elb.listenerUrl(env.listener);
 
@@ -720,6 +738,7 @@ export function createAwsTarget(options: AwsTargetOptions): Target {
     metrics: cloudWatchMetrics(ports.cloudwatch, env.listener, fleetTraffic),
     alarms: cloudWatchAlarms(ports.cloudwatch),
     publicUrl,
+    deployments,
     describe,
     preflight,
     checkRouting,
