@@ -10,6 +10,7 @@ import { abort as abortWith, type AbortOptions } from './api/abort.js';
 import { deploy as deployWith, type DeployOptions } from './api/deploy.js';
 import { history as historyWith, type HistoryOptions } from './api/history.js';
 import { plan as planWith, type PlanOptions } from './api/plan.js';
+import { report as reportWith, type ReportOptions } from './api/report.js';
 import {
   pause as pauseWith,
   promote as promoteWith,
@@ -23,6 +24,7 @@ import type {
   HistoryResult,
   PlanResult,
   PromoteResult,
+  ReportResult,
   RequestResult,
   RollbackResult,
   StatusResult,
@@ -58,6 +60,8 @@ export const watchStatus: (options: WatchOptions) => AsyncGenerator<StatusResult
 export const plan: (options: PlanOptions) => Promise<PlanResult> = planWith;
 /** Past deployments and rollbacks from this runner's journal, newest first. */
 export const history: (options: HistoryOptions) => Promise<HistoryResult> = historyWith;
+/** Writes a self-contained HTML page of a deployment's timeline, from this runner's journal. */
+export const report: (options: ReportOptions) => Promise<ReportResult> = reportWith;
 
 export type {
   AbortOptions,
@@ -65,6 +69,7 @@ export type {
   HistoryOptions,
   PlanOptions,
   PromoteOptions,
+  ReportOptions,
   RequestOptions,
   RollbackOptions,
   StatusOptions,
@@ -93,6 +98,7 @@ export {
   type PlanResult,
   type PromoteResult,
   type Rejected,
+  type Reported,
   type RequestResult,
   type Result,
   type RolledBack,

@@ -114,6 +114,16 @@ export interface History {
   entries: HistoryEntry[];
 }
 
+/** A deployment's report page was written. */
+export interface Reported {
+  type: 'report';
+  deployment: string;
+  /** The file written (absolute). */
+  path: string;
+  /** How the deployment ended, or the phase it is in. */
+  result: string;
+}
+
 export type DeployResult = Deployed | AwaitingApproval | Failure;
 export type RollbackResult = RolledBack | Failure;
 /** A promote of a deploy detached at its gate goes on with that deploy here: `deployed` then. */
@@ -123,9 +133,17 @@ export type AbortResult = Aborted | Failure;
 export type StatusResult = Status | Failure;
 export type PlanResult = Planned | Failure;
 export type HistoryResult = History | Failure;
+export type ReportResult = Reported | Failure;
 
 export type Result =
-  DeployResult | RollbackResult | PromoteResult | AbortResult | StatusResult | PlanResult | HistoryResult;
+  | DeployResult
+  | RollbackResult
+  | PromoteResult
+  | AbortResult
+  | StatusResult
+  | PlanResult
+  | HistoryResult
+  | ReportResult;
 
 /** The CLI's exit code for a result: 0 done, 1 failed (or nothing serves), 2 rejected, 3 locked. */
 export function exitCodeOf(result: Result): (typeof ExitCode)[keyof typeof ExitCode] {

@@ -12,6 +12,7 @@ import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
 import { historyCommand } from './commands/history.js';
+import { reportCommand } from './commands/report.js';
 import { notifyTestCommand } from './commands/notify-test.js';
 import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
@@ -29,6 +30,7 @@ const commands: Command[] = [
   rollbackCommand,
   statusCommand,
   historyCommand,
+  reportCommand,
   promoteCommand,
   pauseCommand,
   resumeCommand,

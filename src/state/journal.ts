@@ -86,23 +86,31 @@ export class Journal {
     }
   }
 
-  /** Deployments, oldest first. */
-  deployments(): DeploymentRecord[] {
+  /** Every record, oldest first: one deployment's transitions over time, for its report. */
+  entries(deployment?: string): JournalEntry[] {
     let text = '';
     try {
       text = readFileSync(this.file, 'utf8');
     } catch {
       return [];
     }
-    const byId = new Map<string, DeploymentRecord>();
+    const entries: JournalEntry[] = [];
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      let entry: JournalEntry;
       try {
-        entry = JSON.parse(line) as JournalEntry;
+        const entry = JSON.parse(line) as JournalEntry;
+        if (deployment === undefined || entry.deployment === deployment) entries.push(entry);
       } catch {
-        continue; // A line torn by a crash mid-write carries nothing we acted on.
+        // A line torn by a crash mid-write carries nothing we acted on.
       }
+    }
+    return entries;
+  }
+
+  /** Deployments, oldest first. */
+  deployments(): DeploymentRecord[] {
+    const byId = new Map<string, DeploymentRecord>();
+    for (const entry of this.entries()) {
       const previous = byId.get(entry.deployment);
       byId.set(entry.deployment, { ...previous, ...entry, startedAt: previous?.startedAt ?? entry.at });
     }

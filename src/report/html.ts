@@ -1,0 +1,111 @@
+import type { Timeline } from './timeline.js';
+
+/**
+ * One self-contained HTML page for a deployment: inline CSS and SVG, no script and nothing fetched from
+ * the network, so it opens from a CI artifact anywhere. The numbers are also in `data-` attributes, for
+ * tests and scripts to read.
+ */
+export function reportHtml(t: Timeline, about: { artifact: string; environment: string }): string {
+  const span = Math.max(t.endedAt - t.startedAt, 1000);
+  const width = 1000;
+  const left = 60;
+  const right = 20;
+  const chartTop = 30;
+  const chartHeight = 180;
+  const x = (at: number) => left + ((at - t.startedAt) / span) * (width - left - right);
+  const y = (weight: number) => chartTop + chartHeight - (weight / 100) * chartHeight;
+  const seconds = (at: number) => `${((at - t.startedAt) / 1000).toFixed(1)}s`;
+
+  const labels = [...new Set(t.weights.flatMap((w) => Object.keys(w.shares)))];
+  const colors = ['#2e7d32', '#1565c0', '#6a1b9a', '#ef6c00'];
+  const series = labels.map((label, i) => {
+    // Each share holds until the next change: a step line, ending at the deployment's end.
+    const points: [number, number][] = [];
+    for (const [index, change] of t.weights.entries()) {
+      const share = change.shares[label] ?? 0;
+      const next = t.weights[index + 1]?.at ?? t.endedAt;
+      points.push([change.at, share], [next, share]);
+    }
+    const path = points.map(([at, w]) => `${x(at).toFixed(1)},${y(w).toFixed(1)}`).join(' ');
+    const data = t.weights.map((w) => `${w.at}:${w.shares[label] ?? 0}`).join(';');
+    const color = colors[i % colors.length] ?? '#000';
+    return `<polyline class="series" fill="none" stroke="${color}" stroke-width="3" points="${path}" data-series="${esc(label)}" data-points="${data}"><title>${esc(label)}</title></polyline>
+      <text x="${width - right}" y="${chartTop - 12 + 14 * i}" text-anchor="end" fill="${color}" font-size="13">${esc(label)}</text>`;
+  });
+
+  const phaseLines = t.phases.map(
+    (p) =>
+      `<line x1="${x(p.at).toFixed(1)}" x2="${x(p.at).toFixed(1)}" y1="${chartTop}" y2="${chartTop + chartHeight}" class="phase ${p.phase === 'failed' || p.phase === 'rolling-back' ? 'bad' : ''}" data-phase="${esc(p.phase)}" data-at="${p.at}"><title>${esc(p.phase)} at ${seconds(p.at)}</title></line>`,
+  );
+
+  const checkNames = [...new Set(t.checks.map((c) => c.check))];
+  const rowsTop = chartTop + chartHeight + 40;
+  const checkRows = checkNames.map((name, row) => {
+    const cy = rowsTop + row * 24;
+    const dots = t.checks
+      .filter((c) => c.check === name)
+      .map(
+        (c) =>
+          `<circle cx="${x(c.at).toFixed(1)}" cy="${cy}" r="6" class="reading ${esc(c.outcome)}" data-check="${esc(name)}" data-at="${c.at}" data-outcome="${esc(c.outcome)}" data-detail="${esc(c.detail)}"><title>${esc(`${name} ${c.outcome} at ${seconds(c.at)}: ${c.detail}`)}</title></circle>`,
+      );
+    return `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" font-size="12">${esc(name)}</text>${dots.join('')}`;
+  });
+  const height = rowsTop + Math.max(checkNames.length, 1) * 24 + 10;
+
+  const failure = t.reason
+    ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
+    : '';
+  const phaseList = t.phases
+    .map(
+      (p) =>
+        `<li data-phase="${esc(p.phase)}" data-at="${p.at}"><b>${seconds(p.at)}</b> ${esc(p.phase)}</li>`,
+    )
+    .join('');
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cutover ${esc(t.kind)} ${esc(t.version ?? '')} (${esc(t.deployment)}): ${esc(t.result)}</title>
+<style>
+  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1040px; padding: 16px; color: #1b1b1b; }
+  h1 { font-size: 1.3em; margin: 0 0 4px; overflow-wrap: anywhere; }
+  .meta { color: #555; margin: 0 0 12px; overflow-wrap: anywhere; }
+  .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; background: #555; }
+  .badge.succeeded { background: #2e7d32; } .badge.failed { background: #c62828; }
+  .failure { border-left: 4px solid #c62828; background: #fdecea; padding: 8px 12px; overflow-wrap: anywhere; }
+  svg { width: 100%; height: auto; display: block; }
+  .axis { stroke: #999; } .grid { stroke: #eee; }
+  .phase { stroke: #90a4ae; stroke-dasharray: 4 3; } .phase.bad { stroke: #c62828; }
+  .reading.pass { fill: #2e7d32; } .reading.fail { fill: #c62828; } .reading.inconclusive { fill: #9e9e9e; }
+  ol.phases { columns: 2 14em; padding-left: 1.2em; }
+</style>
+</head>
+<body data-deployment="${esc(t.deployment)}" data-result="${esc(t.result)}" data-started="${t.startedAt}" data-ended="${t.endedAt}">
+<h1>${esc(about.artifact)} in ${esc(about.environment)}: ${esc(t.kind)} ${esc(t.version ?? '')} <span class="badge ${esc(t.result)}">${esc(t.result)}</span></h1>
+<p class="meta">${esc(t.deployment)} · started ${new Date(t.startedAt).toISOString()}${t.by ? ` by ${esc(t.by)}` : ''} · ${seconds(t.endedAt)}${t.strategy ? ` · ${esc(t.strategy)}` : ''}</p>
+${failure}
+<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="traffic share of each fleet over time, with the phases and the checks' readings">
+  <line class="grid" x1="${left}" x2="${width - right}" y1="${y(50)}" y2="${y(50)}"/>
+  <line class="axis" x1="${left}" x2="${left}" y1="${chartTop}" y2="${chartTop + chartHeight}"/>
+  <line class="axis" x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}"/>
+  <text x="${left - 8}" y="${y(100) + 4}" text-anchor="end" font-size="12">100%</text>
+  <text x="${left - 8}" y="${y(50) + 4}" text-anchor="end" font-size="12">50%</text>
+  <text x="${left - 8}" y="${y(0) + 4}" text-anchor="end" font-size="12">0%</text>
+  <text x="${left}" y="${y(0) + 16}" font-size="12">0s</text>
+  <text x="${width - right}" y="${y(0) + 16}" text-anchor="end" font-size="12">${seconds(t.startedAt + span)}</text>
+  ${phaseLines.join('\n  ')}
+  ${series.join('\n  ')}
+  ${checkRows.join('\n  ')}
+</svg>
+<h2>What happened</h2>
+<ol class="phases">${phaseList}</ol>
+</body>
+</html>
+`;
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

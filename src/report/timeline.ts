@@ -1,0 +1,63 @@
+import type { JournalEntry } from '../state/journal.js';
+
+/** One deployment's story, as its journal tells it: what the report draws. */
+export interface Timeline {
+  deployment: string;
+  kind: 'deploy' | 'rollback';
+  version: string | null;
+  by: string | null;
+  strategy: string | null;
+  startedAt: number;
+  endedAt: number;
+  result: string;
+  reason: string | null;
+  failedIn: string | null;
+  /** Each phase the deployment entered, in order (launching, checking, shifting, baking, …). */
+  phases: { phase: string; at: number }[];
+  /** Each fleet's share of traffic at every change, by a label people read (`green v2`, `blue`). */
+  weights: { at: number; shares: Record<string, number> }[];
+  /** Each check's readings over time. */
+  checks: { at: number; check: string; outcome: string; detail: string }[];
+}
+
+/** Folds a deployment's journal records into its timeline; undefined when the journal has none. */
+export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
+  const first = entries[0];
+  const last = entries.at(-1);
+  if (!first || !last) return undefined;
+  const folded = Object.assign({}, ...entries) as JournalEntry;
+  const label = (fleet: string) =>
+    fleet === folded.green ? `green ${folded.version ?? ''}`.trim() : fleet === folded.blue ? 'blue' : fleet;
+  const phases: Timeline['phases'] = [];
+  const weights: Timeline['weights'] = [];
+  const checks: Timeline['checks'] = [];
+  const seenReadings = new Set<string>();
+  for (const entry of entries) {
+    if (phases.at(-1)?.phase !== entry.phase) phases.push({ phase: entry.phase, at: entry.at });
+    if (entry.weights) {
+      const shares = Object.fromEntries(Object.entries(entry.weights).map(([fleet, w]) => [label(fleet), w]));
+      weights.push({ at: entry.at, shares });
+    }
+    for (const [check, reading] of Object.entries(entry.checks ?? {})) {
+      const key = `${check}@${reading.at}`;
+      if (seenReadings.has(key)) continue;
+      seenReadings.add(key);
+      checks.push({ at: reading.at, check, outcome: reading.outcome, detail: reading.detail });
+    }
+  }
+  return {
+    deployment: first.deployment,
+    kind: first.kind,
+    version: folded.version ?? null,
+    by: folded.by ?? null,
+    strategy: folded.strategyName ?? null,
+    startedAt: first.at,
+    endedAt: last.at,
+    result: last.phase,
+    reason: last.phase === 'failed' ? (folded.reason ?? null) : null,
+    failedIn: folded.failedIn ?? null,
+    phases,
+    weights,
+    checks: checks.sort((a, b) => a.at - b.at),
+  };
+}

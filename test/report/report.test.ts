@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reportHtml } from '../../src/report/html.js';
+import { timelineOf } from '../../src/report/timeline.js';
+import type { JournalEntry } from '../../src/state/journal.js';
+import { cli, project } from '../helpers/cli.js';
+import { stopAgent } from '../helpers/local.js';
+
+/** A canary at 10% whose error-rate check failed: the journal as the controller writes it. */
+const canary: JournalEntry[] = [
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'started',
+    at: 1000,
+    version: 'v2',
+    blue: 'd-0',
+    by: 'alice',
+    strategyName: 'canary',
+  },
+  { deployment: 'd-1', kind: 'deploy', phase: 'launching', at: 1100, version: 'v2', green: 'd-1' },
+  { deployment: 'd-1', kind: 'deploy', phase: 'checking', at: 2000, version: 'v2' },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'shifting',
+    at: 3000,
+    version: 'v2',
+    weights: { 'd-1': 10, 'd-0': 90 },
+    step: 0,
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'shifting',
+    at: 4000,
+    version: 'v2',
+    checks: { errorRate: { outcome: 'pass', detail: 'green 5xx 0% over 40 requests', at: 3900 } },
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'shifting',
+    at: 5000,
+    version: 'v2',
+    checks: {
+      errorRate: { outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1% <b>', at: 4900 },
+    },
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'rolling-back',
+    at: 5100,
+    weights: { 'd-0': 100 },
+    reason: 'check errorRate failed',
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'failed',
+    at: 5300,
+    version: 'v2',
+    reason: 'check `errorRate` failed at 10%',
+    failedIn: 'shifting',
+  },
+];
+
+describe('the report page', () => {
+  it('draws each fleet’s share over time, every check reading and the phases, with the numbers in data- attributes', () => {
+    const timeline = timelineOf(canary);
+    if (!timeline) throw new Error('no timeline');
+    expect(timeline.weights).toEqual([
+      { at: 3000, shares: { 'green v2': 10, blue: 90 } },
+      { at: 5100, shares: { blue: 100 } },
+    ]);
+    const html = reportHtml(timeline, { artifact: 'catalog', environment: 'prod' });
+    expect(html).toContain('data-result="failed"');
+    expect(html).toContain('data-series="green v2" data-points="3000:10;5100:0"');
+    expect(html).toContain('data-series="blue" data-points="3000:90;5100:100"');
+    expect(html.match(/data-check="errorRate"/g)).toHaveLength(2);
+    expect(html).toContain('data-outcome="fail"');
+    expect(html).toMatch(/data-phase="rolling-back" data-at="5100"/);
+    expect(html).toContain('Failed while shifting');
+    // Text from the journal is escaped, and the page fetches and runs nothing.
+    expect(html).not.toContain('1% <b>');
+    expect(html).toContain('1% &#60;b&#62;');
+    expect(html).not.toMatch(/<script|<link|src=|href=|@import|url\(/i);
+  });
+});
+
+let p: Awaited<ReturnType<typeof project>> | undefined;
+afterEach(async () => {
+  if (!p) return;
+  await stopAgent(join(p.dir, '.cutover'));
+  p.remove();
+  p = undefined;
+});
+
+describe('cutover report (local, through the CLI)', () => {
+  it('writes the latest deployment’s page and prints its path; a named one with --out; an unknown one is exit 2', async () => {
+    p = await project();
+    const words = ['artifact=catalog', 'environment=e2e'];
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const v2 = await cli(p.dir, ['deploy', ...words, 'version=v2', '--json']);
+    const v2Id = (JSON.parse(v2.stdout) as { deployment: string }).deployment;
+    expect((await cli(p.dir, ['deploy', ...words, 'version=broken'])).code).toBe(1);
+
+    const latest = await cli(p.dir, ['report', ...words]);
+    expect(latest.code, latest.stderr).toBe(0);
+    const path = latest.stdout.trim();
+    expect(path).toMatch(/cutover-report-d-.*\.html$/);
+    const failed = readFileSync(path, 'utf8');
+    expect(failed).toContain('data-result="failed"');
+    expect(failed).toMatch(/data-reason="version `broken` failed its health check/);
+
+    const out = join(p.dir, 'v2.html');
+    const named = await cli(p.dir, ['report', ...words, `deployment=${v2Id}`, '--out', out]);
+    expect(named.code, named.stderr).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain('data-result="succeeded"');
+    expect(page).toMatch(/data-series="green v2" data-points="\d+:100"/);
+
+    const unknown = await cli(p.dir, [
+      'report',
+      ...words,
+      'deployment=d-nope',
+      '--out',
+      join(p.dir, 'x.html'),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(existsSync(join(p.dir, 'x.html'))).toBe(false);
+  });
+});
