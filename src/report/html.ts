@@ -8,9 +8,10 @@ import type { Timeline } from './timeline.js';
 export function reportHtml(t: Timeline, about: { artifact: string; environment: string }): string {
   const span = Math.max(t.endedAt - t.startedAt, 1000);
   const width = 1000;
-  const left = 60;
+  // Room on the left for the checks' names, and above the chart for one legend line a series.
+  const left = 110;
   const right = 20;
-  const chartTop = 30;
+  const chartTop = 24 + 16 * new Set(t.weights.flatMap((w) => Object.keys(w.shares))).size;
   const chartHeight = 180;
   const x = (at: number) => left + ((at - t.startedAt) / span) * (width - left - right);
   const y = (weight: number) => chartTop + chartHeight - (weight / 100) * chartHeight;
@@ -30,7 +31,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
     const data = t.weights.map((w) => `${w.at}:${w.shares[label] ?? 0}`).join(';');
     const color = colors[i % colors.length] ?? '#000';
     return `<polyline class="series" fill="none" stroke="${color}" stroke-width="3" points="${path}" data-series="${esc(label)}" data-points="${data}"><title>${esc(label)}</title></polyline>
-      <text x="${width - right}" y="${chartTop - 12 + 14 * i}" text-anchor="end" fill="${color}" font-size="13">${esc(label)}</text>`;
+      <text x="${width - right}" y="${16 + 16 * i}" text-anchor="end" fill="${color}" font-size="13">${esc(label)}</text>`;
   });
 
   const phaseLines = t.phases.map(

@@ -1,0 +1,118 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportHtml } from '../../src/report/html.js';
+import { timelineOf } from '../../src/report/timeline.js';
+import type { JournalEntry } from '../../src/state/journal.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * The report page in headless Chromium (Debian's, which .ci/run installs): it renders with no console
+ * error, its drawn numbers are the journal's, and it fits a laptop and a phone.
+ */
+const canary: JournalEntry[] = [
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'started',
+    at: 1000,
+    version: 'v2',
+    blue: 'd-0',
+    by: 'alice',
+    strategyName: 'canary',
+  },
+  { deployment: 'd-1', kind: 'deploy', phase: 'launching', at: 1100, version: 'v2', green: 'd-1' },
+  { deployment: 'd-1', kind: 'deploy', phase: 'checking', at: 2000, version: 'v2' },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'shifting',
+    at: 3000,
+    version: 'v2',
+    weights: { 'd-1': 10, 'd-0': 90 },
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'shifting',
+    at: 5000,
+    version: 'v2',
+    checks: { errorRate: { outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1%', at: 4900 } },
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'rolling-back',
+    at: 5100,
+    weights: { 'd-0': 100 },
+    reason: 'check failed',
+  },
+  {
+    deployment: 'd-1',
+    kind: 'deploy',
+    phase: 'failed',
+    at: 5300,
+    version: 'v2',
+    reason: 'check `errorRate` failed at 10% with a rather long reason that must wrap on a phone',
+    failedIn: 'shifting',
+  },
+];
+
+let browser: Browser;
+const dir = tempDir('cutover-report-page-');
+const file = join(dir.path, 'report.html');
+
+beforeAll(async () => {
+  const timeline = timelineOf(canary);
+  if (!timeline) throw new Error('no timeline');
+  writeFileSync(file, reportHtml(timeline, { artifact: 'catalog', environment: 'prod' }));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    // Root (as in CI containers) cannot use Chromium's sandbox.
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  dir.remove();
+});
+
+describe('the report page in headless Chromium', () => {
+  it.each([
+    ['a laptop', 1280, 800],
+    ['a phone', 390, 844],
+  ])(
+    'renders on %s (%i×%i) with no console error, its numbers the journal’s, nothing wider than the screen',
+    async (_, width, height) => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href);
+      expect(errors).toEqual([]);
+      // The file itself, and nothing fetched besides.
+      expect(requests).toEqual([pathToFileURL(file).href]);
+      const drawn = await page.$$eval('polyline.series', (lines) =>
+        lines.map((l) => [l.getAttribute('data-series'), l.getAttribute('data-points')]),
+      );
+      expect(drawn).toEqual([
+        ['green v2', '3000:10;5100:0'],
+        ['blue', '3000:90;5100:100'],
+      ]);
+      expect(
+        await page.$$eval('circle.reading', (c) => c.map((e) => e.getAttribute('data-outcome'))),
+      ).toEqual(['fail']);
+      // The chart scales to the screen, and no text runs off it.
+      const chart = await page.$eval('svg', (svg) => svg.getBoundingClientRect().width);
+      expect(chart).toBeGreaterThan(width * 0.8);
+      expect(chart).toBeLessThanOrEqual(width);
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(scrollWidth).toBeLessThanOrEqual(width);
+      await page.close();
+    },
+  );
+});
