@@ -294,7 +294,17 @@ async function shiftAndGoLive(
       lastRecorded = ctx.clock.now();
       record(phase, {
         checks: Object.fromEntries(
-          all.map((r) => [r.check, { outcome: r.outcome, detail: r.detail, at: r.at }]),
+          all.map((r) => [
+            r.check,
+            {
+              outcome: r.outcome,
+              detail: r.detail,
+              at: r.at,
+              // The number measured and its limit, for the report to draw against each other.
+              ...(r.value !== undefined ? { value: r.value } : {}),
+              ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+            },
+          ]),
         ),
       });
     });

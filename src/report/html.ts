@@ -41,17 +41,29 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
 
   const checkNames = [...new Set(t.checks.map((c) => c.check))];
   const rowsTop = chartTop + chartHeight + 40;
+  const rowHeight = 56;
+  // Each check its own strip: a reading with a number sits at its height against the dashed threshold
+  // (the strip's scale reaches 1.25 times the larger of the two); one without, on the middle line.
   const checkRows = checkNames.map((name, row) => {
-    const cy = rowsTop + row * 24;
-    const dots = t.checks
-      .filter((c) => c.check === name)
-      .map(
-        (c) =>
-          `<circle cx="${x(c.at).toFixed(1)}" cy="${cy}" r="6" class="reading ${esc(c.outcome)}" data-check="${esc(name)}" data-at="${c.at}" data-outcome="${esc(c.outcome)}" data-detail="${esc(c.detail)}"><title>${esc(`${name} ${c.outcome} at ${seconds(c.at)}: ${c.detail}`)}</title></circle>`,
-      );
-    return `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" font-size="12">${esc(name)}</text>${dots.join('')}`;
+    const top = rowsTop + row * rowHeight;
+    const readings = t.checks.filter((c) => c.check === name);
+    const scaleTop = Math.max(...readings.flatMap((c) => [c.value ?? 0, c.threshold ?? 0]), 0) * 1.25 || 1;
+    const at = (value: number | undefined) =>
+      value === undefined
+        ? top + rowHeight / 2 - 6
+        : top + rowHeight - 12 - (value / scaleTop) * (rowHeight - 18);
+    const threshold = readings.find((c) => c.threshold !== undefined)?.threshold;
+    const limit =
+      threshold === undefined
+        ? ''
+        : `<line class="threshold" x1="${left}" x2="${width - right}" y1="${at(threshold).toFixed(1)}" y2="${at(threshold).toFixed(1)}" data-check="${esc(name)}" data-threshold="${threshold}"><title>${esc(`${name} threshold ${threshold}`)}</title></line>`;
+    const dots = readings.map(
+      (c) =>
+        `<circle cx="${x(c.at).toFixed(1)}" cy="${at(c.value).toFixed(1)}" r="5" class="reading ${esc(c.outcome)}" data-check="${esc(name)}" data-at="${c.at}" data-outcome="${esc(c.outcome)}"${c.value !== undefined ? ` data-value="${c.value}"` : ''}${c.threshold !== undefined ? ` data-threshold="${c.threshold}"` : ''} data-detail="${esc(c.detail)}"><title>${esc(`${name} ${c.outcome} at ${seconds(c.at)}: ${c.detail}`)}</title></circle>`,
+    );
+    return `<text x="${left - 8}" y="${top + rowHeight / 2 - 2}" text-anchor="end" font-size="12">${esc(name)}</text>${limit}${dots.join('')}`;
   });
-  const height = rowsTop + Math.max(checkNames.length, 1) * 24 + 10;
+  const height = rowsTop + Math.max(checkNames.length, 1) * rowHeight + 10;
 
   const failure = t.reason
     ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
@@ -79,6 +91,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   svg { width: 100%; height: auto; display: block; }
   .axis { stroke: #999; } .grid { stroke: #eee; }
   .phase { stroke: #90a4ae; stroke-dasharray: 4 3; } .phase.bad { stroke: #c62828; }
+  .threshold { stroke: #c62828; stroke-dasharray: 6 4; opacity: 0.6; }
   .reading.pass { fill: #2e7d32; } .reading.fail { fill: #c62828; } .reading.inconclusive { fill: #9e9e9e; }
   ol.phases { columns: 2 14em; padding-left: 1.2em; }
 </style>

@@ -17,7 +17,14 @@ export interface Timeline {
   /** Each fleet's share of traffic at every change, by a label people read (`green v2`, `blue`). */
   weights: { at: number; shares: Record<string, number> }[];
   /** Each check's readings over time. */
-  checks: { at: number; check: string; outcome: string; detail: string }[];
+  checks: {
+    at: number;
+    check: string;
+    outcome: string;
+    detail: string;
+    value?: number;
+    threshold?: number;
+  }[];
 }
 
 /** Folds a deployment's journal records into its timeline; undefined when the journal has none. */
@@ -42,7 +49,14 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
       const key = `${check}@${reading.at}`;
       if (seenReadings.has(key)) continue;
       seenReadings.add(key);
-      checks.push({ at: reading.at, check, outcome: reading.outcome, detail: reading.detail });
+      checks.push({
+        at: reading.at,
+        check,
+        outcome: reading.outcome,
+        detail: reading.detail,
+        ...(reading.value !== undefined ? { value: reading.value } : {}),
+        ...(reading.threshold !== undefined ? { threshold: reading.threshold } : {}),
+      });
     }
   }
   return {

@@ -56,7 +56,16 @@ export interface JournalEntry {
   /** The strategy's name a deploy started with, for `cutover history`. */
   strategyName?: string;
   /** The latest reading of each shift check, for `status --watch` and the report. */
-  checks?: Record<string, { outcome: string; detail: string; at: number }>;
+  checks?: Record<
+    string,
+    {
+      outcome: string;
+      detail: string;
+      at: number;
+      value?: number | undefined;
+      threshold?: number | undefined;
+    }
+  >;
 }
 
 /** A deployment as the journal knows it: its entries folded, newest fields winning. */

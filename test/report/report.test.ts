@@ -36,7 +36,15 @@ const canary: JournalEntry[] = [
     phase: 'shifting',
     at: 4000,
     version: 'v2',
-    checks: { errorRate: { outcome: 'pass', detail: 'green 5xx 0% over 40 requests', at: 3900 } },
+    checks: {
+      errorRate: {
+        outcome: 'pass',
+        detail: 'green 5xx 0% over 40 requests',
+        at: 3900,
+        value: 0,
+        threshold: 0.01,
+      },
+    },
   },
   {
     deployment: 'd-1',
@@ -45,7 +53,13 @@ const canary: JournalEntry[] = [
     at: 5000,
     version: 'v2',
     checks: {
-      errorRate: { outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1% <b>', at: 4900 },
+      errorRate: {
+        outcome: 'fail',
+        detail: 'green 5xx 19.6% over 285 requests > 1% <b>',
+        at: 4900,
+        value: 0.196,
+        threshold: 0.01,
+      },
     },
   },
   {
@@ -79,9 +93,17 @@ describe('the report page', () => {
     expect(html).toContain('data-result="failed"');
     expect(html).toContain('data-series="green v2" data-points="3000:10;5100:0"');
     expect(html).toContain('data-series="blue" data-points="3000:90;5100:100"');
-    expect(html.match(/data-check="errorRate"/g)).toHaveLength(2);
+    // Two readings and the threshold's line.
+    expect(html.match(/data-check="errorRate"/g)).toHaveLength(3);
     expect(html).toContain('data-outcome="fail"');
     expect(html).toMatch(/data-phase="rolling-back" data-at="5100"/);
+    // Each measured value against its threshold: the failing one drawn above the dashed line, the passing one below.
+    expect(html).toContain('data-value="0.196" data-threshold="0.01"');
+    const cy = (value: string) =>
+      Number(new RegExp(`cy="([\\d.]+)"[^>]*data-value="${value}"`).exec(html)?.[1]);
+    const limit = Number(/class="threshold"[^>]*y1="([\d.]+)"/.exec(html)?.[1]);
+    expect(cy('0.196')).toBeLessThan(limit);
+    expect(cy('0')).toBeGreaterThan(limit);
     expect(html).toContain('Failed while shifting');
     // Text from the journal is escaped, and the page fetches and runs nothing.
     expect(html).not.toContain('1% <b>');
