@@ -5,60 +5,17 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src/report/html.js';
 import { timelineOf } from '../../src/report/timeline.js';
-import type { JournalEntry } from '../../src/state/journal.js';
+import { failedCanary } from '../report/canary-journal.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The report page in headless Chromium (Debian's, which .ci/run installs): it renders with no console
  * error, its drawn numbers are the journal's, and it fits a laptop and a phone.
  */
-const canary: JournalEntry[] = [
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'started',
-    at: 1000,
-    version: 'v2',
-    blue: 'd-0',
-    by: 'alice',
-    strategyName: 'canary',
-  },
-  { deployment: 'd-1', kind: 'deploy', phase: 'launching', at: 1100, version: 'v2', green: 'd-1' },
-  { deployment: 'd-1', kind: 'deploy', phase: 'checking', at: 2000, version: 'v2' },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'shifting',
-    at: 3000,
-    version: 'v2',
-    weights: { 'd-1': 10, 'd-0': 90 },
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'shifting',
-    at: 5000,
-    version: 'v2',
-    checks: { errorRate: { outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1%', at: 4900 } },
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'rolling-back',
-    at: 5100,
-    weights: { 'd-0': 100 },
-    reason: 'check failed',
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'failed',
-    at: 5300,
-    version: 'v2',
-    reason: 'check `errorRate` failed at 10% with a rather long reason that must wrap on a phone',
-    failedIn: 'shifting',
-  },
-];
+const canary = failedCanary(
+  [{ outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1%', at: 4900 }],
+  'check `errorRate` failed at 10% with a rather long reason that must wrap on a phone',
+);
 
 let browser: Browser;
 const dir = tempDir('cutover-report-page-');

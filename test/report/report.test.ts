@@ -3,84 +3,24 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src/report/html.js';
 import { timelineOf } from '../../src/report/timeline.js';
-import type { JournalEntry } from '../../src/state/journal.js';
+import { failedCanary } from './canary-journal.js';
 import { cli, project } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
-/** A canary at 10% whose error-rate check failed: the journal as the controller writes it. */
-const canary: JournalEntry[] = [
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'started',
-    at: 1000,
-    version: 'v2',
-    blue: 'd-0',
-    by: 'alice',
-    strategyName: 'canary',
-  },
-  { deployment: 'd-1', kind: 'deploy', phase: 'launching', at: 1100, version: 'v2', green: 'd-1' },
-  { deployment: 'd-1', kind: 'deploy', phase: 'checking', at: 2000, version: 'v2' },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'shifting',
-    at: 3000,
-    version: 'v2',
-    weights: { 'd-1': 10, 'd-0': 90 },
-    step: 0,
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'shifting',
-    at: 4000,
-    version: 'v2',
-    checks: {
-      errorRate: {
-        outcome: 'pass',
-        detail: 'green 5xx 0% over 40 requests',
-        at: 3900,
-        value: 0,
-        threshold: 0.01,
-      },
+/** A canary at 10% whose error-rate check passed, then failed. */
+const canary = failedCanary(
+  [
+    { outcome: 'pass', detail: 'green 5xx 0% over 40 requests', at: 3900, value: 0, threshold: 0.01 },
+    {
+      outcome: 'fail',
+      detail: 'green 5xx 19.6% over 285 requests > 1% <b>',
+      at: 4900,
+      value: 0.196,
+      threshold: 0.01,
     },
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'shifting',
-    at: 5000,
-    version: 'v2',
-    checks: {
-      errorRate: {
-        outcome: 'fail',
-        detail: 'green 5xx 19.6% over 285 requests > 1% <b>',
-        at: 4900,
-        value: 0.196,
-        threshold: 0.01,
-      },
-    },
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'rolling-back',
-    at: 5100,
-    weights: { 'd-0': 100 },
-    reason: 'check errorRate failed',
-  },
-  {
-    deployment: 'd-1',
-    kind: 'deploy',
-    phase: 'failed',
-    at: 5300,
-    version: 'v2',
-    reason: 'check `errorRate` failed at 10%',
-    failedIn: 'shifting',
-  },
-];
-
+  ],
+  'check `errorRate` failed at 10%',
+);
 describe('the report page', () => {
   it('draws each fleet’s share over time, every check reading and the phases, with the numbers in data- attributes', () => {
     const timeline = timelineOf(canary);
