@@ -71,26 +71,16 @@ async function stopHolder(
     `asking ${holder.command} ${holder.deployment} (pid ${holder.pid}) to stop`,
   );
   process.kill(holder.pid, 'SIGTERM');
-  const deadline = Date.now() + waitMs;
   // Until the process is gone, not only its lock: after the lock it sends its notifications, and
   // this process must read what it recorded to not tell the same end twice.
-  while (Date.now() < deadline && isSameProcess(holder.pid, holder.processStart)) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (isSameProcess(holder.pid, holder.processStart) && readHolder(path)?.deployment === holder.deployment) {
-    io.events.warn(
-      'abort.timed_out',
-      `${holder.command} ${holder.deployment} (pid ${holder.pid}) still runs ${waitMs / 1000}s after it was asked to stop: it may still be putting traffic back`,
-      { deployment: holder.deployment, pid: holder.pid },
-    );
-    throw new DeploymentFailed(
-      'ABORT_TIMED_OUT',
-      `${holder.command} ${holder.deployment} (pid ${holder.pid}) still runs ${waitMs / 1000}s after it was asked to stop`,
-      'it may still be putting traffic back: see cutover status, and abort again',
-    );
-  }
-  const ended = journal.deployments().find((d) => d.deployment === holder.deployment)?.phase;
-  if (ended === 'succeeded') {
+  await waitUntilStopped(
+    holder,
+    io,
+    () => isSameProcess(holder.pid, holder.processStart),
+    () =>
+      isSameProcess(holder.pid, holder.processStart) && readHolder(path)?.deployment === holder.deployment,
+  );
+  if (endOf(journal, holder) === 'succeeded') {
     io.events.info(
       'abort.finished',
       `${holder.deployment} had gone live before it could be stopped; \`cutover rollback\` goes back`,
@@ -136,17 +126,46 @@ async function askLibraryHost(
       'run abort again once it shifts or bakes, or stop it from its program with the AbortSignal it was given',
     );
   }
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline && readHolder(path)?.deployment === holder.deployment) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const outcome = journal.deployments().find((d) => d.deployment === holder.deployment)?.phase;
-  const how = outcome === 'succeeded' ? 'succeeded' : 'stopped';
+  // The host goes on running: the deploy has stopped once it let go of the lock.
+  const holds = () => readHolder(path)?.deployment === holder.deployment;
+  await waitUntilStopped(holder, io, holds, holds);
+  const how = endOf(journal, holder);
   io.events.info('abort.finished', `${holder.deployment}: ${reply.message}`, {
     deployment: holder.deployment,
     outcome: how,
   });
   return { type: 'aborted', deployment: holder.deployment, outcome: how };
+}
+
+/**
+ * Waits (up to 2 minutes) while `running` says the asked deploy still runs; if `stuck` still holds then,
+ * it may be putting traffic back yet, which is said and ends the abort as failed.
+ */
+async function waitUntilStopped(
+  holder: LockHolder,
+  io: Invocation,
+  running: () => boolean,
+  stuck: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline && running()) await new Promise((r) => setTimeout(r, 100));
+  if (!stuck()) return;
+  io.events.warn(
+    'abort.timed_out',
+    `${holder.command} ${holder.deployment} (pid ${holder.pid}) still runs ${waitMs / 1000}s after it was asked to stop: it may still be putting traffic back`,
+    { deployment: holder.deployment, pid: holder.pid },
+  );
+  throw new DeploymentFailed(
+    'ABORT_TIMED_OUT',
+    `${holder.command} ${holder.deployment} (pid ${holder.pid}) still runs ${waitMs / 1000}s after it was asked to stop`,
+    'it may still be putting traffic back: see cutover status, and abort again',
+  );
+}
+
+/** How the stopped deploy ended: it may have gone live before the request reached it. */
+function endOf(journal: Journal, holder: LockHolder): 'succeeded' | 'stopped' {
+  const phase = journal.deployments().find((d) => d.deployment === holder.deployment)?.phase;
+  return phase === 'succeeded' ? 'succeeded' : 'stopped';
 }
 
 async function abandonElsewhere(options: AbortOptions, io: Invocation, scope: Scope): Promise<Aborted> {
