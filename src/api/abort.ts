@@ -179,7 +179,10 @@ async function abandonElsewhere(options: AbortOptions, io: Invocation, scope: Sc
     const recovered = await recoverIfInterrupted(ctx);
     const parked = await findParked(ctx);
     if (parked) {
-      await undoParked(ctx, parked, 'cutover abort while it waited for approval');
+      await undoParked(ctx, parked, 'cutover abort while it waited for approval', {
+        kind: 'abort',
+        by: ctx.actor,
+      });
       io.events.info('abort.finished', `undid ${parked.deployment}, which waited for approval`, {
         deployment: parked.deployment,
         outcome: 'stopped',

@@ -25,6 +25,7 @@ export async function abandonUnfinished(ctx: ControllerContext): Promise<string 
     phase: 'failed',
     at: ctx.clock.now(),
     reason,
+    moment: { kind: 'abort', by: ctx.actor },
   });
   return green.deployment;
 }

@@ -3,7 +3,7 @@ import { CutoverError, DeploymentFailed, LockHeld, describeCause } from '../erro
 import type { FleetInfo } from '../providers/types.js';
 import { unhandled } from '../../strategies/index.js';
 import type { Step } from '../../strategies/types.js';
-import type { JournalEntry, Phase } from '../state/journal.js';
+import type { JournalEntry, MomentKind, Phase } from '../state/journal.js';
 import { blueOf, parkedNotes, type Parked } from './parked.js';
 import { stepsToRun } from './steps.js';
 import type { ControllerContext } from './context.js';
@@ -153,7 +153,12 @@ export async function continueDeploy(
   const run = runOf(ctx, deployment, version, blue);
   // Promoted: the gate no longer closes on it (the local agent would retire it at its old time).
   await ctx.target.fleet.expireGreen?.(green.id, Number.MAX_SAFE_INTEGER);
-  run.record('checking', { green: green.id, blue: blue?.id, blueDeployment: blue?.deployment });
+  run.record('checking', {
+    green: green.id,
+    blue: blue?.id,
+    blueDeployment: blue?.deployment,
+    moment: { kind: full ? 'promote-full' : 'promote', by: ctx.actor },
+  });
   ctx.events.info(
     'deploy.started',
     `promoted: going on with ${version} from its approval gate; ${blue ? `${blue.version} takes traffic now` : 'nothing takes traffic yet'}`,
@@ -175,6 +180,8 @@ function runOf(ctx: ControllerContext, deployment: string, version: string, blue
     if (phase !== 'failed') phaseNow = phase;
     ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
   };
+  /** A moment from outside (a promote, a pause) recorded in the phase the deploy is in. */
+  const moment = (kind: MomentKind, by?: string) => record(phaseNow, { moment: { kind, by } });
   const fail = (error: unknown): CutoverError => {
     const reason = error instanceof CutoverError ? error.message : describeCause(error);
     record('failed', { reason, failedIn: phaseNow });
@@ -195,6 +202,8 @@ function runOf(ctx: ControllerContext, deployment: string, version: string, blue
   /** Traffic back on blue and green stopped, then the failure to throw. */
   const undo = async (error: unknown, green: FleetInfo): Promise<CutoverError> => {
     const reason = describeCause(error);
+    // Stopped from outside (`cutover abort`'s SIGTERM, Ctrl-C, a library caller's AbortSignal).
+    if (ctx.signal.aborted) moment('abort');
     try {
       await restoreBlue(ctx, deployment, blue, green, reason);
     } catch (backError) {
@@ -208,7 +217,7 @@ function runOf(ctx: ControllerContext, deployment: string, version: string, blue
     }
     return fail(error);
   };
-  return { deployment, version, blue, record, fail, undo };
+  return { deployment, version, blue, record, moment, fail, undo };
 }
 
 type Run = ReturnType<typeof runOf>;
@@ -316,6 +325,7 @@ async function shiftAndGoLive(
       history: new Map(),
       answered: new Set(),
       inconclusive: () => watching.inconclusive(),
+      moment: run.moment,
     };
     let full = promotedFull;
     for (const [index, step] of steps) {

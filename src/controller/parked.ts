@@ -1,6 +1,7 @@
 import { LockHeld } from '../errors.js';
 import type { FleetInfo } from '../providers/types.js';
 import type { Strategy } from '../../strategies/types.js';
+import type { JournalEntry } from '../state/journal.js';
 import type { ControllerContext } from './context.js';
 import { viewOf } from './fleets.js';
 import { restoreBlue } from './restore.js';
@@ -113,7 +114,12 @@ export async function blueOf(ctx: ControllerContext, parked: Parked): Promise<Fl
 }
 
 /** Stops a parked deploy's green through the one way back (traffic stays where it is: on blue). */
-export async function undoParked(ctx: ControllerContext, parked: Parked, reason: string): Promise<void> {
+export async function undoParked(
+  ctx: ControllerContext,
+  parked: Parked,
+  reason: string,
+  moment: JournalEntry['moment'] = { kind: 'approval-timeout' },
+): Promise<void> {
   const blue = await blueOf(ctx, parked);
   ctx.events.warn('recovery.started', `undoing ${parked.deployment} of ${parked.version}: ${reason}`, {
     interrupted: parked.deployment,
@@ -125,6 +131,7 @@ export async function undoParked(ctx: ControllerContext, parked: Parked, reason:
     phase: 'failed',
     at: ctx.clock.now(),
     reason,
+    moment,
   });
   ctx.events.info(
     'recovery.finished',

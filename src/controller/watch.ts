@@ -7,6 +7,7 @@ import type { ApprovalTimeout } from '../../strategies/types.js';
 import type { ControllerContext } from './context.js';
 import { watchHealthy } from './health.js';
 import type { Intent, IntentReply } from './intents.js';
+import type { MomentKind } from '../state/journal.js';
 
 /** A wait of a deploy: a step's pause, an approval gate, or the bake at 100%. */
 export type Wait =
@@ -26,6 +27,8 @@ export interface GreenWatch {
   inconclusive?: () => string[];
   /** Intents this deploy already answered, so none is acted on twice. */
   answered: Set<string>;
+  /** Told of each request acted on (and a gate that timed out), so the journal keeps the moment. */
+  moment?: (kind: MomentKind, by?: string) => void;
 }
 
 const gateReminderMs = 60_000;
@@ -86,6 +89,7 @@ export async function watchWait(
             true,
             `promoted at step ${where.step} (${where.weight}%)${full ? ': on to 100%' : ''}`,
           );
+          watch.moment?.(intent.kind, intent.by);
           ctx.events.info(
             'approval.promoted',
             `${intent.by} promoted ${full ? 'to 100%' : 'to the next step'} at ${where.weight}%`,
@@ -100,6 +104,7 @@ export async function watchWait(
             break;
           }
           paused = true;
+          watch.moment?.('pause', intent.by);
           await answer(true, `paused at step ${where.step} (${where.weight}%); green stays watched`);
           ctx.events.info(
             'shift.paused',
@@ -118,6 +123,7 @@ export async function watchWait(
             break;
           }
           paused = false;
+          watch.moment?.('resume', intent.by);
           await answer(true, `resumed at step ${where.step} (${where.weight}%)`);
           ctx.events.info('shift.resumed', `${intent.by} resumed the deploy at ${where.weight}%`, {
             weight: where.weight,
@@ -126,6 +132,7 @@ export async function watchWait(
           });
           break;
         case 'abort':
+          watch.moment?.('abort', intent.by);
           await answer(true, `aborting at step ${where.step} (${where.weight}%): traffic goes back to blue`);
           throw new DeploymentFailed(
             'ABORTED',
@@ -149,6 +156,7 @@ export async function watchWait(
         `nobody approved within ${formatDuration(wait.timeout)}: ${wait.onTimeout === 'abort' ? 'traffic goes back to blue' : 'going on, as onTimeout says'}`,
         { weight: where.weight, step: where.step, onTimeout: wait.onTimeout },
       );
+      watch.moment?.('approval-timeout');
       if (wait.onTimeout === 'promote') return 'promoted';
       throw new DeploymentFailed(
         'APPROVAL_TIMED_OUT',

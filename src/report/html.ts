@@ -39,6 +39,13 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
       `<line x1="${x(p.at).toFixed(1)}" x2="${x(p.at).toFixed(1)}" y1="${chartTop}" y2="${chartTop + chartHeight}" class="phase ${p.phase === 'failed' || p.phase === 'rolling-back' ? 'bad' : ''}" data-phase="${esc(p.phase)}" data-at="${p.at}"><title>${esc(p.phase)} at ${seconds(p.at)}</title></line>`,
   );
 
+  // Each moment a labelled flag above the chart's top edge, so it reads apart from the phases' lines.
+  const momentMarks = t.moments.map((m) => {
+    const at = x(m.at).toFixed(1);
+    const words = momentWords(m);
+    return `<g class="moment" data-moment="${esc(m.kind)}" data-at="${m.at}"${m.by ? ` data-by="${esc(m.by)}"` : ''}><line x1="${at}" x2="${at}" y1="${chartTop - 6}" y2="${chartTop + chartHeight}"/><path d="M${at},${chartTop - 6} l7,-5 l-7,-5 z"/><title>${esc(`${words} at ${seconds(m.at)}`)}</title></g>`;
+  });
+
   const checkNames = [...new Set(t.checks.map((c) => c.check))];
   const rowsTop = chartTop + chartHeight + 40;
   const rowHeight = 56;
@@ -68,11 +75,20 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   const failure = t.reason
     ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
     : '';
-  const phaseList = t.phases
-    .map(
-      (p) =>
-        `<li data-phase="${esc(p.phase)}" data-at="${p.at}"><b>${seconds(p.at)}</b> ${esc(p.phase)}</li>`,
-    )
+  // Phases and moments in one list, in the order they happened.
+  const happened = [
+    ...t.phases.map((p) => ({
+      at: p.at,
+      html: `<li data-phase="${esc(p.phase)}" data-at="${p.at}"><b>${seconds(p.at)}</b> ${esc(p.phase)}</li>`,
+    })),
+    ...t.moments.map((m) => ({
+      at: m.at,
+      html: `<li class="moment" data-moment="${esc(m.kind)}" data-at="${m.at}"><b>${seconds(m.at)}</b> ${esc(momentWords(m))}</li>`,
+    })),
+  ];
+  const phaseList = happened
+    .sort((a, b) => a.at - b.at)
+    .map((h) => h.html)
     .join('');
 
   return `<!doctype html>
@@ -93,6 +109,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   .phase { stroke: #90a4ae; stroke-dasharray: 4 3; } .phase.bad { stroke: #c62828; }
   .threshold { stroke: #c62828; stroke-dasharray: 6 4; opacity: 0.6; }
   .reading.pass { fill: #2e7d32; } .reading.fail { fill: #c62828; } .reading.inconclusive { fill: #9e9e9e; }
+  .moment line { stroke: #ef6c00; stroke-width: 2; } .moment path { fill: #ef6c00; } li.moment { color: #b34700; }
   ol.phases { columns: 2 14em; padding-left: 1.2em; }
 </style>
 </head>
@@ -110,6 +127,7 @@ ${failure}
   <text x="${left}" y="${y(0) + 16}" font-size="12">0s</text>
   <text x="${width - right}" y="${y(0) + 16}" text-anchor="end" font-size="12">${seconds(t.startedAt + span)}</text>
   ${phaseLines.join('\n  ')}
+  ${momentMarks.join('\n  ')}
   ${series.join('\n  ')}
   ${checkRows.join('\n  ')}
 </svg>
@@ -118,6 +136,19 @@ ${failure}
 </body>
 </html>
 `;
+}
+
+const momentNames: Record<string, string> = {
+  promote: 'promoted',
+  'promote-full': 'promoted to 100%',
+  pause: 'paused',
+  resume: 'resumed',
+  abort: 'aborted',
+  'approval-timeout': 'approval gate timed out',
+};
+
+function momentWords(m: { kind: string; by: string | null }): string {
+  return `${momentNames[m.kind] ?? m.kind}${m.by ? ` by ${m.by}` : ''}`;
 }
 
 function esc(text: string): string {

@@ -16,6 +16,8 @@ export interface Timeline {
   phases: { phase: string; at: number }[];
   /** Each fleet's share of traffic at every change, by a label people read (`green v2`, `blue`). */
   weights: { at: number; shares: Record<string, number> }[];
+  /** What people did to it while it ran (promote, pause, resume, abort) and gates that timed out. */
+  moments: { at: number; kind: string; by: string | null }[];
   /** Each check's readings over time. */
   checks: {
     at: number;
@@ -38,9 +40,11 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
   const phases: Timeline['phases'] = [];
   const weights: Timeline['weights'] = [];
   const checks: Timeline['checks'] = [];
+  const moments: Timeline['moments'] = [];
   const seenReadings = new Set<string>();
   for (const entry of entries) {
     if (phases.at(-1)?.phase !== entry.phase) phases.push({ phase: entry.phase, at: entry.at });
+    if (entry.moment) moments.push({ at: entry.at, kind: entry.moment.kind, by: entry.moment.by ?? null });
     if (entry.weights) {
       const shares = Object.fromEntries(Object.entries(entry.weights).map(([fleet, w]) => [label(fleet), w]));
       weights.push({ at: entry.at, shares });
@@ -72,6 +76,7 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
     failedIn: folded.failedIn ?? null,
     phases,
     weights,
+    moments,
     checks: checks.sort((a, b) => a.at - b.at),
   };
 }

@@ -29,6 +29,9 @@ export type Phase =
   | 'succeeded'
   | 'failed';
 
+/** What can happen to a running deploy from outside it: drawn as moments on its report. */
+export type MomentKind = 'promote' | 'promote-full' | 'pause' | 'resume' | 'abort' | 'approval-timeout';
+
 export const terminalPhases: ReadonlySet<Phase> = new Set(['succeeded', 'failed']);
 
 export interface JournalEntry {
@@ -55,6 +58,8 @@ export interface JournalEntry {
   by?: string;
   /** The strategy's name a deploy started with, for `cutover history`. */
   strategyName?: string;
+  /** Something a person (or the gate's timer) did to a running deploy, for the report. */
+  moment?: { kind: MomentKind; by?: string | undefined };
   /** The latest reading of each shift check, for `status --watch` and the report. */
   checks?: Record<
     string,

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -57,12 +57,18 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     expect((await cli(p.dir, ['pause', ...words])).code).toBe(2);
     expect((await cli(p.dir, ['rollback', ...words])).code).toBe(3);
 
-    const promoted = await cli(p.dir, ['promote', ...words]);
+    const promoted = await cli(p.dir, ['promote', ...words], { CUTOVER_ACTOR: 'alice' });
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(promoted.events.map((e) => e.code)).toEqual(
       expect.arrayContaining(['approval.promoted', 'health.passed', 'traffic.shifted', 'deploy.succeeded']),
     );
     expect(await served()).toBe('v2');
+    // The report shows who promoted it, and when.
+    const report = await cli(p.dir, ['report', ...words, '--out', join(p.dir, 'promoted.html')]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(p.dir, 'promoted.html'), 'utf8')).toMatch(
+      /data-moment="promote" data-at="\d+" data-by="alice"/,
+    );
     const after = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as Record<
       string,
       unknown
@@ -99,9 +105,14 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
   it('GIVEN a detached deploy WHEN abort runs THEN green is stopped and v1 serves as before', async () => {
     await gated();
     expect((await cli(p.dir, ['deploy', ...words, 'version=v2', '--detach'])).code).toBe(0);
-    const aborted = await cli(p.dir, ['abort', ...words]);
+    const aborted = await cli(p.dir, ['abort', ...words], { CUTOVER_ACTOR: 'bob' });
     expect(aborted.code, aborted.stderr).toBe(0);
     expect(await served()).toBe('v1');
+    const report = await cli(p.dir, ['report', ...words, '--out', join(p.dir, 'aborted.html')]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(p.dir, 'aborted.html'), 'utf8')).toMatch(
+      /data-moment="abort" data-at="\d+" data-by="bob"/,
+    );
     const status = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
       fleets: { version: string }[];
     };

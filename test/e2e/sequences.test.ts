@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -80,6 +80,10 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
     expect((await baking.done).code).toBe(1);
     expect(await served(p.endpoint)).toBe('v2');
+    // Stopped by a signal, the deploy itself records the abort moment its report draws.
+    const report = join(p.dir, 'v3.html');
+    expect((await cli(p.dir, ['report', ...words, '--out', report])).code).toBe(0);
+    expect(readFileSync(report, 'utf8')).toMatch(/data-moment="abort" data-at="\d+"/);
     const rolledBack = await cli(p.dir, ['rollback', ...words]);
     expect(rolledBack.code).toBe(0);
     expect(await served(p.endpoint)).toBe('v1');

@@ -4,6 +4,8 @@ import type { IntentKind } from '../../src/controller/intents.js';
 import { FileIntents } from '../../src/state/intent-file.js';
 import type { Strategy } from '../../strategies/types.js';
 import { controllerHarness } from '../helpers/controller.js';
+import { timelineOf } from '../../src/report/timeline.js';
+import { reportHtml } from '../../src/report/html.js';
 
 /**
  * Approval gates and requests from other processes (promote, pause, resume, abort) on the in-memory
@@ -43,6 +45,10 @@ function requests(intents: FileIntents, plan: [afterMs: number, kind: IntentKind
   });
 }
 
+/** What the report will draw as moments of d-v2, from its journal. */
+const moments = () =>
+  (timelineOf(harness.ctx.journal.entries('d-v2'))?.moments ?? []).map((m) => [m.kind, m.by]);
+
 const shifts = () => harness.target.calls.filter((c) => c.startsWith('weights'));
 const deployV2 = () => deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' });
 
@@ -58,6 +64,7 @@ describe('approval gates', () => {
     const started = harness.clock.now();
     requests(intents, [[20 * minute, 'promote']]);
     await deployV2();
+    expect(moments()).toEqual([['promote', 'ops']]);
     expect(shifts()).toEqual(['weights v2=10,v1=90', 'weights v2=100']);
     expect(harness.clock.now() - started).toBeGreaterThanOrEqual(20 * minute + harness.ctx.bake);
     expect(harness.clock.now() - started).toBeLessThan(30 * minute);
@@ -119,6 +126,7 @@ describe('approval gates', () => {
     await expect(deployV2()).rejects.toMatchObject({ code: 'APPROVAL_TIMED_OUT' });
     expect(shifts()).toEqual(['weights v2=10,v1=90', 'weights v1=100']);
     expect(harness.target.liveVersion()).toBe('v1');
+    expect(moments()).toEqual([['approval-timeout', null]]);
   });
 
   it('GIVEN a gate with onTimeout: promote WHEN nobody answers THEN the deploy goes on', async () => {
@@ -178,6 +186,20 @@ describe('requests to a running deploy', () => {
     expect(harness.clock.now() - started).toBeLessThan(47 * minute);
     expect(harness.codes()).toEqual(expect.arrayContaining(['shift.paused', 'shift.resumed']));
     expect(harness.target.liveVersion()).toBe('v2');
+    // The journal keeps both moments, 30 minutes apart, and the report draws them.
+    const timeline = timelineOf(harness.ctx.journal.entries('d-v2'));
+    expect(timeline?.moments.map((m) => [m.kind, m.by])).toEqual([
+      ['pause', 'ops'],
+      ['resume', 'ops'],
+    ]);
+    const [paused, resumed] = timeline?.moments ?? [];
+    expect((resumed?.at ?? 0) - (paused?.at ?? 0)).toBeGreaterThanOrEqual(30 * minute);
+    expect((resumed?.at ?? 0) - (paused?.at ?? 0)).toBeLessThan(31 * minute);
+    if (!timeline) throw new Error('no timeline');
+    const html = reportHtml(timeline, { artifact: 'catalog', environment: 'test' });
+    expect(html).toContain(`data-moment="pause" data-at="${paused?.at}" data-by="ops"`);
+    expect(html).toContain('paused by ops');
+    expect(html).toContain('resumed by ops');
   });
 
   it('GIVEN promote --full at 10% THEN the deploy skips 50% and goes to 100%, and still bakes', async () => {
@@ -188,6 +210,7 @@ describe('requests to a running deploy', () => {
     await deployV2();
     expect(shifts()).toEqual(['weights v2=10,v1=90', 'weights v2=100']);
     expect(harness.clock.now() - started).toBeGreaterThanOrEqual(minute + harness.ctx.bake);
+    expect(moments()).toEqual([['promote-full', 'ops']]);
   });
 
   it('GIVEN promote during the bake THEN the deploy declines it and bakes its full time', async () => {
@@ -216,6 +239,11 @@ describe('requests to a running deploy', () => {
       'already paused',
     ]);
     expect(harness.target.liveVersion()).toBe('v2');
+    // Only what the deploy acted on is a moment: declined requests changed nothing.
+    expect(moments()).toEqual([
+      ['pause', 'ops'],
+      ['resume', 'ops'],
+    ]);
   });
 
   it('GIVEN abort mid-bake from another process THEN traffic goes back to blue and the deploy fails', async () => {
@@ -226,5 +254,9 @@ describe('requests to a running deploy', () => {
     expect(shifts().at(-1)).toBe('weights v1=100');
     expect(harness.target.liveVersion()).toBe('v1');
     expect((await intents.read('d-v2')).reply).toMatchObject({ done: true });
+    expect(moments()).toEqual([['abort', 'ops']]);
+    expect(timelineOf(harness.ctx.journal.entries('d-v2'))?.phases.map((p) => p.phase)).toEqual(
+      expect.arrayContaining(['baking', 'rolling-back', 'failed']),
+    );
   });
 });
