@@ -27,6 +27,7 @@ export function assessErrorRate(
       detail: `${green.requests} requests < ${options.minRequests}`,
       value: green.requests,
       threshold: options.minRequests,
+      counted: countedOf(green),
     };
   }
   const greenRate = rateOf(green);
@@ -36,12 +37,19 @@ export function assessErrorRate(
       outcome: 'fail',
       detail: `${greenWords} > ${formatPercent(options.max)}%`,
       value: greenRate,
+      counted: countedOf(green),
       threshold: options.max,
     };
   }
   const within = `${greenWords} ≤ ${formatPercent(options.max)}%`;
   if (options.maxOverBlue === undefined) {
-    return { outcome: 'pass', detail: within, value: greenRate, threshold: options.max };
+    return {
+      outcome: 'pass',
+      detail: within,
+      value: greenRate,
+      counted: countedOf(green),
+      threshold: options.max,
+    };
   }
   if (blue === undefined || blue.requests < options.minRequests) {
     const why = blue === undefined ? 'no counts' : `${blue.requests} requests < ${options.minRequests}`;
@@ -49,6 +57,7 @@ export function assessErrorRate(
       outcome: 'pass',
       detail: `${within}; not compared with blue (${why})`,
       value: greenRate,
+      counted: countedOf(green),
       threshold: options.max,
     };
   }
@@ -61,6 +70,7 @@ export function assessErrorRate(
       outcome: 'fail',
       detail: `${greenWords} is ${formatPercent(over)} points above ${blueWords} > ${formatPercent(options.maxOverBlue)} allowed`,
       value: greenRate,
+      counted: countedOf(green),
       threshold: limit,
     };
   }
@@ -68,6 +78,7 @@ export function assessErrorRate(
     outcome: 'pass',
     detail: `${within}, ${blueWords}`,
     value: greenRate,
+    counted: countedOf(green),
     threshold: Math.min(options.max, limit),
   };
 }
@@ -109,6 +120,10 @@ function rateOf(counts: RequestCounts): number {
 }
 
 /** Above the limit by more than floating point's noise: 7 errors in 700 requests is 1%, not above it. */
+function countedOf(counts: RequestCounts): { requests: number; failed: number } {
+  return { requests: counts.requests, failed: counts.errors };
+}
+
 function exceeds(value: number, limit: number): boolean {
   return value - limit > 1e-9 * Math.max(1, Math.abs(limit));
 }

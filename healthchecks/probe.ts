@@ -36,6 +36,7 @@ export function assessProbe(tally: ProbeTally, options: ProbeOptions): Judgement
       : `${counted}, ≤ ${options.maxFailures} allowed${last}`,
     value: tally.failed,
     threshold: options.maxFailures,
+    counted: { requests: tally.requests, failed: tally.failed },
   };
 }
 

@@ -29,11 +29,13 @@ export interface CheckReading {
   /** The measured value and its limit, where there is one number to draw (the report). */
   value?: number;
   threshold?: number;
+  /** The requests behind the value, where it counts them (the probe, the error rate): the report's successes and failures. */
+  counted?: { requests: number; failed: number };
   at: number;
 }
 
 /** What a pure judge decides from one measurement; the check adds its name and the time. */
-export type Judgement = Pick<CheckReading, 'outcome' | 'detail' | 'value' | 'threshold'>;
+export type Judgement = Pick<CheckReading, 'outcome' | 'detail' | 'value' | 'threshold' | 'counted'>;
 
 /** What a check that works between its reads (the probe's steady requests) is given for the whole watch. */
 export interface ShiftCheckContext {

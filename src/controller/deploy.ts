@@ -312,6 +312,7 @@ async function shiftAndGoLive(
               // The number measured and its limit, for the report to draw against each other.
               ...(r.value !== undefined ? { value: r.value } : {}),
               ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+              ...(r.counted ? { counted: r.counted } : {}),
             },
           ]),
         ),

@@ -70,7 +70,27 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
     );
     return `<text x="${left - 8}" y="${top + rowHeight / 2 - 2}" text-anchor="end" font-size="12">${esc(name)}</text>${limit}${dots.join('')}`;
   });
-  const height = rowsTop + Math.max(checkNames.length, 1) * rowHeight + 10;
+  // Where a check counts requests (the probe, the error rate), a strip of its successes and failures:
+  // one bar a reading, as tall as the requests it counted (scaled to the check's busiest reading), red
+  // for the failed ones below green for the rest.
+  const countedNames = checkNames.filter((name) => t.checks.some((c) => c.check === name && c.counted));
+  const countTop = rowsTop + checkNames.length * rowHeight;
+  const countRows = countedNames.map((name, row) => {
+    const top = countTop + row * rowHeight;
+    const readings = t.checks.filter((c) => c.check === name && c.counted);
+    const most = Math.max(...readings.map((c) => c.counted?.requests ?? 0), 1);
+    const base = top + rowHeight - 8;
+    const tall = (n: number) => (n / most) * (rowHeight - 16);
+    const bars = readings.map((c) => {
+      const { requests, failed } = c.counted ?? { requests: 0, failed: 0 };
+      const cx = x(c.at) - 3;
+      const bad = tall(failed);
+      const good = tall(requests - failed);
+      return `<g class="counted" data-check="${esc(name)}" data-at="${c.at}" data-requests="${requests}" data-failed="${failed}"><rect class="ok" x="${cx.toFixed(1)}" y="${(base - bad - good).toFixed(1)}" width="6" height="${good.toFixed(1)}"/><rect class="failed" x="${cx.toFixed(1)}" y="${(base - bad).toFixed(1)}" width="6" height="${bad.toFixed(1)}"/><title>${esc(`${name} at ${seconds(c.at)}: ${requests - failed} succeeded, ${failed} failed`)}</title></g>`;
+    });
+    return `<text x="${left - 8}" y="${top + rowHeight / 2 - 2}" text-anchor="end" font-size="12">${esc(name)}</text><text x="${left - 8}" y="${top + rowHeight / 2 + 12}" text-anchor="end" font-size="11" fill="#555">requests</text><line class="axis" x1="${left}" x2="${width - right}" y1="${base}" y2="${base}"/>${bars.join('')}`;
+  });
+  const height = countTop + Math.max(countedNames.length, checkNames.length === 0 ? 1 : 0) * rowHeight + 10;
 
   const failure = t.reason
     ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
@@ -108,6 +128,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   .axis { stroke: #999; } .grid { stroke: #eee; }
   .phase { stroke: #90a4ae; stroke-dasharray: 4 3; } .phase.bad { stroke: #c62828; }
   .threshold { stroke: #c62828; stroke-dasharray: 6 4; opacity: 0.6; }
+  .counted .ok { fill: #81c784; } .counted .failed { fill: #c62828; }
   .reading.pass { fill: #2e7d32; } .reading.fail { fill: #c62828; } .reading.inconclusive { fill: #9e9e9e; }
   .moment line { stroke: #ef6c00; stroke-width: 2; } .moment path { fill: #ef6c00; } li.moment { color: #b34700; }
   ol.phases { columns: 2 14em; padding-left: 1.2em; }
@@ -130,6 +151,7 @@ ${failure}
   ${momentMarks.join('\n  ')}
   ${series.join('\n  ')}
   ${checkRows.join('\n  ')}
+  ${countRows.join('\n  ')}
 </svg>
 <h2>What happened</h2>
 <ol class="phases">${phaseList}</ol>

@@ -26,6 +26,7 @@ export interface Timeline {
     detail: string;
     value?: number;
     threshold?: number;
+    counted?: { requests: number; failed: number };
   }[];
 }
 
@@ -60,6 +61,7 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
         detail: reading.detail,
         ...(reading.value !== undefined ? { value: reading.value } : {}),
         ...(reading.threshold !== undefined ? { threshold: reading.threshold } : {}),
+        ...(reading.counted ? { counted: reading.counted } : {}),
       });
     }
   }

@@ -69,6 +69,7 @@ export interface JournalEntry {
       at: number;
       value?: number | undefined;
       threshold?: number | undefined;
+      counted?: { requests: number; failed: number } | undefined;
     }
   >;
 }

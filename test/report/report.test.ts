@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src/report/html.js';
@@ -10,13 +10,21 @@ import { stopAgent } from '../helpers/local.js';
 /** A canary at 10% whose error-rate check passed, then failed. */
 const canary = failedCanary(
   [
-    { outcome: 'pass', detail: 'green 5xx 0% over 40 requests', at: 3900, value: 0, threshold: 0.01 },
+    {
+      outcome: 'pass',
+      detail: 'green 5xx 0% over 40 requests',
+      at: 3900,
+      value: 0,
+      threshold: 0.01,
+      counted: { requests: 40, failed: 0 },
+    },
     {
       outcome: 'fail',
       detail: 'green 5xx 19.6% over 285 requests > 1% <b>',
       at: 4900,
       value: 0.196,
       threshold: 0.01,
+      counted: { requests: 285, failed: 56 },
     },
   ],
   'check `errorRate` failed at 10%',
@@ -34,7 +42,8 @@ describe('the report page', () => {
     expect(html).toContain('data-series="green v2" data-points="3000:10;5100:0"');
     expect(html).toContain('data-series="blue" data-points="3000:90;5100:100"');
     // Two readings and the threshold's line.
-    expect(html.match(/data-check="errorRate"/g)).toHaveLength(3);
+    expect(html.match(/class="reading[^>]*data-check="errorRate"/g)).toHaveLength(2);
+    expect(html.match(/class="threshold"[^>]*data-check="errorRate"/g)).toHaveLength(1);
     expect(html).toContain('data-outcome="fail"');
     expect(html).toMatch(/data-phase="rolling-back" data-at="5100"/);
     // Each measured value against its threshold: the failing one drawn above the dashed line, the passing one below.
@@ -45,6 +54,15 @@ describe('the report page', () => {
     expect(cy('0.196')).toBeLessThan(limit);
     expect(cy('0')).toBeGreaterThan(limit);
     expect(html).toContain('Failed while shifting');
+    // The requests each reading counted: successes and failures, a bar each.
+    expect(html).toContain('data-check="errorRate" data-at="3900" data-requests="40" data-failed="0"');
+    expect(html).toContain('data-check="errorRate" data-at="4900" data-requests="285" data-failed="56"');
+    const failedBar =
+      /data-failed="56"><rect class="ok"[^>]*height="([\d.]+)"\/><rect class="failed"[^>]*height="([\d.]+)"/.exec(
+        html,
+      );
+    expect(Number(failedBar?.[2])).toBeGreaterThan(0);
+    expect(Number(failedBar?.[1]) / Number(failedBar?.[2])).toBeCloseTo(229 / 56, 1);
     // Text from the journal is escaped, and the page fetches and runs nothing.
     expect(html).not.toContain('1% <b>');
     expect(html).toContain('1% &#60;b&#62;');
@@ -93,5 +111,35 @@ describe('cutover report (local, through the CLI)', () => {
     ]);
     expect(unknown.code).toBe(2);
     expect(existsSync(join(p.dir, 'x.html'))).toBe(false);
+  });
+});
+
+describe('the probe on the report (local, through the CLI)', () => {
+  it('GIVEN a flaky canary watched by the probe THEN the report draws the requests the probe sent, those that succeeded and those that failed', async () => {
+    p = await project();
+    const words = ['artifact=catalog', 'environment=e2e'];
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    appendFileSync(
+      join(p.dir, 'cutover.config.yaml'),
+      [
+        '    strategy: { name: canary, steps: [50, 100], stepBake: 3s }',
+        '    checks: { interval: 200ms, probe: { path: /, interval: 25ms, maxFailures: 1 } }',
+        '',
+      ].join('\n'),
+    );
+    // flaky answers 500 to every 5th request an instance serves: at 50%, about one probe in ten fails.
+    const flaky = await cli(p.dir, ['deploy', ...words, 'version=flaky']);
+    expect(flaky.code, flaky.stderr).toBe(1);
+    expect(flaky.stderr).toContain('check `probe` failed');
+    const out = join(p.dir, 'flaky.html');
+    expect((await cli(p.dir, ['report', ...words, '--out', out])).code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    const bars = [
+      ...html.matchAll(/data-check="probe" data-at="\d+" data-requests="(\d+)" data-failed="(\d+)"/g),
+    ].map((m) => ({ requests: Number(m[1]), failed: Number(m[2]) }));
+    expect(bars.length).toBeGreaterThan(0);
+    const last = bars.at(-1);
+    expect(last?.failed).toBeGreaterThan(1);
+    expect(last?.requests).toBeGreaterThan(last?.failed ?? 0);
   });
 });

@@ -14,6 +14,7 @@ describe('assessErrorRate', () => {
       detail: 'green 5xx rate 8% over 412 requests > 1%',
       value: (33 / 412) * 100,
       threshold: 1,
+      counted: { requests: 412, failed: 33 },
     });
     expect(assessErrorRate({ requests: 1000, errors: 79 }, undefined, limits).detail).toBe(
       'green 5xx rate 7.9% over 1000 requests > 1%',
@@ -60,6 +61,7 @@ describe('assessErrorRate', () => {
       detail: '12 requests < 50',
       value: 12,
       threshold: 50,
+      counted: { requests: 12, failed: 12 },
     });
     expect(assessErrorRate({ requests: 50, errors: 0 }, undefined, limits).outcome).toBe('pass');
   });
@@ -76,6 +78,7 @@ describe('assessErrorRate', () => {
           "green 5xx rate 2.1% over 1000 requests is 1.6 points above blue's 0.5% over 3000 requests > 0.5 allowed",
         value: 2.1,
         threshold: 1,
+        counted: { requests: 1000, failed: 21 },
       });
     });
 
@@ -244,6 +247,7 @@ describe('assessProbe', () => {
       detail: 'probe: 3 of 140 requests to / failed in step 2 > 0 allowed (last: 503)',
       value: 3,
       threshold: 0,
+      counted: { requests: 140, failed: 3 },
     });
   });
 
