@@ -1,4 +1,9 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { deploy } from '../src/controller/deploy.js';
+import { reportHtml } from '../src/report/html.js';
+import { timelineOf } from '../src/report/timeline.js';
+import { printReports, reportsDir } from './lib.js';
 import { awsHarness } from '../test/aws/harness.js';
 import { goodAmi, goodAmi2 } from '../test/aws/fixtures.js';
 
@@ -8,6 +13,7 @@ import { goodAmi, goodAmi2 } from '../test/aws/fixtures.js';
  * targets passing healthyThreshold checks, and the bake.
  */
 async function main(): Promise<void> {
+  const reports: string[] = [];
   for (const throttleRate of [0, 0.5]) {
     const h = awsHarness({
       throttleRate,
@@ -33,10 +39,19 @@ async function main(): Promise<void> {
         `ideal wait ${(ideal / 1000).toFixed(0)} s (launch ${h.account.launchDelayMs / 1000} s + ${tg.healthyThreshold} × ${tg.intervalMs / 1000} s health + bake ${h.ctx.bake / 1000} s); ` +
           `deploy took ${(took / 1000).toFixed(0)} s; overhead ${((took - ideal) / 1000).toFixed(0)} s (${(((took - ideal) / ideal) * 100).toFixed(1)}%)`,
       );
+      // The deploy's report, from the journal this run wrote (its times are the virtual clock's).
+      const timeline = timelineOf(h.ctx.journal.entries('d-bench'));
+      if (timeline) {
+        mkdirSync(reportsDir, { recursive: true });
+        const path = join(reportsDir, `aws-throttled-${throttleRate * 100}.html`);
+        writeFileSync(path, reportHtml(timeline, { artifact: 'catalog', environment: 'bench (fake aws)' }));
+        reports.push(path);
+      }
     } finally {
       h.cleanup();
     }
   }
+  printReports(reports);
 }
 
 await main();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { demoArtifactYaml, freePort, median, runCli, sleep } from './lib.js';
+import { demoArtifactYaml, freePort, median, printReports, runCli, saveReport, sleep } from './lib.js';
 import { wrk, type WrkResult } from './wrk.js';
 
 /**
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   const words = ['artifact=catalog', 'environment=bench'];
   const good: Run[] = [];
   const bad: Run[] = [];
+  const reports: (string | undefined)[] = [];
   try {
     const first = await runCli(dir, ['deploy', ...words, 'version=v1', 'strategy=all-at-once']);
     if (first.code !== 0) throw new Error(`deploy v1 failed:\n${first.stderr}`);
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
       // Alternating, so that noise on this shared machine hits both alike; v2 goes live, so the next
       // round's flaky canary starts from v2, and a rollback puts v1 back for the next v2.
       good.push(await canaryUnderLoad(dir, endpoint, 'v2'));
+      reports.push(await saveReport(dir, words, `canary-v2-round-${round + 1}`));
       bad.push(await canaryUnderLoad(dir, endpoint, 'flaky'));
+      reports.push(await saveReport(dir, words, `canary-flaky-round-${round + 1}`));
       await runCli(dir, ['rollback', ...words]);
     }
   } finally {
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
     );
   const reason = bad.find((r) => r.checkFailed)?.checkFailed;
   if (reason) console.log(`flaky: the failing reading said: ${reason}`);
+  printReports(reports);
 }
 
 await main();

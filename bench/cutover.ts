@@ -2,7 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { demoArtifactYaml, freePort, median, runCli, sleep, startHaproxy, startNginx } from './lib.js';
+import {
+  demoArtifactYaml,
+  freePort,
+  median,
+  printReports,
+  runCli,
+  saveReport,
+  sleep,
+  startHaproxy,
+  startNginx,
+} from './lib.js';
 import { wrk, type WrkResult } from './wrk.js';
 
 /**
@@ -89,6 +99,7 @@ async function switches(dir: string, endpoint: string, words: string[], load: st
   const run = wrk(dir, { url: endpoint, connections, threads, seconds: 600, versions: true });
   const done: { label: string; from: string; to: string; start: number; end: number; code: number | null }[] =
     [];
+  const reports: (string | undefined)[] = [];
   try {
     await sleep(1000);
     for (const [label, args, from, to] of [
@@ -100,6 +111,7 @@ async function switches(dir: string, endpoint: string, words: string[], load: st
       const result = await runCli(dir, [...args]);
       done.push({ label, from, to, start, end: Date.now(), code: result.code });
       if (result.code !== 0) console.error(result.stderr);
+      reports.push(await saveReport(dir, words, `cutover-${label.replace(/[^a-z0-9]+/gi, '-')}`));
       await sleep(1000);
     }
   } finally {
@@ -123,6 +135,7 @@ async function switches(dir: string, endpoint: string, words: string[], load: st
       `${s.label.padEnd(22)} ${String(s.code).padStart(4)}  ${fmt(s.end)}  ${fmt(firstNew)}  ${fmt(allNew)}`,
     );
   });
+  printReports(reports);
 }
 
 async function liveBackends(dir: string, words: string[]): Promise<string[]> {

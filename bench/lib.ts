@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 /**
  * Shared pieces of the benchmark scripts. They print numbers; they assert nothing. They reach cutover only
@@ -34,6 +34,29 @@ export function demoArtifactYaml(): string {
   catalog:
     command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(resolve('examples/catalog/server.mjs'))}]
 `;
+}
+
+/** Where the benches write the report of each run they make: beside the repo, ignored by git. */
+export const reportsDir = resolve('bench-reports');
+
+/**
+ * Writes the report of the environment's latest deployment as `bench-reports/<name>.html` and says
+ * where; a report that cannot be written is said and the bench goes on (it measures, not reports).
+ */
+export async function saveReport(cwd: string, words: string[], name: string): Promise<string | undefined> {
+  mkdirSync(reportsDir, { recursive: true });
+  const out = join(reportsDir, `${name}.html`);
+  const result = await runCli(cwd, ['report', ...words, '--out', out]);
+  if (result.code === 0) return out;
+  console.error(`no report of ${name}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
+  return undefined;
+}
+
+export function printReports(paths: (string | undefined)[]): void {
+  const written = paths.filter((p): p is string => p !== undefined);
+  if (written.length === 0) return;
+  console.log(`\nreports of these runs (open in a browser):`);
+  for (const path of written) console.log(`  ${relative(process.cwd(), path)}`);
 }
 
 export function median(values: number[]): number {

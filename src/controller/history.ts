@@ -42,20 +42,24 @@ function entryOf(record: DeploymentRecord): HistoryEntry {
   };
 }
 
+/** How a deploy only the target remembers ended, from its fleet's role while the fleet exists. */
+export function targetResultOf(record: TargetRecord, fleets: FleetInfo[]): string {
+  const fleet = fleets.find((f) => f.deployment === record.deployment);
+  return fleet === undefined
+    ? 'unknown'
+    : fleet.role === 'failed'
+      ? 'failed'
+      : fleet.role === 'green'
+        ? 'in progress'
+        : 'succeeded';
+}
+
 /**
  * A deploy only the target remembers: how it ended is known while its fleet exists (its role), and
  * not once it is gone, which `result: 'unknown'` says rather than guess.
  */
 function entryFromTarget(record: TargetRecord, fleets: FleetInfo[]): HistoryEntry {
-  const fleet = fleets.find((f) => f.deployment === record.deployment);
-  const result =
-    fleet === undefined
-      ? 'unknown'
-      : fleet.role === 'failed'
-        ? 'failed'
-        : fleet.role === 'green'
-          ? 'in progress'
-          : 'succeeded';
+  const result = targetResultOf(record, fleets);
   return {
     deployment: record.deployment,
     kind: 'deploy',

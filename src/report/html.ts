@@ -92,6 +92,10 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   });
   const height = countTop + Math.max(countedNames.length, checkNames.length === 0 ? 1 : 0) * rowHeight + 10;
 
+  const fromTarget =
+    t.source === 'target'
+      ? `<p class="note" data-source="target"${t.now ? ` data-role="${esc(t.now.role)}" data-share="${t.now.share}"` : ''}><strong>This runner has no journal of this deployment.</strong> What the target still holds is shown: who launched which version, and when${t.now ? `; its fleet is ${esc(t.now.role)} and takes ${t.now.share}% of traffic now` : '; its fleet is gone, so how it ended is unknown'}. Its traffic over time, its checks' readings and what failed were recorded by the runner that ran it: run the report there, or keep that runner's state folder.</p>`
+      : '';
   const failure = t.reason
     ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
     : '';
@@ -123,6 +127,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   .meta { color: #555; margin: 0 0 12px; overflow-wrap: anywhere; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; background: #555; }
   .badge.succeeded { background: #2e7d32; } .badge.failed { background: #c62828; }
+  .note { border-left: 4px solid #1565c0; background: #e3f2fd; padding: 8px 12px; }
   .failure { border-left: 4px solid #c62828; background: #fdecea; padding: 8px 12px; overflow-wrap: anywhere; }
   svg { width: 100%; height: auto; display: block; }
   .axis { stroke: #999; } .grid { stroke: #eee; }
@@ -134,10 +139,10 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   ol.phases { columns: 2 14em; padding-left: 1.2em; }
 </style>
 </head>
-<body data-deployment="${esc(t.deployment)}" data-result="${esc(t.result)}" data-started="${t.startedAt}" data-ended="${t.endedAt}">
+<body data-source="${t.source}" data-deployment="${esc(t.deployment)}" data-result="${esc(t.result)}" data-started="${t.startedAt}" data-ended="${t.endedAt}">
 <h1>${esc(about.artifact)} in ${esc(about.environment)}: ${esc(t.kind)} ${esc(t.version ?? '')} <span class="badge ${esc(t.result)}">${esc(t.result)}</span></h1>
 <p class="meta">${esc(t.deployment)} · started ${new Date(t.startedAt).toISOString()}${t.by ? ` by ${esc(t.by)}` : ''} · ${seconds(t.endedAt)}${t.strategy ? ` · ${esc(t.strategy)}` : ''}</p>
-${failure}
+${fromTarget}${failure}
 <svg viewBox="0 0 ${width} ${height}" role="img" aria-label="traffic share of each fleet over time, with the phases and the checks' readings">
   <line class="grid" x1="${left}" x2="${width - right}" y1="${y(50)}" y2="${y(50)}"/>
   <line class="axis" x1="${left}" x2="${left}" y1="${chartTop}" y2="${chartTop + chartHeight}"/>

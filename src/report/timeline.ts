@@ -2,6 +2,8 @@ import type { JournalEntry } from '../state/journal.js';
 
 /** One deployment's story, as its journal tells it: what the report draws. */
 export interface Timeline {
+  /** `journal`: this runner ran it and recorded all of it; `target`: only what the target (aws) still holds. */
+  source: 'journal' | 'target';
   deployment: string;
   kind: 'deploy' | 'rollback';
   version: string | null;
@@ -18,6 +20,8 @@ export interface Timeline {
   weights: { at: number; shares: Record<string, number> }[];
   /** What people did to it while it ran (promote, pause, resume, abort) and gates that timed out. */
   moments: { at: number; kind: string; by: string | null }[];
+  /** Where only the target remembers it: its fleet's role and share of traffic now, or null when gone. */
+  now?: { role: string; share: number } | null;
   /** Each check's readings over time. */
   checks: {
     at: number;
@@ -66,6 +70,7 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
     }
   }
   return {
+    source: 'journal',
     deployment: first.deployment,
     kind: first.kind,
     version: folded.version ?? null,
