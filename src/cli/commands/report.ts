@@ -15,10 +15,12 @@ export const reportCommand: Command = {
 
 Writes one HTML file (inline SVG and CSS; no script, nothing fetched from the network, so it opens from
 a CI artifact) with the deployment's timeline from this runner's journal: each fleet's share of traffic
-over time, every check's readings, the phases it went through, and what failed. The numbers are also
-in data- attributes. Prints the file's path.
+over time, every check's readings and the requests it counted, the phases it went through, who
+promoted, paused or aborted it, and what failed. The numbers are also in data- attributes. On aws, a
+deploy this runner has no journal of is drawn from what AWS holds (who, which AMI, when, its role now).
+Prints the file's path.
 
-  deployment=ID   the deployment to draw (default: the latest; cutover history lists them)
+  deployment=ID   the deployment to draw (default: the newest; cutover history lists them)
   --out FILE      where to write it (default: cutover-report-<deployment>.html in the current folder)`,
 
   async run(args, io) {
