@@ -12,10 +12,27 @@ import { tempDir } from '../helpers/tmp.js';
  * The report page in headless Chromium (Debian's, which .ci/run installs): it renders with no console
  * error, its drawn numbers are the journal's, and it fits a laptop and a phone.
  */
-const canary = failedCanary(
-  [{ outcome: 'fail', detail: 'green 5xx 19.6% over 285 requests > 1%', at: 4900 }],
-  'check `errorRate` failed at 10% with a rather long reason that must wrap on a phone',
-);
+const canary = [
+  ...failedCanary(
+    [
+      {
+        outcome: 'fail',
+        detail: 'green 5xx 19.6% over 285 requests > 1%',
+        at: 4900,
+        counted: { requests: 285, failed: 56 },
+      },
+    ],
+    'check `errorRate` failed at 10% with a rather long reason that must wrap on a phone',
+  ),
+  // Someone paused it at 10% just before the check failed.
+  {
+    deployment: 'd-1',
+    kind: 'deploy' as const,
+    phase: 'shifting' as const,
+    at: 4500,
+    moment: { kind: 'pause' as const, by: 'a.person.with.a.long.name@example.com' },
+  },
+].sort((a, b) => a.at - b.at);
 
 let browser: Browser;
 const dir = tempDir('cutover-report-page-');
@@ -63,6 +80,24 @@ describe('the report page in headless Chromium', () => {
       expect(
         await page.$$eval('circle.reading', (c) => c.map((e) => e.getAttribute('data-outcome'))),
       ).toEqual(['fail']);
+      // The pause is flagged on the chart and listed, and the requests' bar shows its failed part.
+      expect(
+        await page.$$eval('g.moment', (g) =>
+          g.map((e) => [e.getAttribute('data-moment'), e.getAttribute('data-at')]),
+        ),
+      ).toEqual([['pause', '4500']]);
+      expect(await page.textContent('li.moment')).toContain(
+        'paused by a.person.with.a.long.name@example.com',
+      );
+      const bar = await page.$eval('g.counted', (g) => ({
+        requests: g.getAttribute('data-requests'),
+        failed: g.getAttribute('data-failed'),
+        ok: g.querySelector('rect.ok')?.getBoundingClientRect().height ?? 0,
+        bad: g.querySelector('rect.failed')?.getBoundingClientRect().height ?? 0,
+      }));
+      expect([bar.requests, bar.failed]).toEqual(['285', '56']);
+      expect(bar.bad).toBeGreaterThan(0);
+      expect(bar.ok / bar.bad).toBeCloseTo(229 / 56, 0);
       // The chart scales to the screen, and no text runs off it.
       const chart = await page.$eval('svg', (svg) => svg.getBoundingClientRect().width);
       expect(chart).toBeGreaterThan(width * 0.8);
