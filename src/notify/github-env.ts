@@ -1,3 +1,4 @@
+import { moduleOf } from '../providers/registry.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 
 /**
@@ -77,7 +78,7 @@ export function runUrlOf(env: NodeJS.ProcessEnv): string | undefined {
 export function environmentUrlFor(env: EnvironmentConfig, vars: NodeJS.ProcessEnv): string | undefined {
   const given = value(vars, 'CUTOVER_ENVIRONMENT_URL');
   if (given !== undefined) return httpUrl(given);
-  return env.target === 'local' ? `http://${env.listen}/` : undefined;
+  return moduleOf(env).publicUrl?.(env);
 }
 
 /** The REST path of a repository's deployments, with each name escaped as a path segment. */

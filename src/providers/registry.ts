@@ -1,77 +1,56 @@
-import type { Clock } from '../clock.js';
-import type { LoadedConfig } from '../config/load.js';
-import type { Service } from '../config/select.js';
+import { z } from 'zod';
 import { UserInputError } from '../errors.js';
-import type { RetryNotice } from './aws/retry.js';
+import { awsTarget } from './aws/module.js';
+import { localTarget } from './local/module.js';
+import type { TargetDeps, TargetModule } from './target-module.js';
 import type { Target } from './types.js';
 
-export interface TargetDeps {
-  loaded: LoadedConfig;
-  service: Service;
-  stateDir: string;
-  clock: Clock;
-  note?: (message: string) => void;
-  /** Told of each AWS call about to be retried (throttling, a lost response), with the wait. */
-  retried?: (notice: RetryNotice) => void;
-  /** The command's abort signal: retry waits end when it fires. */
-  signal?: AbortSignal;
-}
-
-type Factory = (deps: TargetDeps) => Promise<Target>;
-
 /**
- * Maps a config's `target:` to the code that drives it. Each target's code is imported only when an
- * environment uses it: the AWS SDK clients alone cost about 450 ms of start-up, which a local rollback
- * has no use for.
+ * Maps a config's `target:` to its module. Each module's heavy code is imported only when an
+ * environment uses it. A new target is one more module here and one more schema in the union.
  */
-const factories: Record<string, Factory> = {
-  local: async ({ loaded, service, stateDir, clock }) => {
-    if (service.env.target !== 'local') throw new Error('unreachable: local factory given another target');
-    const [{ AgentClient }, { createLocalTarget }] = await Promise.all([
-      import('./local/agent-client.js'),
-      import('./local/target.js'),
-    ]);
-    return createLocalTarget({
-      client: new AgentClient(stateDir),
-      environment: service.environment,
-      artifact: service.artifact,
-      env: service.env,
-      artifactConfig: service.artifactConfig,
-      baseDir: loaded.baseDir,
-      clock,
-    });
-  },
+export const environmentSchema = z.discriminatedUnion('target', [
+  localTarget.configSchema,
+  awsTarget.configSchema,
+]);
 
-  aws: async ({ service, clock, note, retried, signal }) => {
-    if (service.env.target !== 'aws') throw new Error('unreachable: aws factory given another target');
-    const [{ createAwsPorts }, { defaultRetry }, { createAwsTarget }] = await Promise.all([
-      import('./aws/clients.js'),
-      import('./aws/retry.js'),
-      import('./aws/target.js'),
-    ]);
-    return createAwsTarget({
-      env: service.env,
-      artifact: service.artifact,
-      environment: service.environment,
-      clock,
-      ports: createAwsPorts(service.env.region, {
-        ...defaultRetry,
-        ...(retried ? { onRetry: retried } : {}),
-        ...(signal ? { signal } : {}),
-      }),
-      ...(note ? { note } : {}),
-    });
-  },
-};
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
 
-export async function createTarget(deps: TargetDeps): Promise<Target> {
-  const factory = factories[deps.service.env.target];
-  if (!factory) {
+// The registry holds modules of different environment types; each is only ever given an environment its
+// own schema parsed (the union is discriminated on `target`), which this one cast stands for.
+type AnyModule = TargetModule<z.ZodType<EnvironmentConfig>>;
+const modules = [localTarget, awsTarget] as unknown as AnyModule[];
+
+export const targetNames: readonly string[] = modules.map((m) => m.name);
+
+export function targetModule(name: string): AnyModule {
+  const found = modules.find((m) => m.name === name);
+  if (!found) {
     throw new UserInputError(
       'TARGET_UNKNOWN',
-      `target \`${deps.service.env.target}\` of environment \`${deps.service.environment}\` is not known`,
-      `known targets: ${Object.keys(factories).join(', ')}`,
+      `target \`${name}\` is not known`,
+      `known targets: ${targetNames.join(', ')}`,
     );
   }
-  return factory(deps);
+  return found;
+}
+
+/** The environment's target module. */
+export function moduleOf(env: EnvironmentConfig): AnyModule {
+  return targetModule(env.target);
+}
+
+export function createTarget(deps: TargetDeps<EnvironmentConfig>): Promise<Target> {
+  return moduleOf(deps.service.env).create(deps);
+}
+
+/** Every module's problems across its environments, for the config schema to report. */
+export function crossEnvironmentIssues(
+  environments: Record<string, EnvironmentConfig>,
+): { environment: string; key: string; message: string }[] {
+  return modules.flatMap((m) =>
+    m.checkEnvironments
+      ? m.checkEnvironments(Object.entries(environments).filter(([, env]) => env.target === m.name))
+      : [],
+  );
 }

@@ -1,4 +1,6 @@
-import { downLocalEnvironment } from '../../providers/local/down.js';
+import { selectEnvironment } from '../../config/select.js';
+import { UserInputError } from '../../errors.js';
+import { moduleOf } from '../../providers/registry.js';
 import { ExitCode } from '../../api/exit-codes.js';
 import type { Command } from '../command.js';
 import { loadFromArgs, stateDirOf } from '../options.js';
@@ -17,7 +19,16 @@ and forgotten, so no later agent restarts them. Refused (exit 3) while a deploy 
 
   async run(args, io) {
     const loaded = loadFromArgs(args);
-    await downLocalEnvironment(loaded, args.words.environment ?? '', stateDirOf(args, loaded), io.events);
+    const environment = args.words.environment ?? '';
+    const env = selectEnvironment(loaded, environment);
+    const target = moduleOf(env);
+    if (!target.down) {
+      throw new UserInputError(
+        'DOWN_NOT_LOCAL',
+        `\`down\` stops environments that run on this machine; \`${environment}\` is ${env.target}`,
+      );
+    }
+    await target.down({ loaded, environment, stateDir: stateDirOf(args, loaded), events: io.events });
     return ExitCode.ok;
   },
 };

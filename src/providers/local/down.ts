@@ -1,6 +1,4 @@
 import type { LoadedConfig } from '../../config/load.js';
-import { selectEnvironment } from '../../config/select.js';
-import { UserInputError } from '../../errors.js';
 import type { Events } from '../../events.js';
 import { acquireLock, type Lock } from '../../state/lock.js';
 import { AgentClient } from './agent-client.js';
@@ -18,13 +16,6 @@ export async function downLocalEnvironment(
   stateDir: string,
   events: Events,
 ): Promise<void> {
-  const env = selectEnvironment(loaded, environment);
-  if (env.target !== 'local') {
-    throw new UserInputError(
-      'DOWN_NOT_LOCAL',
-      `\`down\` stops local environments; \`${environment}\` is ${env.target}`,
-    );
-  }
   const client = new AgentClient(stateDir);
   // An agent its watchdog is bringing back is waited for: stopping its instances from the state file
   // meanwhile would race the restarted agent, which reads the file and serves them again.
