@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UserInputError } from '../errors.js';
 import { isSameProcess } from '../providers/local/processes.js';
@@ -18,6 +19,8 @@ import { answerWaitMs, askDeploy } from '../controller/ask-deploy.js';
 import { underLock } from '../controller/locked.js';
 import { newDeploymentId } from '../ids.js';
 import { Journal } from '../state/journal.js';
+import { FileIntents } from '../state/intent-file.js';
+import { actorFrom } from '../notify/actor.js';
 import { startNotifying } from '../notify/start.js';
 import { DeploymentFailed } from '../errors.js';
 import { perform, type CommandOptions, type Host, type Invocation, type Scope } from './perform.js';
@@ -56,6 +59,15 @@ export function abort(options: AbortOptions & Host): Promise<AbortResult> {
     if (holder.stopsOnSignal === false) return askLibraryHost(options, holder, path, io, scope);
     // The deploy tells its own end; this process tells it only if that deploy could not (see the record).
     startNotifying(io, loaded, service, stateDir);
+    // Who asked goes with the signal, for the deploy to record with its abort (the report's moment).
+    await new FileIntents(stateDir, service.environment, service.artifact)
+      .send(holder.deployment, {
+        id: randomUUID(),
+        kind: 'abort',
+        at: Date.now(),
+        by: actorFrom(options.env ?? process.env).name,
+      })
+      .catch(() => undefined);
     return stopHolder(holder, path, new Journal(stateDir, service.environment, service.artifact), io);
   });
 }

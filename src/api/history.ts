@@ -1,4 +1,4 @@
-import { historyOf } from '../controller/history.js';
+import { historyOf, livenessOf } from '../controller/history.js';
 import { checkServiceOptions, serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
 import { UserInputError } from '../errors.js';
 import { perform, type CommandOptions, type Host } from './perform.js';
@@ -27,6 +27,8 @@ export function history(options: HistoryOptions & Host): Promise<HistoryResult> 
     const fromTarget = target.deployments
       ? { records: await target.deployments(), fleets: await target.fleet.list() }
       : undefined;
-    return { type: 'history', entries: historyOf(runtime.journal, limit, fromTarget) };
+    const { service, stateDir } = runtime;
+    const liveness = livenessOf(stateDir, service.environment, service.artifact, runtime.ctx.clock.now());
+    return { type: 'history', entries: historyOf(runtime.journal, limit, fromTarget, liveness) };
   });
 }

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { checkServiceOptions, serviceRuntime, type ServiceOptions } from '../controller/runtime.js';
 import { reportHtml } from '../report/html.js';
 import { timelineFor } from '../controller/report.js';
+import { livenessOf } from '../controller/history.js';
+import { describeCause, UserInputError } from '../errors.js';
 import { perform, type CommandOptions, type Host } from './perform.js';
 import type { ReportResult } from './results.js';
 
@@ -23,12 +25,23 @@ export function report(options: ReportOptions & Host): Promise<ReportResult> {
     checkServiceOptions(options);
     const runtime = await serviceRuntime(options, io.events, io.signal, io.clock, io.stopsOnSignal);
     scope.runtime = runtime;
-    const { service } = runtime;
-    const timeline = await timelineFor(runtime.ctx, service, options.deployment);
+    const { service, stateDir } = runtime;
+    const liveness = livenessOf(stateDir, service.environment, service.artifact, runtime.ctx.clock.now());
+    const timeline = await timelineFor(runtime.ctx, service, options.deployment, liveness);
     const id = timeline.deployment;
     scope.deployment = id;
+    scope.version = timeline.version ?? undefined;
     const path = resolve(options.out ?? `cutover-report-${id}.html`);
-    writeFileSync(path, reportHtml(timeline, service));
-    return { type: 'report', deployment: id, path, result: timeline.result };
+    try {
+      writeFileSync(path, reportHtml(timeline, service));
+    } catch (error) {
+      // Nothing changed anywhere: a page that cannot be written is bad input, not a failed deploy.
+      throw new UserInputError(
+        'REPORT_UNWRITABLE',
+        `cannot write the report to ${path}: ${(error as NodeJS.ErrnoException).code ?? describeCause(error)}`,
+        '--out FILE names a file in a folder that exists and can be written',
+      );
+    }
+    return { type: 'report', deployment: id, version: timeline.version, path, result: timeline.result };
   });
 }

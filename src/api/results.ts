@@ -118,6 +118,8 @@ export interface History {
 export interface Reported {
   type: 'report';
   deployment: string;
+  /** The version the deployment deployed or rolled back to. */
+  version: string | null;
   /** The file written (absolute). */
   path: string;
   /** How the deployment ended, or the phase it is in. */

@@ -91,6 +91,7 @@ export function documentOf(
 
 function deploymentOf(result: Result | Done, status: StatusDocument | null): string | null {
   if ('deployment' in result && typeof result.deployment === 'string') return result.deployment;
+  if (result.type === 'history') return null;
   return status?.deploying?.deployment ?? status?.awaitingApproval?.deployment ?? null;
 }
 
@@ -104,6 +105,10 @@ function versionOf(result: Result | Done, status: StatusDocument | null): string
       return result.to || null;
     case 'failed':
       return result.version ?? status?.deploying?.version ?? null;
+    case 'report':
+      return result.version;
+    case 'history':
+      return null;
     default:
       return status?.deploying?.version ?? status?.awaitingApproval?.version ?? null;
   }

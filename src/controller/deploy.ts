@@ -80,6 +80,7 @@ export async function deploy(ctx: ControllerContext, request: DeployRequest): Pr
     version,
     blue: blue?.id,
     blueDeployment: blue?.deployment,
+    ...(blue ? { blueVersion: blue.version } : {}),
     ...(ctx.actor ? { by: ctx.actor } : {}),
     strategyName: ctx.strategy.name,
   });
@@ -180,8 +181,12 @@ function runOf(ctx: ControllerContext, deployment: string, version: string, blue
     if (phase !== 'failed') phaseNow = phase;
     ctx.journal.record({ deployment, kind: 'deploy', phase, at: ctx.clock.now(), version, ...extra });
   };
+  let aborted = false;
   /** A moment from outside (a promote, a pause) recorded in the phase the deploy is in. */
-  const moment = (kind: MomentKind, by?: string) => record(phaseNow, { moment: { kind, by } });
+  const moment = (kind: MomentKind, by?: string) => {
+    if (kind === 'abort') aborted = true;
+    record(phaseNow, { moment: { kind, by } });
+  };
   const fail = (error: unknown): CutoverError => {
     const reason = error instanceof CutoverError ? error.message : describeCause(error);
     record('failed', { reason, failedIn: phaseNow });
@@ -202,8 +207,16 @@ function runOf(ctx: ControllerContext, deployment: string, version: string, blue
   /** Traffic back on blue and green stopped, then the failure to throw. */
   const undo = async (error: unknown, green: FleetInfo): Promise<CutoverError> => {
     const reason = describeCause(error);
-    // Stopped from outside (`cutover abort`'s SIGTERM, Ctrl-C, a library caller's AbortSignal).
-    if (ctx.signal.aborted) moment('abort');
+    // Stopped from outside (`cutover abort`'s SIGTERM, Ctrl-C, a library caller's AbortSignal); `cutover
+    // abort` leaves who asked as the deployment's intent just before its signal.
+    if (ctx.signal.aborted && !aborted) {
+      const asked = await ctx.intents?.read(deployment).catch(() => undefined);
+      const intent = asked?.intent;
+      moment(
+        'abort',
+        intent?.kind === 'abort' && ctx.clock.now() - intent.at < 60_000 ? intent.by : undefined,
+      );
+    }
     try {
       await restoreBlue(ctx, deployment, blue, green, reason);
     } catch (backError) {

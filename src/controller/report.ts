@@ -3,6 +3,8 @@ import type { TargetRecord } from '../providers/types.js';
 import { timelineFromTarget } from '../report/target-timeline.js';
 import { timelineOf, type Timeline } from '../report/timeline.js';
 import type { ControllerContext } from './context.js';
+import { standing, type Liveness } from './history.js';
+import type { JournalEntry } from '../state/journal.js';
 
 /**
  * The timeline of one deployment (by default the environment's newest): from this runner's journal, or
@@ -12,6 +14,7 @@ export async function timelineFor(
   ctx: Pick<ControllerContext, 'journal' | 'target' | 'clock'>,
   about: { artifact: string; environment: string },
   deployment?: string,
+  liveness?: Liveness,
 ): Promise<Timeline> {
   const { journal, target } = ctx;
   const remembers = target.deployments !== undefined;
@@ -25,8 +28,14 @@ export async function timelineFor(
       'run the report where the deploy ran (its journal is there), or deploy first',
     );
   }
-  const journaled = timelineOf(journal.entries(id));
-  if (journaled) return journaled;
+  const entries = journal.entries(id);
+  const journaled = timelineOf(entries);
+  if (journaled) {
+    // A deployment left unfinished says so: its controller is gone, or its gate closed.
+    const folded = Object.assign({}, ...entries) as JournalEntry;
+    const now = standing({ ...folded, phase: entries.at(-1)?.phase ?? folded.phase }, liveness);
+    return { ...journaled, ...now };
+  }
   const record = records.find((r) => r.deployment === id);
   if (record) {
     const [fleets, weights] = await Promise.all([target.fleet.list(), target.router.readWeights()]);

@@ -18,7 +18,14 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   const seconds = (at: number) => `${((at - t.startedAt) / 1000).toFixed(1)}s`;
 
   const labels = [...new Set(t.weights.flatMap((w) => Object.keys(w.shares)))];
-  const colors = ['#2e7d32', '#1565c0', '#6a1b9a', '#ef6c00'];
+  const others = ['#6a1b9a', '#ef6c00', '#00838f'];
+  // Green is drawn green and blue blue, whichever changed first; any other fleet gets its own colour.
+  const colorOf = (label: string, i: number) =>
+    label.startsWith('green')
+      ? '#2e7d32'
+      : label.startsWith('blue')
+        ? '#1565c0'
+        : (others[i % others.length] ?? '#000');
   const series = labels.map((label, i) => {
     // Each share holds until the next change: a step line, ending at the deployment's end.
     const points: [number, number][] = [];
@@ -29,7 +36,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
     }
     const path = points.map(([at, w]) => `${x(at).toFixed(1)},${y(w).toFixed(1)}`).join(' ');
     const data = t.weights.map((w) => `${w.at}:${w.shares[label] ?? 0}`).join(';');
-    const color = colors[i % colors.length] ?? '#000';
+    const color = colorOf(label, i);
     return `<polyline class="series" fill="none" stroke="${color}" stroke-width="3" points="${path}" data-series="${esc(label)}" data-points="${data}"><title>${esc(label)}</title></polyline>
       <text x="${width - right}" y="${16 + 16 * i}" text-anchor="end" fill="${color}" font-size="13">${esc(label)}</text>`;
   });
@@ -97,7 +104,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
       ? `<p class="note" data-source="target"${t.now ? ` data-role="${esc(t.now.role)}" data-share="${t.now.share}"` : ''}><strong>This runner has no journal of this deployment.</strong> What the target still holds is shown: who launched which version, and when${t.now ? `; its fleet is ${esc(t.now.role)} and takes ${t.now.share}% of traffic now` : '; its fleet is gone, so how it ended is unknown'}. Its traffic over time, its checks' readings and what failed were recorded by the runner that ran it: run the report there, or keep that runner's state folder.</p>`
       : '';
   const failure = t.reason
-    ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>Failed${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
+    ? `<p class="failure" data-reason="${esc(t.reason)}"><strong>${t.result === 'failed' ? 'Failed' : esc(t.result.charAt(0).toUpperCase() + t.result.slice(1))}${t.failedIn ? ` while ${esc(t.failedIn)}` : ''}:</strong> ${esc(t.reason)}</p>`
     : '';
   // Phases and moments in one list, in the order they happened.
   const happened = [
@@ -126,7 +133,7 @@ export function reportHtml(t: Timeline, about: { artifact: string; environment: 
   h1 { font-size: 1.3em; margin: 0 0 4px; overflow-wrap: anywhere; }
   .meta { color: #555; margin: 0 0 12px; overflow-wrap: anywhere; }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; background: #555; }
-  .badge.succeeded { background: #2e7d32; } .badge.failed { background: #c62828; }
+  .badge.succeeded { background: #2e7d32; } .badge.failed, .badge.interrupted, .badge.closed { background: #c62828; }
   .note { border-left: 4px solid #1565c0; background: #e3f2fd; padding: 8px 12px; }
   .failure { border-left: 4px solid #c62828; background: #fdecea; padding: 8px 12px; overflow-wrap: anywhere; }
   svg { width: 100%; height: auto; display: block; }

@@ -40,8 +40,13 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
   const last = entries.at(-1);
   if (!first || !last) return undefined;
   const folded = Object.assign({}, ...entries) as JournalEntry;
+  const blueVersion = blueVersionOf(entries);
   const label = (fleet: string) =>
-    fleet === folded.green ? `green ${folded.version ?? ''}`.trim() : fleet === folded.blue ? 'blue' : fleet;
+    fleet === folded.green
+      ? `green ${folded.version ?? ''}`.trim()
+      : fleet === folded.blue
+        ? `blue${blueVersion ? ` ${blueVersion}` : ''}`
+        : fleet;
   const phases: Timeline['phases'] = [];
   const weights: Timeline['weights'] = [];
   const checks: Timeline['checks'] = [];
@@ -69,6 +74,9 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
       });
     }
   }
+  // Before its first change blue held all traffic: drawn from the start rather than left blank.
+  if (folded.blue && entries[0]?.kind === 'deploy' && (weights[0]?.at ?? Infinity) > first.at)
+    weights.unshift({ at: first.at, shares: { [label(folded.blue)]: 100 } });
   return {
     source: 'journal',
     deployment: first.deployment,
@@ -86,4 +94,9 @@ export function timelineOf(entries: JournalEntry[]): Timeline | undefined {
     moments,
     checks: checks.sort((a, b) => a.at - b.at),
   };
+}
+
+/** The version blue ran, where the journal names it (a rollback's `version` is the one it went back to). */
+function blueVersionOf(entries: JournalEntry[]): string | undefined {
+  return entries.find((e) => e.blueVersion !== undefined)?.blueVersion;
 }

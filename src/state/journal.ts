@@ -43,6 +43,8 @@ export interface JournalEntry {
   blue?: string;
   /** The deployment that launched blue: a fleet's name alone may be reused (aws generations). */
   blueDeployment?: string;
+  /** The version blue ran, for the report's legend. */
+  blueVersion?: string;
   green?: string;
   weights?: Record<string, number>;
   /** The index, in the strategy's steps, of the step the deployment is at. */
@@ -113,7 +115,9 @@ export class Journal {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        const entry = JSON.parse(line) as JournalEntry;
+        const entry = JSON.parse(line) as unknown;
+        // A line edited by hand into something else is skipped like a torn one: it must not hide the rest.
+        if (!isEntry(entry)) continue;
         if (deployment === undefined || entry.deployment === deployment) entries.push(entry);
       } catch {
         // A line torn by a crash mid-write carries nothing we acted on.
@@ -135,6 +139,19 @@ export class Journal {
   latest(): DeploymentRecord | undefined {
     return this.deployments().at(-1);
   }
+}
+
+function isEntry(value: unknown): value is JournalEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Partial<JournalEntry>;
+  return (
+    typeof entry.deployment === 'string' &&
+    (entry.kind === 'deploy' || entry.kind === 'rollback') &&
+    typeof entry.phase === 'string' &&
+    typeof entry.at === 'number' &&
+    Number.isFinite(entry.at) &&
+    Math.abs(entry.at) < 8.64e15
+  );
 }
 
 /** Whether the file is empty or its last byte is a newline. */

@@ -74,8 +74,8 @@ describe('the report page in headless Chromium', () => {
         lines.map((l) => [l.getAttribute('data-series'), l.getAttribute('data-points')]),
       );
       expect(drawn).toEqual([
-        ['green v2', '3000:10;5100:0'],
-        ['blue', '3000:90;5100:100'],
+        ['blue', '1000:100;3000:90;5100:100'],
+        ['green v2', '1000:0;3000:10;5100:0'],
       ]);
       expect(
         await page.$$eval('circle.reading', (c) => c.map((e) => e.getAttribute('data-outcome'))),

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, project } from '../helpers/cli.js';
@@ -58,5 +59,24 @@ describe('cutover history (local, from the journal)', () => {
 
     const bad = await cli(p.dir, ['history', ...words, '--limit', '0']);
     expect(bad.code).toBe(2);
+  });
+
+  it('GIVEN an actor with a newline and a terminal escape, and lines edited by hand into the journal THEN each entry stays one line and the rest still shows', async () => {
+    p = await project();
+    const forged = 'tom\n2026-01-01T00:00:00.000Z  d-fake  deploy v9  succeeded  by ceo\u001b[2K';
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'], { CUTOVER_ACTOR: forged })).code).toBe(0);
+    appendFileSync(
+      join(p.dir, '.cutover', 'journal', 'e2e--catalog.jsonl'),
+      'null\n{"deployment":"d-x","kind":"deploy","phase":"started"}\n{"deployment":"d-y","kind":"deploy","phase":"started","at":"soon"}\n',
+    );
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+    const text = await cli(p.dir, ['history', ...words]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('by tom\\x0a2026-01-01');
+    expect(text.stdout).not.toContain('\u001b');
+    const report = await cli(p.dir, ['report', ...words, '--out', join(p.dir, 'r.html')]);
+    expect(report.code, report.stderr).toBe(0);
   });
 });

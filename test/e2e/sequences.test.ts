@@ -77,13 +77,13 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect((await deploy('v1')).code).toBe(0);
     expect((await deploy('v2')).code).toBe(0);
     const baking = await deployInBake('v3', '20s', '--keep-failed');
-    expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
+    expect((await cli(p.dir, ['abort', ...words], { CUTOVER_ACTOR: 'heidi' })).code).toBe(0);
     expect((await baking.done).code).toBe(1);
     expect(await served(p.endpoint)).toBe('v2');
-    // Stopped by a signal, the deploy itself records the abort moment its report draws.
+    // Stopped by a signal, the deploy itself records the abort moment its report draws, with who asked.
     const report = join(p.dir, 'v3.html');
     expect((await cli(p.dir, ['report', ...words, '--out', report])).code).toBe(0);
-    expect(readFileSync(report, 'utf8')).toMatch(/data-moment="abort" data-at="\d+"/);
+    expect(readFileSync(report, 'utf8')).toMatch(/data-moment="abort" data-at="\d+" data-by="heidi"/);
     const rolledBack = await cli(p.dir, ['rollback', ...words]);
     expect(rolledBack.code).toBe(0);
     expect(await served(p.endpoint)).toBe('v1');

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { reportHtml } from '../../src/report/html.js';
 import { timelineOf } from '../../src/report/timeline.js';
 import { failedCanary } from './canary-journal.js';
-import { cli, project } from '../helpers/cli.js';
+import { cli, project, startCli } from '../helpers/cli.js';
 import { stopAgent } from '../helpers/local.js';
 
 /** A canary at 10% whose error-rate check passed, then failed. */
@@ -33,14 +33,16 @@ describe('the report page', () => {
   it('draws each fleet’s share over time, every check reading and the phases, with the numbers in data- attributes', () => {
     const timeline = timelineOf(canary);
     if (!timeline) throw new Error('no timeline');
+    // Blue held all traffic from the start until the first change.
     expect(timeline.weights).toEqual([
+      { at: 1000, shares: { blue: 100 } },
       { at: 3000, shares: { 'green v2': 10, blue: 90 } },
       { at: 5100, shares: { blue: 100 } },
     ]);
     const html = reportHtml(timeline, { artifact: 'catalog', environment: 'prod' });
     expect(html).toContain('data-result="failed"');
-    expect(html).toContain('data-series="green v2" data-points="3000:10;5100:0"');
-    expect(html).toContain('data-series="blue" data-points="3000:90;5100:100"');
+    expect(html).toContain('data-series="green v2" data-points="1000:0;3000:10;5100:0"');
+    expect(html).toContain('data-series="blue" data-points="1000:100;3000:90;5100:100"');
     // Two readings and the threshold's line.
     expect(html.match(/class="reading[^>]*data-check="errorRate"/g)).toHaveLength(2);
     expect(html.match(/class="threshold"[^>]*data-check="errorRate"/g)).toHaveLength(1);
@@ -100,7 +102,25 @@ describe('cutover report (local, through the CLI)', () => {
     expect(named.code, named.stderr).toBe(0);
     const page = readFileSync(out, 'utf8');
     expect(page).toContain('data-result="succeeded"');
-    expect(page).toMatch(/data-series="green v2" data-points="\d+:100"/);
+    // Blue (v1) held everything until the shift, green v2 all of it after.
+    expect(page).toMatch(/data-series="green v2" data-points="\d+:0;\d+:100"/);
+    expect(page).toMatch(/data-series="blue v1" data-points="\d+:100;\d+:0"/);
+    const named2 = await cli(p.dir, ['report', ...words, `deployment=${v2Id}`, '--out', out, '--json']);
+    expect(JSON.parse(named2.stdout)).toMatchObject({ deployment: v2Id, version: 'v2', result: 'report' });
+
+    // A page that cannot be written changed nothing: exit 2, not a failed deploy.
+    const nowhere = await cli(p.dir, [
+      'report',
+      ...words,
+      '--out',
+      join(p.dir, 'missing', 'x.html'),
+      '--json',
+    ]);
+    expect(nowhere.code).toBe(2);
+    expect(JSON.parse(nowhere.stdout)).toMatchObject({
+      result: 'rejected',
+      error: { code: 'REPORT_UNWRITABLE' },
+    });
 
     const unknown = await cli(p.dir, [
       'report',
@@ -141,5 +161,30 @@ describe('the probe on the report (local, through the CLI)', () => {
     const last = bars.at(-1);
     expect(last?.failed).toBeGreaterThan(1);
     expect(last?.requests).toBeGreaterThan(last?.failed ?? 0);
+  });
+});
+
+describe('an unfinished deployment in history and on the report (local, through the CLI)', () => {
+  it('GIVEN a deploy killed with SIGKILL in its bake THEN history and the report say it was interrupted and what undoes it, not that it still bakes', async () => {
+    p = await project();
+    const words = ['artifact=catalog', 'environment=e2e'];
+    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v2'], { BAKE: '30s' });
+    await new Promise<void>((resolve) =>
+      baking.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"bake.started"') && resolve()),
+    );
+    baking.child.kill('SIGKILL');
+    await baking.done;
+    const history = await cli(p.dir, ['history', ...words, '--json']);
+    const [latest] = (JSON.parse(history.stdout) as { detail: { entries: Record<string, unknown>[] } }).detail
+      .entries;
+    expect(latest).toMatchObject({ version: 'v2', result: 'interrupted', failedIn: 'baking' });
+    expect(String(latest?.reason)).toContain('the next deploy, rollback or abort undoes it');
+    const out = join(p.dir, 'killed.html');
+    expect((await cli(p.dir, ['report', ...words, '--out', out])).code).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain('data-result="interrupted"');
+    expect(page).toContain('Interrupted while baking');
+    expect((await cli(p.dir, ['abort', ...words])).code).toBe(0);
   });
 });

@@ -47,5 +47,17 @@ function line(entry: HistoryEntry): string {
   const took = entry.durationMs === null ? '' : ` in ${(entry.durationMs / 1000).toFixed(1)}s`;
   const what = `${entry.kind} ${entry.version ?? '?'}${entry.strategy ? ` (${entry.strategy})` : ''}`;
   const why = entry.reason ? `: ${entry.failedIn ? `in ${entry.failedIn}, ` : ''}${entry.reason}` : '';
-  return `${entry.startedAt}  ${entry.deployment}  ${what}  ${entry.result}${took}${entry.by ? `  by ${entry.by}` : ''}${why}`;
+  // Who and why come from the environment and from other programs: no control character of theirs may
+  // start a line of its own or move the terminal's cursor.
+  return printable(
+    `${entry.startedAt}  ${entry.deployment}  ${what}  ${entry.result}${took}${entry.by ? `  by ${entry.by}` : ''}${why}`,
+  );
+}
+
+function printable(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
