@@ -10,6 +10,7 @@ import {
   runCli,
   saveReport,
   sleep,
+  ensureInstalled,
   startHaproxy,
   startNginx,
 } from './lib.js';
@@ -19,8 +20,9 @@ import { wrk, type WrkResult } from './wrk.js';
  * npm run bench:cutover — zero downtime, measured, with wrk as the load generator:
  * 1. deploy v1→v2, rollback and deploy v2 again under steady load through the local router;
  * 2. throughput of the router side by side with one backend directly, nginx and HAProxy proxying to the
- *    same two backends, and with a second environment whose agent routes in one process
- *    (CUTOVER_ROUTER_WORKERS=0, its own two instances), in alternating rounds;
+ *    same two backends, with a second environment whose agent routes in one process
+ *    (CUTOVER_ROUTER_WORKERS=0, its own two instances), and with a third served by `router: haproxy`
+ *    (HAProxy driven by its agent, its own two instances), in alternating rounds;
  * 3. one of the two live instances killed (SIGKILL) under load through the router;
  * 4. the agent killed (SIGKILL) with no command run: how long until the router answers again.
  */
@@ -50,13 +52,14 @@ const ms = (v: number): string => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 const failures = (r: WrkResult): string =>
   `failed: ${r.failed} (non-2xx ${r.non2xx}; socket errors: connect ${r.socket.connect}, read ${r.socket.read}, write ${r.socket.write}, timeout ${r.socket.timeout})`;
 
-function writeConfig(dir: string, environment: string, port: number): void {
+function writeConfig(dir: string, environment: string, port: number, router = 'builtin'): void {
   writeFileSync(
     join(dir, 'cutover.config.yaml'),
     `${demoArtifactYaml()}environments:
   ${environment}:
     target: local
     listen: 127.0.0.1:${port}
+    router: ${router}
     capacity: 2
     bake: 1s
     rollbackWindow: 30m
@@ -68,10 +71,14 @@ function writeConfig(dir: string, environment: string, port: number): void {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-'));
   const single = mkdtempSync(join(tmpdir(), 'cutover-bench-single-'));
-  const [port, singlePort] = [await freePort(), await freePort()];
+  const viaHaproxy = mkdtempSync(join(tmpdir(), 'cutover-bench-haproxy-'));
+  const [port, singlePort, haproxyRouterPort] = [await freePort(), await freePort(), await freePort()];
   const endpoint = `http://127.0.0.1:${port}/`;
   writeConfig(dir, 'bench', port);
   writeConfig(single, 'single', singlePort);
+  // HAProxy from Debian's packages, installed first when missing: its agent would refuse to start without it.
+  ensureInstalled('haproxy', 'haproxy');
+  writeConfig(viaHaproxy, 'haproxy', haproxyRouterPort, 'haproxy');
   const words = ['artifact=catalog', 'environment=bench'];
   const load = `wrk, ${connections} keep-alive connections, ${threads} thread${threads === 1 ? '' : 's'}, 2 s timeout`;
   try {
@@ -83,14 +90,31 @@ async function main(): Promise<void> {
       CUTOVER_ROUTER_WORKERS: '0',
     });
     if (other.code !== 0) throw new Error(`deploy of the one-process router failed:\n${other.stderr}`);
-    await throughput(dir, endpoint, backends, `http://127.0.0.1:${singlePort}/`, load);
+    const third = await runCli(viaHaproxy, [
+      'deploy',
+      'artifact=catalog',
+      'environment=haproxy',
+      'version=v1',
+    ]);
+    if (third.code !== 0)
+      throw new Error(`deploy of the router: haproxy environment failed:\n${third.stderr}`);
+    await throughput(
+      dir,
+      endpoint,
+      backends,
+      `http://127.0.0.1:${singlePort}/`,
+      `http://127.0.0.1:${haproxyRouterPort}/`,
+      load,
+    );
     await killOne(dir, endpoint, backends, load);
     await agentKilled(dir, endpoint);
   } finally {
     await runCli(dir, ['down', 'environment=bench']);
     await runCli(single, ['down', 'environment=single']);
+    await runCli(viaHaproxy, ['down', 'environment=haproxy']);
     rmSync(dir, { recursive: true, force: true });
     rmSync(single, { recursive: true, force: true });
+    rmSync(viaHaproxy, { recursive: true, force: true });
   }
 }
 
@@ -154,6 +178,7 @@ async function throughput(
   endpoint: string,
   backends: string[],
   singleProcess: string,
+  haproxyRouter: string,
   load: string,
 ): Promise<void> {
   const [nginxPort, haproxyPort] = [await freePort(), await freePort()];
@@ -161,6 +186,7 @@ async function throughput(
     'one backend, directly': `${backends[0]}/`,
     'cutover router': endpoint,
     'cutover router, one process': singleProcess,
+    'router: haproxy (agent-driven)': haproxyRouter,
     'nginx (worker_processes auto)': `http://127.0.0.1:${nginxPort}/`,
     'haproxy (nbthread default)': `http://127.0.0.1:${haproxyPort}/`,
   };
@@ -192,6 +218,10 @@ async function throughput(
   const router = rps('cutover router');
   console.log(
     `router / nginx: ${(router / rps('nginx (worker_processes auto)')).toFixed(2)}   router / haproxy: ${(router / rps('haproxy (nbthread default)')).toFixed(2)}   router / direct: ${(router / rps('one backend, directly')).toFixed(2)}   router / one-process router: ${(router / rps('cutover router, one process')).toFixed(2)}`,
+  );
+  const driven = rps('router: haproxy (agent-driven)');
+  console.log(
+    `router: haproxy / built-in router: ${(driven / router).toFixed(2)}   router: haproxy / plain haproxy: ${(driven / rps('haproxy (nbthread default)')).toFixed(2)}   router: haproxy / nginx: ${(driven / rps('nginx (worker_processes auto)')).toFixed(2)}`,
   );
 }
 

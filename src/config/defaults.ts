@@ -36,6 +36,8 @@ export const defaults = {
   },
   local: {
     listen: '127.0.0.1:8080',
+    /** cutover's own router; `haproxy` runs Debian's HAProxy in its place. */
+    router: 'builtin',
     /** Loopback only unless asked: the router has no authentication, and a public one serves everyone. */
     listenPublic: false,
     /** How long the local router lets requests in flight on a retiring fleet finish before stopping it. */

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent as HttpAgent, request } from 'undici';
+import { request } from 'undici';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { cli, project, statusBody } from '../helpers/cli.js';
+import { versionedLoad as load } from '../helpers/load.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 
 let p: Awaited<ReturnType<typeof project>>;
@@ -17,35 +18,6 @@ const words = ['artifact=catalog', 'environment=e2e'];
 async function servedVersion(endpoint: string): Promise<string> {
   const response = await request(endpoint);
   return ((await response.body.json()) as { version: string }).version;
-}
-
-/** Steady requests through the router until stopped; records every status and version seen. */
-function load(endpoint: string) {
-  const dispatcher = new HttpAgent({ connections: 8 });
-  const seen: string[] = [];
-  const failures: string[] = [];
-  let running = true;
-  const loops = Array.from({ length: 8 }, async () => {
-    while (running) {
-      try {
-        const response = await request(endpoint, { dispatcher });
-        const text = await response.body.text();
-        if (response.statusCode !== 200) failures.push(`${response.statusCode} ${text}`);
-        else seen.push((JSON.parse(text) as { version: string }).version);
-      } catch (error) {
-        failures.push(String(error));
-      }
-    }
-  });
-  return {
-    seen,
-    failures,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      await dispatcher.close();
-    },
-  };
 }
 
 describe('the local flow through the real CLI', () => {

@@ -43,3 +43,35 @@ export function steadyLoad(url: string, concurrency = 10): { stop: () => Promise
     },
   };
 }
+
+/**
+ * Steady requests through the router until stopped from eight keep-alive loops; records the version of
+ * every 200 and every other answer or error, in the order they came.
+ */
+export function versionedLoad(endpoint: string) {
+  const dispatcher = new HttpAgent({ connections: 8 });
+  const seen: string[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loops = Array.from({ length: 8 }, async () => {
+    while (running) {
+      try {
+        const response = await request(endpoint, { dispatcher });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) failures.push(`${response.statusCode} ${text}`);
+        else seen.push((JSON.parse(text) as { version: string }).version);
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  });
+  return {
+    seen,
+    failures,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      await dispatcher.close();
+    },
+  };
+}

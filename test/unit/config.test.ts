@@ -330,3 +330,26 @@ describe('the local `env` map', () => {
     );
   });
 });
+
+describe('the local `router`', () => {
+  const withRouter = (router: string) =>
+    minimal.replace('target: local', `target: local\n    router: ${router}`);
+
+  it('GIVEN no router WHEN the config loads THEN the built-in one serves; haproxy is taken as written', () => {
+    expect(loadConfig(write('router.yaml', minimal)).config.environments.local).toMatchObject({
+      router: 'builtin',
+    });
+    expect(loadConfig(write('router.yaml', withRouter('haproxy'))).config.environments.local).toMatchObject({
+      router: 'haproxy',
+    });
+  });
+
+  it.each(['nginx', 'HAProxy', 'true'])(
+    'GIVEN router %j WHEN the config loads THEN it is refused naming the key and the two choices',
+    (router) => {
+      expect(() => loadConfig(write('router.yaml', withRouter(router)))).toThrowError(
+        /`environments\.local\.router`: expected `builtin` \(cutover's own router\) or `haproxy`/,
+      );
+    },
+  );
+});

@@ -13,6 +13,8 @@ export class AgentRefused extends CutoverError {
   constructor(
     readonly status: number,
     message: string,
+    /** The agent's own name for the refusal, when it gives one (`ROUTER_CHANGED`). */
+    readonly reason?: string,
   ) {
     super('AGENT_REFUSED', message);
   }
@@ -92,9 +94,13 @@ export class AgentClient {
         throw unreachable(this.paths, again);
       }
     }
-    const payload = JSON.parse(response.text) as T & { error?: string };
+    const payload = JSON.parse(response.text) as T & { error?: string; code?: string };
     if (response.statusCode >= 400) {
-      throw new AgentRefused(response.statusCode, payload.error ?? `agent answered ${response.statusCode}`);
+      throw new AgentRefused(
+        response.statusCode,
+        payload.error ?? `agent answered ${response.statusCode}`,
+        payload.code,
+      );
     }
     return payload;
   }
@@ -216,6 +222,10 @@ function unreachable(paths: ReturnType<typeof agentPaths>, error: unknown): Cuto
 
 /** The agent's own settings, the only variables besides the base ones that reach it from the CLI's shell. */
 function agentSettings(from: NodeJS.ProcessEnv): Record<string, string> {
-  const workers = from.CUTOVER_ROUTER_WORKERS;
-  return workers === undefined ? {} : { CUTOVER_ROUTER_WORKERS: workers };
+  const settings: Record<string, string> = {};
+  for (const name of ['CUTOVER_ROUTER_WORKERS', 'CUTOVER_HAPROXY']) {
+    const value = from[name];
+    if (value !== undefined) settings[name] = value;
+  }
+  return settings;
 }

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseListen, sameAddress } from '../../config/listen.js';
+import { CutoverError } from '../../errors.js';
 import { instanceEnvironment } from './instance-env.js';
 import { stillOurs } from './ownership.js';
 import { serviceKey } from './protocol.js';
@@ -26,6 +27,7 @@ import type {
   InstanceState,
   LaunchRequest,
   RequestCountsReply,
+  RouterKind,
   ServiceStatus,
 } from './protocol.js';
 import type { RoleChange, Weights } from '../types.js';
@@ -70,7 +72,10 @@ interface RuntimeService {
 export interface AgentOptions {
   stateFile: string;
   logDir: string;
+  /** The built-in router: in this process, or the router worker pool. */
   openRouter?: OpenRouter;
+  /** `router: haproxy`; by default HAProxy with its files in the agent's folder (haproxy-router.ts). */
+  openHaproxy?: OpenRouter;
   onEmpty?: () => void;
   log?: (line: string) => void;
   restartPolicy?: RestartPolicy;
@@ -84,6 +89,8 @@ export class AgentError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** For the CLI to tell one refusal from another with the same status. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -105,6 +112,7 @@ export class Agent {
   private readonly stateFile: string;
   private readonly logDir: string;
   private readonly openRouter: OpenRouter;
+  private readonly openHaproxy: OpenRouter;
   private readonly onEmpty: () => void;
   private readonly log: (line: string) => void;
   private readonly restartPolicy: RestartPolicy;
@@ -115,6 +123,13 @@ export class Agent {
     this.stateFile = options.stateFile;
     this.logDir = options.logDir;
     this.openRouter = options.openRouter ?? openInProcess;
+    this.openHaproxy =
+      options.openHaproxy ??
+      (async (address, table, service) => {
+        // Loaded on demand: an agent that serves no `router: haproxy` environment never loads it.
+        const { haproxyOpener } = await import('./haproxy-router.js');
+        return haproxyOpener({ agentDir: dirname(this.stateFile), log: this.log })(address, table, service);
+      });
     this.onEmpty = options.onEmpty ?? (() => {});
     this.log = options.log ?? ((line) => console.error(`${new Date().toISOString()} ${line}`));
     this.restartPolicy = options.restartPolicy ?? defaultRestartPolicy;
@@ -185,7 +200,12 @@ export class Agent {
     return this.services.size + this.unopened.length;
   }
 
-  async ensureService(environment: string, artifact: string, listen: string): Promise<ServiceStatus> {
+  async ensureService(
+    environment: string,
+    artifact: string,
+    listen: string,
+    router: RouterKind = 'builtin',
+  ): Promise<ServiceStatus> {
     const key = serviceKey(environment, artifact);
     const existing = this.services.get(key);
     if (existing) {
@@ -193,6 +213,15 @@ export class Agent {
         throw new AgentError(
           409,
           `the router of \`${key}\` listens on ${existing.stored.listen}, not ${listen}; run \`cutover down environment=${environment}\` to move it`,
+        );
+      }
+      const serving = routerOf(existing.stored);
+      if (serving !== router) {
+        // Swapping the process that holds the address under traffic would drop requests: never silently.
+        throw new AgentError(
+          409,
+          `\`${key}\` is served by ${routerName(serving)}, and the config now asks for ${routerName(router)}`,
+          'ROUTER_CHANGED',
         );
       }
       return this.status(existing);
@@ -207,7 +236,14 @@ export class Agent {
         );
       }
     }
-    const stored: StoredService = { environment, artifact, listen, weights: {}, fleets: [] };
+    const stored: StoredService = {
+      environment,
+      artifact,
+      listen,
+      ...(router === 'haproxy' ? { router } : {}),
+      weights: {},
+      fleets: [],
+    };
     const service = await this.openService(stored, new Map(), 0);
     this.persist();
     return this.status(service);
@@ -440,7 +476,11 @@ export class Agent {
     const until = Date.now() + retryMs;
     for (;;) {
       try {
-        const router = await this.openRouter({ host, port }, table);
+        const open = routerOf(stored) === 'haproxy' ? this.openHaproxy : this.openRouter;
+        const router = await open({ host, port }, table, {
+          environment: stored.environment,
+          artifact: stored.artifact,
+        });
         const service: RuntimeService = {
           stored,
           router,
@@ -456,9 +496,14 @@ export class Agent {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
+        // A CutoverError (HAProxy missing, say) explains itself; a system error is named by its code.
+        const why =
+          error instanceof CutoverError
+            ? `${error.message}${error.hint ? `; ${error.hint}` : ''}`
+            : (code ?? (error as Error).message);
         throw new AgentError(
           409,
-          `the router of \`${serviceKey(stored.environment, stored.artifact)}\` cannot listen on ${stored.listen}: ${code ?? (error as Error).message}`,
+          `the router of \`${serviceKey(stored.environment, stored.artifact)}\` cannot listen on ${stored.listen}: ${why}`,
         );
       }
     }
@@ -711,6 +756,7 @@ export class Agent {
       environment: service.stored.environment,
       artifact: service.stored.artifact,
       listen: service.stored.listen,
+      router: routerOf(service.stored),
       weights: { ...service.stored.weights },
       fleets: service.stored.fleets.map((fleet) => this.fleetStatus(service, fleet)),
     };
@@ -782,6 +828,14 @@ function setAsideUnreadable(stateFile: string): void {
       // Missing: nothing to keep.
     }
   }
+}
+
+function routerOf(stored: StoredService): RouterKind {
+  return stored.router === 'haproxy' ? 'haproxy' : 'builtin';
+}
+
+function routerName(router: RouterKind): string {
+  return router === 'haproxy' ? 'HAProxy (`router: haproxy`)' : 'the built-in router (`router: builtin`)';
 }
 
 function instanceUrl(instance: StoredInstance): string {

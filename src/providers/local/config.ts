@@ -17,6 +17,10 @@ export const localEnvironment = z
   .object({
     target: z.literal('local'),
     listen,
+    /** What serves `listen`: cutover's own router, or HAProxy driven by the agent (README, `router: haproxy`). */
+    router: z
+      .enum(['builtin', 'haproxy'], { error: "expected `builtin` (cutover's own router) or `haproxy`" })
+      .default(defaults.local.router),
     /** Allows a `listen` address other hosts can reach; the router has no authentication of its own. */
     listenPublic: z.boolean().default(defaults.local.listenPublic),
     /** Variables the instances get beside PORT, VERSION, HOST and a small base; kept out of every output. */

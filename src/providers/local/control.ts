@@ -45,7 +45,13 @@ export function createControlServer(
     [
       'PUT',
       route(service),
-      (p, body) => agent.ensureService(p.env, p.artifact, (body as EnsureServiceRequest).listen),
+      (p, body) => {
+        const { listen, router } = body as EnsureServiceRequest;
+        if (router !== undefined && router !== 'builtin' && router !== 'haproxy') {
+          throw new AgentError(400, `\`router\` must be builtin or haproxy, got ${JSON.stringify(router)}`);
+        }
+        return agent.ensureService(p.env, p.artifact, listen, router);
+      },
     ],
     ['GET', route(service), (p) => agent.getService(p.env, p.artifact)],
     [
@@ -117,7 +123,11 @@ export function createControlServer(
       reply(404, { error: `no route ${req.method} ${path}` });
     } catch (error) {
       const status = error instanceof AgentError ? error.status : 500;
-      reply(status, { error: error instanceof Error ? error.message : String(error) });
+      const code = error instanceof AgentError ? error.code : undefined;
+      reply(status, {
+        error: error instanceof Error ? error.message : String(error),
+        ...(code ? { code } : {}),
+      });
     }
   });
 }

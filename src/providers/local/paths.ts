@@ -1,5 +1,10 @@
 import { join } from 'node:path';
 
+/** Where the HAProxy of one environment and artifact (`router: haproxy`) keeps its files: owner-only. */
+export function haproxyFolder(agentDir: string, environment: string, artifact: string): string {
+  return join(agentDir, 'haproxy', `${environment}--${artifact}`);
+}
+
 /** Where the local target keeps its files inside the state folder. */
 export function agentPaths(stateDir: string) {
   const dir = join(stateDir, 'agent');

@@ -31,12 +31,19 @@ export interface ServiceStatus {
   environment: string;
   artifact: string;
   listen: string;
+  /** Absent from agents older than `router:`, which serve with the built-in router. */
+  router?: RouterKind;
   weights: Record<string, number>;
   fleets: FleetStatus[];
 }
 
+/** What serves a local environment's address: cutover's own router, or HAProxy driven by the agent. */
+export type RouterKind = 'builtin' | 'haproxy';
+
 export interface EnsureServiceRequest {
   listen: string;
+  /** Absent from CLIs older than `router:`: the built-in router. */
+  router?: RouterKind;
 }
 
 export interface LaunchRequest {

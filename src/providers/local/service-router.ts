@@ -27,9 +27,11 @@ export interface RouterTable {
   down: string[];
 }
 
+/** Opens a service's router; `service` names it (the built-in routers need only the address). */
 export type OpenRouter = (
   address: { host: string; port: number },
   table: RouterTable,
+  service: { environment: string; artifact: string },
 ) => Promise<ServiceRouter>;
 
 /** Builds a router from a table before it listens. */

@@ -48,6 +48,8 @@ export interface StoredService {
   environment: string;
   artifact: string;
   listen: string;
+  /** `haproxy` for `router: haproxy`; absent for the built-in router (and in state written before). */
+  router?: 'haproxy';
   weights: Record<string, number>;
   fleets: StoredFleet[];
 }

@@ -19,6 +19,7 @@ import type {
   Weights,
 } from '../types.js';
 import { AgentRefused, type AgentClient } from './agent-client.js';
+import { requireHaproxy } from './haproxy-binary.js';
 import type { AgentInfo, FleetStatus, RequestCountsReply, ServiceStatus } from './protocol.js';
 import { sumWholeSeconds } from './request-counts.js';
 import { loadStore, setAside } from './store.js';
@@ -141,13 +142,22 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
 
   const router: TrafficRouter = {
     async ensure(): Promise<void> {
+      // Before the agent starts anything: a rollback or a recovery checks it as a deploy's preflight does.
+      if (options.env.router === 'haproxy') requireHaproxy(environment);
       await client.connect();
       try {
-        await client.request('PUT', base, { listen: options.env.listen });
+        await client.request('PUT', base, { listen: options.env.listen, router: options.env.router });
       } catch (error) {
         // The router cannot be where the config says (it serves another address, or the port is taken):
         // the config and the machine disagree, and nothing has changed yet.
         if (!(error instanceof AgentRefused && error.status === 409)) throw error;
+        if (error.reason === 'ROUTER_CHANGED') {
+          throw new UserInputError(
+            'ROUTER_CHANGED',
+            error.message,
+            `\`cutover down environment=${environment}\` stops the environment (its fleets too); the next deploy starts it with the router the config names. Or set \`router\` back`,
+          );
+        }
         throw new UserInputError(
           'LISTEN_UNAVAILABLE',
           error.message,
@@ -228,6 +238,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
    * before the agent starts anything, rather than by the agent's bind.
    */
   const preflight = async () => {
+    if (options.env.router === 'haproxy') requireHaproxy(environment);
     const ours = parseListen(options.env.listen);
     if (!ours) return;
     const taken = (await allServices()).find((s) => {
@@ -259,6 +270,7 @@ export function createLocalTarget(options: LocalTargetOptions): Target {
   // Mirrors the controller's order: fleets that are no rollback target go first; the standby stays until
   // the new green is live, then gives way to the fleet green replaced.
   const plan = async (version: string): Promise<TargetPlan> => {
+    if (options.env.router === 'haproxy') requireHaproxy(environment);
     const current = await service();
     // The fleet recorded live while it takes traffic (mid-canary a green takes some too), else the largest share.
     const share = (id: string) => current.weights[id] ?? 0;
