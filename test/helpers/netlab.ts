@@ -233,8 +233,10 @@ export async function startLab(options: { hosts: number }): Promise<Lab> {
           (c) => c.exitCode === null && c.signalCode === null,
         );
         const exits = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
-        teardown();
+        const survivors = teardown();
         process.removeListener('exit', teardown);
+        if (survivors.length > 0)
+          throw new Error(`lab ${n}: processes ${survivors.join(', ')} would not die`);
         // Every process in the namespaces is gone by now; wait for node to reap its own children.
         await Promise.all(exits);
       },
@@ -315,12 +317,20 @@ function reapOrphanedLabs(): void {
       owner = { pid: 0 };
     }
     if (owner.pid !== 0 && alive(owner.pid)) continue;
+    const reaping = join(lock, 'reaping');
     try {
-      writeFileSync(join(lock, 'reaping'), String(process.pid), { flag: 'wx' });
+      writeFileSync(reaping, String(process.pid), { flag: 'wx' });
     } catch {
-      continue; // another reaper is at it
+      // Another reaper is at it; if it died there, the next lab to start takes over.
+      try {
+        const reaper = Number(readFileSync(reaping, 'utf8'));
+        if (reaper > 0 && !alive(reaper)) rmSync(reaping, { force: true });
+      } catch {
+        // gone meanwhile
+      }
+      continue;
     }
-    destroyLab(Number(entry), owner.dir);
+    if (destroyLab(Number(entry), owner.dir).length > 0) rmSync(reaping, { force: true });
   }
 }
 
@@ -338,7 +348,7 @@ function alive(pid: number): boolean {
  * first, so that each is reaped by its own parent (sshd reaps its sessions) rather than left a zombie
  * under PID 1, then deletes the namespaces (and with them the veths), the bridge, the folder, the lock.
  */
-function destroyLab(n: number, dir: string | undefined): void {
+function destroyLab(n: number, dir: string | undefined): number[] {
   const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   const namespaces = listed
     .split('\n')
@@ -359,10 +369,15 @@ function destroyLab(n: number, dir: string | undefined): void {
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
+  // A namespace deleted under a live process would hide that process from every later look: keep
+  // such a lab, lock and all, for the next lab to reap once this process is gone.
+  const survivors = namespaces.flatMap(namespacePids);
+  if (survivors.length > 0) return survivors;
   for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   spawnSync('ip', ['link', 'del', `ctbr${n}`], { stdio: 'ignore' });
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   rmSync(join(LOCKS, String(n)), { recursive: true, force: true });
+  return [];
 }
 
 function namespacePids(ns: string): number[] {
