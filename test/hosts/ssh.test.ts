@@ -177,7 +177,7 @@ describe('a session on a reachable host', () => {
     expect(error.message).toContain(label(h1));
     expect(error.message).toContain('`sh`');
     expect(ms).toBeGreaterThanOrEqual(390);
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(4000);
     // The process table is shared with the host: the command and its child were killed there, not only
     // our channel closed.
     const pids = [pidFile, childFile].map((file) => Number(readFileSync(file, 'utf8')));
@@ -264,7 +264,7 @@ describe('connecting', () => {
       expect(error.message).toContain('within 600ms');
       expect(error.hint).toBeTruthy();
       expect(ms).toBeGreaterThanOrEqual(590);
-      expect(ms).toBeLessThan(1500);
+      expect(ms).toBeLessThan(2500);
     } finally {
       await lab.linkUp(h2);
     }
@@ -273,11 +273,11 @@ describe('connecting', () => {
   it('fails with HOST_UNREACHABLE at once when no sshd listens', async () => {
     await lab.stopSsh(h2);
     try {
-      const { error, ms } = await failure(connectHost(optionsFor(h2)));
+      const { error, ms } = await failure(connectHost(optionsFor(h2, { connectTimeoutMs: 10_000 })));
       expect(error.code).toBe('HOST_UNREACHABLE');
       expect(error.message).toContain(`\`${label(h2)}\``);
       expect(error.message).toContain('connection refused');
-      expect(ms).toBeLessThan(1000);
+      expect(ms).toBeLessThan(3000);
     } finally {
       await lab.startSsh(h2);
     }
