@@ -265,6 +265,13 @@ describe('connecting', () => {
       expect(error.hint).toBeTruthy();
       expect(ms).toBeGreaterThanOrEqual(590);
       expect(ms).toBeLessThan(2500);
+
+      // A caller that gives up meanwhile is not kept waiting for the connect timeout (3 s).
+      const started = Date.now();
+      await expect(connectHost(optionsFor(h2, { signal: AbortSignal.timeout(100) }))).rejects.toMatchObject({
+        name: 'TimeoutError',
+      });
+      expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       await lab.linkUp(h2);
     }
@@ -335,6 +342,29 @@ describe('connecting', () => {
     const { error: none } = await failure(connectHost(optionsFor(h3, { knownHosts: missingFile })));
     expect(none.code).toBe('HOST_KEY_UNKNOWN');
     expect(none.hint).toContain(missingFile);
+  });
+
+  it('reads a key encrypted with a passphrase, and says so without echoing either when it is missing', async () => {
+    const keyFile = join(lab.dir, 'encrypted_key');
+    const passphrase = 'pass-phrase-5813';
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', passphrase, '-f', keyFile]);
+    const privateKey = readFileSync(keyFile, 'utf8');
+    // Read with its passphrase, the key is offered to the host, which does not list it.
+    const { error: refused } = await failure(
+      connectHost(optionsFor(h3, { auth: { privateKey, passphrase } })),
+    );
+    expect(refused.code).toBe('HOST_AUTH_REFUSED');
+    for (const wrong of [undefined, 'wrong-phrase-2718']) {
+      const error = await connectHost(
+        optionsFor(h3, { auth: wrong === undefined ? { privateKey } : { privateKey, passphrase: wrong } }),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserInputError);
+      expect((error as UserInputError).code).toBe('SSH_KEY_INVALID');
+      expect((error as Error).message).toContain('passphrase is missing or wrong');
+      const shown = JSON.stringify([(error as Error).message, (error as UserInputError).hint]);
+      expect(shown).not.toContain('2718');
+      expect(shown).not.toContain(privateKey.split('\n')[1]?.slice(0, 20));
+    }
   });
 
   it('refuses a key it cannot read without echoing it', async () => {

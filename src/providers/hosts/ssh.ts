@@ -1,3 +1,26 @@
+/**
+ * The SSH layer of the hosts target: one session a host, over which commands run and files upload.
+ *
+ *     const session = await connectHost({
+ *       host: '10.0.0.5', username: 'deploy',
+ *       auth: { privateKey: keyFromTheEnvironment },          // or { agent: process.env.SSH_AUTH_SOCK }
+ *       knownHosts: '/etc/cutover/known_hosts',               // ~/.ssh/known_hosts unless given
+ *     });
+ *     try {
+ *       await session.upload('dist/app.tar.gz', '/srv/app/v42/app.tar.gz');
+ *       const { code, stderr } = await session.run(
+ *         ['tar', '-xzf', '/srv/app/v42/app.tar.gz', '-C', '/srv/app/v42'],   // each argument as it is
+ *         { timeoutMs: 60_000, signal },                                     // killed on the host past it
+ *       );
+ *     } finally {
+ *       await session.close();
+ *     }
+ *
+ * Files: errors.ts (HostError and its codes), known-hosts.ts (known_hosts parsing and checking),
+ * quote.ts (argv to a command line), command.ts (how a running command is killed), session.ts (run,
+ * upload, close). What the remote side needs: sshd, a POSIX login shell for the user, `kill`, `mkdir`,
+ * `mv` and `rm` on its PATH, and SFTP for uploads.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
