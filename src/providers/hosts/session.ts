@@ -135,8 +135,10 @@ export class SshSession implements HostSession {
         clearTimeout(grace);
         signal?.removeEventListener('abort', onAbort);
         stdout.push(leader.end());
-        if (failure !== undefined) reject(failure);
-        else if (exit) {
+        if (failure !== undefined) {
+          closeQuietly(channel);
+          reject(failure);
+        } else if (exit) {
           resolve({
             ...exit,
             stdout: Buffer.concat(stdout).toString('utf8'),
@@ -191,6 +193,7 @@ export class SshSession implements HostSession {
               timeoutMs,
             );
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort(); // while the channel opened
 
       channel.on('data', (chunk: Buffer) => {
         stdout.push(leader.push(chunk));
