@@ -62,6 +62,15 @@ describe('network lab', () => {
       expect(out).not.toContain(`inet ${h2.address}/`);
       expect(out).not.toContain(`inet ${lab.gateway}/`);
 
+      // Hosts reach each other over the bridge (HAProxy on one host, backends on the others).
+      const probe = lab.spawnIn(h1, ['bash', '-c', `exec 3<>/dev/tcp/${h2.address}/22 && head -c 8 <&3`], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let greeting = '';
+      probe.stdout?.on('data', (chunk: Buffer) => (greeting += chunk.toString()));
+      await new Promise((resolve) => probe.once('close', resolve));
+      expect(greeting).toBe('SSH-2.0-');
+
       const sleeper = lab.spawnIn(h2, ['sleep', '300'], { stdio: 'ignore' });
       await new Promise((resolve) => sleeper.once('spawn', resolve));
       expect(sleeper.pid).toBeGreaterThan(0);
