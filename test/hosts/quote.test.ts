@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import { commandLine, shellQuote } from '../../src/providers/hosts/quote.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Runs command lines in one local shell, as sshd has the login shell run a command; returns each line's
@@ -11,7 +12,10 @@ import { commandLine, shellQuote } from '../../src/providers/hosts/quote.js';
 function parsedBy(shell: string, lines: string[]): string[][] {
   const end = '--end-of-sample--';
   const script = lines.map((line) => `${line}; printf '%s\\0' ${end}`).join('\n');
-  const result = spawnSync(shell, ['-c', script], { encoding: 'utf8' });
+  // In a folder of its own: were the quoting broken, a `>` in a sample would create files where it runs.
+  const scratch = tempDir('cutover-quote-');
+  const result = spawnSync(shell, ['-c', script], { encoding: 'utf8', cwd: scratch.path });
+  scratch.remove();
   if (result.status !== 0) throw new Error(`${shell} failed (${result.status}): ${result.stderr}`);
   const samples: string[][] = [[]];
   for (const word of result.stdout.split('\0').slice(0, -1)) {
