@@ -106,7 +106,7 @@ describe('a session on a reachable host', () => {
       "'; touch " + marker + "; '",
       '',
       '-n',
-      '> redirected',
+      `> ${join(h1.root, 'redirected')}`,
     ];
     const result = await session.run(['printf', '%s\\n', ...args]);
     expect(result.code).toBe(0);
