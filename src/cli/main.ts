@@ -12,6 +12,7 @@ import { agentCommand } from './commands/agent.js';
 import { deployCommand } from './commands/deploy.js';
 import { downCommand } from './commands/down.js';
 import { historyCommand } from './commands/history.js';
+import { haproxyConfigCommand } from './commands/haproxy-config.js';
 import { reportCommand } from './commands/report.js';
 import { notifyTestCommand } from './commands/notify-test.js';
 import { pauseCommand } from './commands/pause.js';
@@ -37,6 +38,7 @@ const commands: Command[] = [
   abortCommand,
   unlockCommand,
   downCommand,
+  haproxyConfigCommand,
   notifyTestCommand,
   agentCommand,
 ];

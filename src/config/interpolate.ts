@@ -39,6 +39,8 @@ function interpolateString(
     /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
     (whole, escape, name, fallback) => {
       if (escape) return whole.slice(1);
+      // An artifact's package names its version's tarball: `${version}` is filled in per deploy.
+      if (name === 'version' && path[0] === 'artifacts' && path[2] === 'package') return whole;
       const found = env[name as string];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback as string;

@@ -14,6 +14,18 @@ const artifact = z
   .object({
     /** How the local target starts one instance; it is given PORT, VERSION, HOST and its environment's `env`. */
     command: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * The hosts target's release tarball of a version, relative to the config file, with `${version}`
+     * standing for the version (dist/catalog-${version}.tgz).
+     */
+    package: z
+      .string()
+      .min(1)
+      .refine(
+        (p) => p.includes('${version}'),
+        'expected a path with ${version} in it, such as dist/catalog-${version}.tgz',
+      )
+      .optional(),
   })
   .strict();
 

@@ -19,7 +19,12 @@ export async function underLock<T>(
     ...(runtime.stopsOnSignal ? {} : { stopsOnSignal: false }),
   });
   try {
-    return await work({ ...ctx, events: ctx.events.child(fields) });
+    const shared = await ctx.target.lock?.({ ...holder, startedAt: ctx.clock.now() });
+    try {
+      return await work({ ...ctx, events: ctx.events.child(fields) });
+    } finally {
+      await shared?.();
+    }
   } finally {
     lock.release();
   }

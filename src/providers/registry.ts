@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UserInputError } from '../errors.js';
 import { awsTarget } from './aws/module.js';
+import { hostsTarget } from './hosts/module.js';
 import { localTarget } from './local/module.js';
 import type { TargetDeps, TargetModule } from './target-module.js';
 import type { Target } from './types.js';
@@ -12,6 +13,7 @@ import type { Target } from './types.js';
 export const environmentSchema = z.discriminatedUnion('target', [
   localTarget.configSchema,
   awsTarget.configSchema,
+  hostsTarget.configSchema,
 ]);
 
 export type EnvironmentConfig = z.output<typeof environmentSchema>;
@@ -19,7 +21,7 @@ export type EnvironmentConfig = z.output<typeof environmentSchema>;
 // The registry holds modules of different environment types; each is only ever given an environment its
 // own schema parsed (the union is discriminated on `target`), which this one cast stands for.
 type AnyModule = TargetModule<z.ZodType<EnvironmentConfig>>;
-const modules = [localTarget, awsTarget] as unknown as AnyModule[];
+const modules = [localTarget, awsTarget, hostsTarget] as unknown as AnyModule[];
 
 export const targetNames: readonly string[] = modules.map((m) => m.name);
 

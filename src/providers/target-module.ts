@@ -39,6 +39,8 @@ export interface TargetModule<Schema extends z.ZodType<{ target: string }>> {
   checkEnvironments?(
     environments: [string, z.output<Schema>][],
   ): { environment: string; key: string; message: string }[];
+  /** The config the user includes in the load balancer they own (hosts: `cutover haproxy-config`). */
+  routerConfig?(env: z.output<Schema>, about: { artifact: string; environment: string }): string;
   /** `cutover down`: stops everything the environment runs, where the target runs it on this machine. */
   down?(deps: { loaded: LoadedConfig; environment: string; stateDir: string; events: Events }): Promise<void>;
 }

@@ -187,6 +187,12 @@ export interface Target {
   metrics?: TrafficMetrics;
   /** Named alarms, for the alarms check; absent where the target has none (local). */
   alarms?: Alarms;
+  /**
+   * Takes the environment's lock where every runner sees it (hosts: a folder on the load balancer host),
+   * after this runner's own; resolves to its release. LockHeld when another runner holds it. Absent
+   * where the runner's lock is all (local) or the target claims its fleets by itself (aws generations).
+   */
+  lock?(holder: { deployment: string; command: string; startedAt: number }): Promise<() => Promise<void>>;
   /** The address users reach the service at (the local router; the ALB listener), for the probe check. */
   publicUrl?(): Promise<string | undefined>;
   /**

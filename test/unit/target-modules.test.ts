@@ -13,7 +13,7 @@ function sources(dir: string): string[] {
 
 describe('targets are modules', () => {
   it('GIVEN the registry THEN each target is one module with its name, schema, version rule and factory, and the config union is theirs', () => {
-    expect(targetNames).toEqual(['local', 'aws']);
+    expect(targetNames).toEqual(['local', 'aws', 'hosts']);
     for (const name of targetNames) {
       const module = targetModule(name);
       expect(module.name).toBe(name);

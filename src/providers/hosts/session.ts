@@ -46,6 +46,11 @@ export interface HostSession {
    */
   upload(localPath: string, remotePath: string, options?: { mode?: number }): Promise<void>;
   /**
+   * A stream to a unix socket on the host (OpenSSH's streamlocal forwarding), such as HAProxy's runtime
+   * API: nothing but sshd is needed there. Rejects with HOST_SSH_FAILED when sshd refuses it.
+   */
+  openSocket(path: string): Promise<ClientChannel>;
+  /**
    * Kills the commands still running (their runs reject with HOST_CONNECTION_LOST), then ends the
    * connection. Safe to call twice.
    */
@@ -213,6 +218,23 @@ export class SshSession implements HostSession {
     this.running.set(settled, killer);
     void settled.then(() => this.running.delete(settled));
     return result;
+  }
+
+  openSocket(path: string): Promise<ClientChannel> {
+    this.usable();
+    return new Promise((resolve, reject) => {
+      this.client.openssh_forwardOutStreamLocal(path, (error, channel) => {
+        if (error)
+          reject(
+            this.lost ??
+              this.failed(
+                `\`${this.host}\` did not open its socket ${path} (AllowStreamLocalForwarding in sshd_config?)`,
+                error,
+              ),
+          );
+        else resolve(channel);
+      });
+    });
   }
 
   private open(command: string): Promise<ClientChannel> {

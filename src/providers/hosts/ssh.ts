@@ -24,7 +24,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Client, utils, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader gives its exports only as the default (vitest's loader hid this).
+const { Client, utils } = ssh2;
 import { formatDurationSetting } from '../../duration.js';
 import { UserInputError } from '../../errors.js';
 import { HostError, hostLabel } from './errors.js';

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { localChecks } from '../../config/checks.js';
+import { count, duration, healthCheck, instanceEnv, strategy } from '../../config/environment-parts.js';
+import { defaults } from '../../config/defaults.js';
+import { notifyList } from '../../config/notify.js';
+
+/**
+ * A hosts environment: the user's own machines reached over SSH, one process of the artifact per host
+ * in one of two port slots that blue and green alternate between, behind the user's HAProxy, whose
+ * runtime API cutover drives over SSH as well.
+ */
+
+const address = z
+  .string({ error: 'expected a host name or IP address' })
+  .min(1)
+  .max(253)
+  // A leading dash would read as an option to any tool that takes the address.
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, 'expected a host name or IP address');
+
+const absolutePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits, . _ - and /');
+
+const sshHost = z
+  .object({
+    address,
+    port: count(1, 65535).default(22),
+    /** Where cutover keeps releases, logs and state on the host. */
+    root: absolutePath.default('/opt/cutover'),
+  })
+  .strict();
+
+const port = count(1, 65535);
+
+export const hostsEnvironment = z
+  .object({
+    target: z.literal('hosts'),
+    hosts: z
+      .array(sshHost)
+      .min(1, 'expected at least one host')
+      .max(64)
+      .refine(
+        (hosts) => new Set(hosts.map((h) => `${h.address}:${h.port}`)).size === hosts.length,
+        'each host is listed once',
+      ),
+    ssh: z
+      .object({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a user name such as deploy'),
+        /**
+         * The private key itself (usually `${SSH_KEY}` from the CI's secrets), never a path in the config;
+         * without it the agent at SSH_AUTH_SOCK signs.
+         */
+        key: z.string().optional(),
+        /** OpenSSH known_hosts file every host's key is checked against (default ~/.ssh/known_hosts). */
+        knownHosts: z.string().min(1).optional(),
+        /** Off only for a first try on throwaway machines: a host key that is not known is then accepted. */
+        checkHostKeys: z.boolean().default(true),
+        connectTimeout: duration('10s'),
+      })
+      .strict(),
+    /** The two ports blue and green alternate between on every host. */
+    slots: z
+      .tuple([port, port], { error: 'expected two ports, such as [8001, 8002]' })
+      .refine(([a, b]) => a !== b, 'the two slots must differ'),
+    haproxy: z
+      .object({
+        /** The load balancer host, reached over SSH like the others. */
+        host: sshHost,
+        /** HAProxy's runtime API socket on that host (`stats socket … level admin`). */
+        socket: absolutePath.default('/run/haproxy/admin.sock'),
+        backend: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a backend name'),
+        /** Where cutover saves the servers' state, for `load-server-state-from-file` across reloads. */
+        stateFile: absolutePath.default('/var/lib/haproxy/server-state'),
+        /** Where users reach the service through HAProxy, for the probe check and `status`. */
+        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .strict(),
+    /** Variables the instances get beside PORT, VERSION, HOST. */
+    env: instanceEnv.optional(),
+    healthCheck,
+    strategy,
+    checks: localChecks.optional(),
+    bake: duration(defaults.bake),
+    rollbackWindow: duration(defaults.rollbackWindow),
+    drainTimeout: duration(defaults.local.drainTimeout),
+    notify: notifyList,
+  })
+  .strict();
+
+export type HostsEnvironmentConfig = z.output<typeof hostsEnvironment>;
+export type SshHostConfig = z.output<typeof sshHost>;

@@ -1,0 +1,145 @@
+import { hostname } from 'node:os';
+import { LockHeld } from '../../errors.js';
+import type { FleetRole } from '../types.js';
+import { isSameProcess, processStartTime } from '../local/processes.js';
+import type { HostSession } from './ssh.js';
+
+/**
+ * What every runner must see alike, kept on the load balancer host under its root: which version runs
+ * in which slot and in what role (fleets.json), and the environment's lock (a folder, made atomically
+ * by mkdir). A runner with the key sees the same picture as the one that deployed.
+ */
+
+export interface HostFleetRecord {
+  id: string;
+  version: string;
+  deployment: string;
+  slot: number;
+  createdAt: number;
+  role: FleetRole;
+  standbyUntil?: number | undefined;
+  previousVersion?: string | undefined;
+  /** Launched by a deploy that has not gone live: running, or its controller died. */
+  inProgress?: boolean | undefined;
+  by?: string | undefined;
+}
+
+export interface LockHolderRecord {
+  deployment: string;
+  command: string;
+  startedAt: number;
+  host: string;
+  pid: number;
+  processStart?: number | undefined;
+}
+
+export function storeDir(root: string, artifact: string, environment: string): string {
+  return `${root}/${artifact}/${environment}`;
+}
+
+export class FleetStore {
+  constructor(
+    private readonly lb: () => Promise<HostSession>,
+    private readonly dir: string,
+  ) {}
+
+  async read(): Promise<HostFleetRecord[]> {
+    const session = await this.lb();
+    const result = await session.run([
+      'sh',
+      '-c',
+      'cat "$1" 2>/dev/null || true',
+      'sh',
+      `${this.dir}/fleets.json`,
+    ]);
+    const text = result.stdout.trim();
+    if (text === '') return [];
+    try {
+      return (JSON.parse(text) as { fleets: HostFleetRecord[] }).fleets;
+    } catch {
+      throw new Error(
+        `${session.host}: ${this.dir}/fleets.json is not cutover's JSON; was it edited by hand?`,
+      );
+    }
+  }
+
+  /** Replaces the records whole: written beside, then renamed over, so a reader never sees half. */
+  async write(fleets: HostFleetRecord[]): Promise<void> {
+    const session = await this.lb();
+    const result = await session.run(
+      [
+        'sh',
+        '-c',
+        'set -e; mkdir -p "$1"; umask 077; cat > "$1/fleets.json.tmp"; mv "$1/fleets.json.tmp" "$1/fleets.json"',
+        'sh',
+        this.dir,
+      ],
+      { stdin: `${JSON.stringify({ fleets }, null, 2)}\n` },
+    );
+    if (result.code !== 0)
+      throw new Error(`${session.host}: could not write ${this.dir}/fleets.json: ${result.stderr.trim()}`);
+  }
+
+  async update(change: (fleets: HostFleetRecord[]) => HostFleetRecord[]): Promise<void> {
+    await this.write(change(await this.read()));
+  }
+
+  /**
+   * Takes the environment's lock on the load balancer host, for every runner. A lock left by a process
+   * of this machine that is gone (a killed CLI) is taken over; one held from elsewhere is LockHeld.
+   */
+  async lock(holder: {
+    deployment: string;
+    command: string;
+    startedAt: number;
+  }): Promise<() => Promise<void>> {
+    const session = await this.lb();
+    const lockDir = `${this.dir}/lock`;
+    const mine: LockHolderRecord = {
+      ...holder,
+      host: hostname(),
+      pid: process.pid,
+      processStart: processStartTime(process.pid),
+    };
+    const take = () =>
+      session.run(
+        [
+          'sh',
+          '-c',
+          'mkdir -p "$1" && mkdir "$2" 2>/dev/null && cat > "$2/holder.json"',
+          'sh',
+          this.dir,
+          lockDir,
+        ],
+        { stdin: JSON.stringify(mine) },
+      );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if ((await take()).code === 0) {
+        return async () => {
+          await (await this.lb()).run(['rm', '-rf', '--', lockDir]);
+        };
+      }
+      const held = await session.run(['sh', '-c', 'cat "$1/holder.json" 2>/dev/null || true', 'sh', lockDir]);
+      let other: LockHolderRecord | undefined;
+      try {
+        other = JSON.parse(held.stdout) as LockHolderRecord;
+      } catch {
+        other = undefined;
+      }
+      const gone =
+        other !== undefined && other.host === hostname() && !isSameProcess(other.pid, other.processStart);
+      if (attempt === 0 && gone) {
+        await session.run(['rm', '-rf', '--', lockDir]);
+        continue;
+      }
+      throw new LockHeld(
+        'LOCKED',
+        other
+          ? `${other.command} ${other.deployment} holds this environment's lock on ${session.host} (runner ${other.host}, pid ${other.pid}, since ${new Date(other.startedAt).toISOString()})`
+          : `this environment's lock on ${session.host} (${lockDir}) is held, and says by whom no more`,
+        `wait for it to finish; if that run is gone, remove ${lockDir} on ${session.host}, then run \`cutover abort\` to undo what it left`,
+      );
+    }
+    throw new Error('unreachable: the lock loop ends by returning or throwing');
+  }
+}

@@ -1,0 +1,124 @@
+import type { HostSession } from './ssh.js';
+import { parseServers, parseServersState, weightBatch, type ServerWeights } from './haproxy-weights.js';
+
+/**
+ * HAProxy's runtime API on the load balancer host, reached through the SSH connection itself (OpenSSH's
+ * streamlocal forwarding to the socket), so nothing but sshd is needed there. One connection a batch:
+ * HAProxy runs the `;`-separated commands in order and closes after answering.
+ */
+export class HaproxyApi {
+  constructor(
+    private readonly lb: () => Promise<HostSession>,
+    private readonly socket: string,
+    private readonly backend: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  async send(commands: string): Promise<string> {
+    const session = await this.lb();
+    const stream = await session.openSocket(this.socket);
+    return new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(
+          new Error(
+            `HAProxy's runtime API on ${session.host} (${this.socket}) did not answer within ${this.timeoutMs} ms`,
+          ),
+        );
+      }, this.timeoutMs);
+      stream.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+      stream.on('error', (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      // HAProxy answers a line and closes its side: that end is the whole answer.
+      const done = () => {
+        clearTimeout(timer);
+        resolve(out);
+      };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.end(`${commands}\n`);
+    });
+  }
+
+  async weights(): Promise<ServerWeights> {
+    const text = await this.send(`show servers state ${this.backend}`);
+    return parseServersState(text, this.backend);
+  }
+
+  async servers(): Promise<Record<string, { weight: number; up: boolean }>> {
+    return parseServers(await this.send(`show servers state ${this.backend}`), this.backend);
+  }
+
+  /**
+   * Waits until HAProxy's own checks hold every one of `names` up: weight on a server it holds down
+   * would send its share nowhere (a 503 once it is all), so no weight moves before.
+   */
+  async waitUp(
+    names: string[],
+    until: number,
+    now: () => number,
+    sleep: (ms: number) => Promise<void>,
+  ): Promise<void> {
+    for (;;) {
+      const servers = await this.servers();
+      const down = names.filter((n) => !servers[n]?.up);
+      if (down.length === 0) return;
+      if (now() >= until) {
+        throw new Error(
+          `HAProxy still holds ${down.join(', ')} down by its own health checks, so no traffic was moved to them; check \`option httpchk\` in backend ${this.backend} against the health check path`,
+        );
+      }
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Moves the backend's servers to `next` in one batch (raising before lowering), then reads the weights
+   * back: a batch is not one atomic step, so what HAProxy holds afterwards is what counts.
+   */
+  async setWeights(next: ServerWeights): Promise<void> {
+    const now = await this.weights();
+    const missing = Object.keys(next).filter((name) => !(name in now));
+    if (missing.length > 0) {
+      throw new Error(
+        `HAProxy backend \`${this.backend}\` has no server ${missing.join(', ')}: include what \`cutover haproxy-config\` prints and reload HAProxy`,
+      );
+    }
+    const batch = weightBatch(this.backend, now, next);
+    if (batch !== '') {
+      const answer = (await this.send(batch)).trim();
+      if (answer !== '') throw new Error(`HAProxy refused the weight change: ${answer.slice(0, 300)}`);
+    }
+    const after = await this.weights();
+    const wrong = Object.entries(next).filter(([name, weight]) => after[name] !== weight);
+    if (wrong.length > 0) {
+      throw new Error(
+        `HAProxy holds ${wrong.map(([n]) => `${n}=${after[n]}`).join(', ')} after setting ${wrong.map(([n, w]) => `${n}=${w}`).join(', ')}`,
+      );
+    }
+  }
+
+  /** Requests being served by each server now (`scur` in `show stat`). */
+  async inFlight(): Promise<Record<string, number>> {
+    const text = await this.send('show stat');
+    const lines = text.split('\n');
+    const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
+    const [px, sv, scur] = ['pxname', 'svname', 'scur'].map((c) => header.indexOf(c));
+    const out: Record<string, number> = {};
+    for (const line of lines.slice(1)) {
+      const fields = line.split(',');
+      if (fields[px ?? -1] !== this.backend) continue;
+      const name = fields[sv ?? -1];
+      if (name && name !== 'BACKEND' && name !== 'FRONTEND') out[name] = Number(fields[scur ?? -1]) || 0;
+    }
+    return out;
+  }
+
+  /** The whole `show servers state`, as `server-state-file` wants it to survive a reload. */
+  serversState(): Promise<string> {
+    return this.send('show servers state');
+  }
+}

@@ -1,0 +1,365 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatDuration } from '../../duration.js';
+import { acceptsConnections } from '../local/processes.js';
+import { UserInputError } from '../../errors.js';
+import type { TargetDeps } from '../target-module.js';
+import type { FleetInfo, Instance, Target, TargetPlan, Weights } from '../types.js';
+import type { HostsEnvironmentConfig, SshHostConfig } from './config.js';
+import { connections } from './connections.js';
+import { FleetStore, storeDir, type HostFleetRecord } from './fleet-store.js';
+import { HaproxyApi } from './haproxy-api.js';
+import { serverName } from './haproxy-servers.js';
+import type { ServerWeights } from './haproxy-weights.js';
+import { upload, releaseOnHost } from './releases.js';
+import {
+  aliveScript,
+  envFile,
+  releaseDir,
+  slotDir,
+  startScript,
+  stopScript,
+  supervisorScript,
+} from './supervisor.js';
+import type { HostSession } from './ssh.js';
+
+/**
+ * The hosts target: a fleet is the version's process on every host in one port slot, supervised there;
+ * traffic is the weights of HAProxy's servers, changed through its runtime API; fleets and the lock live
+ * on the load balancer host. All of it over SSH.
+ */
+export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>): Promise<Target> {
+  const { service, loaded, clock } = deps;
+  const { env, artifact, environment, artifactConfig } = service;
+  const ssh = connections(env);
+  const lb = () => ssh.to(env.haproxy.host);
+  const store = new FleetStore(lb, storeDir(env.haproxy.host.root, artifact, environment));
+  const haproxy = new HaproxyApi(lb, env.haproxy.socket, env.haproxy.backend);
+  const held = <T>(work: () => Promise<T>) => ssh.using(work);
+  const packageOf = (version: string) =>
+    resolve(loaded.baseDir, (artifactConfig.package ?? '').replaceAll('${version}', version));
+
+  const instancesOf = (slot: number): Instance[] =>
+    env.hosts.map((h) => ({
+      id: `${h.address}:${slot}`,
+      url: `http://${h.address.includes(':') ? `[${h.address}]` : h.address}:${slot}`,
+    }));
+  const infoOf = (r: HostFleetRecord): FleetInfo => ({
+    id: r.id,
+    version: r.version,
+    deployment: r.deployment,
+    createdAt: r.createdAt,
+    role: r.role,
+    instances: instancesOf(r.slot),
+    ...(r.standbyUntil !== undefined ? { standbyUntil: r.standbyUntil } : {}),
+    ...(r.previousVersion !== undefined ? { previousVersion: r.previousVersion } : {}),
+    ...(r.inProgress ? { inProgress: true } : {}),
+  });
+  const recordOf = async (id: string): Promise<HostFleetRecord> => {
+    const found = (await store.read()).find((r) => r.id === id);
+    if (!found) throw new Error(`fleet ${id} is not recorded on ${env.haproxy.host.address}`);
+    return found;
+  };
+  const onEveryHost = async (work: (host: SshHostConfig, session: HostSession) => Promise<void>) => {
+    const all = await ssh.all();
+    await Promise.all(all.map(({ host, session }) => work(host, session)));
+  };
+  const check = async (what: string, session: HostSession, argv: string[], stdin?: string) => {
+    const result = await session.run(argv, stdin === undefined ? {} : { stdin });
+    if (result.code !== 0)
+      throw new Error(
+        `${session.host}: ${what} failed (exit ${result.code}): ${result.stderr.trim().slice(-400)}`,
+      );
+    return result;
+  };
+  const serverWeightsFor = (fleets: HostFleetRecord[], weights: Weights): ServerWeights => {
+    const next: ServerWeights = {};
+    for (const slot of env.slots) {
+      const fleet = fleets.find((f) => f.slot === slot);
+      for (const h of env.hosts) next[serverName(h.address, slot)] = fleet ? (weights[fleet.id] ?? 0) : 0;
+    }
+    return next;
+  };
+
+  const stopSlot = async (slot: number) =>
+    onEveryHost(async (host, session) => {
+      const tenths = String(Math.max(1, Math.ceil(env.drainTimeout / 100)));
+      await check('stopping the slot', session, [
+        'sh',
+        '-c',
+        stopScript,
+        'sh',
+        slotDir(host.root, artifact, environment, slot),
+        tenths,
+      ]);
+    });
+
+  const fleet: Target['fleet'] = {
+    launch: (spec) =>
+      held(async () => {
+        // Every host first: one that cannot be reached fails the deploy here, before anything starts.
+        await ssh.all();
+        const fleets = await store.read();
+        const slot = env.slots.find((s) => !fleets.some((f) => f.slot === s));
+        if (slot === undefined) {
+          throw new Error(
+            `both slots are taken (${fleets.map((f) => `${f.version} ${f.role} on ${f.slot}`).join(', ')}): the standby should have given way`,
+          );
+        }
+        const record: HostFleetRecord = {
+          id: spec.id,
+          version: spec.version,
+          deployment: spec.deployment,
+          slot,
+          createdAt: clock.now(),
+          role: 'green',
+          inProgress: true,
+          ...(spec.by ? { by: spec.by } : {}),
+        };
+        // Recorded before anything starts: a runner killed mid-launch leaves a fleet the next one undoes.
+        await store.write([...fleets, record]);
+        const tarball = packageOf(spec.version);
+        await onEveryHost(async (host, session) => {
+          const release = releaseDir(host.root, artifact, spec.version);
+          await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
+          const dir = slotDir(host.root, artifact, environment, slot);
+          await check('stopping what was left in the slot', session, [
+            'sh',
+            '-c',
+            stopScript,
+            'sh',
+            dir,
+            '1',
+          ]);
+          const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: spec.version, HOST: '0.0.0.0' };
+          await check(
+            'writing the slot',
+            session,
+            ['sh', '-c', 'set -e; mkdir -p "$1"; umask 077; cat > "$1/env"; : > "$1/log"', 'sh', dir],
+            envFile(vars),
+          );
+          await check(
+            'writing the supervisor',
+            session,
+            ['sh', '-c', 'cat > "$1/run.sh"', 'sh', dir],
+            supervisorScript,
+          );
+          await check('starting', session, [
+            'sh',
+            '-c',
+            startScript,
+            'sh',
+            dir,
+            release,
+            ...(artifactConfig.command ?? []),
+          ]);
+        });
+        return infoOf(record);
+      }),
+    waitReady: (id, deadline, progress, signal) =>
+      held(async () => {
+        const record = await recordOf(id);
+        for (;;) {
+          signal?.throwIfAborted();
+          const waiting: string[] = [];
+          await onEveryHost(async (host, session) => {
+            const dir = slotDir(host.root, artifact, environment, record.slot);
+            const alive = await session.run(['sh', '-c', aliveScript, 'sh', dir]);
+            // Listening as the health checks and HAProxy reach it: from outside the host.
+            const listening = await acceptsConnections(record.slot, host.address, 500);
+            if (alive.stdout.trim() !== 'up')
+              waiting.push(
+                `${host.address}:${record.slot} (supervisor: ${alive.stdout.trim() || alive.stderr.trim()})`,
+              );
+            else if (!listening) waiting.push(`${host.address}:${record.slot} (not accepting connections)`);
+          });
+          if (waiting.length === 0) return infoOf(record);
+          if (clock.now() >= deadline) {
+            const host = env.hosts.find((h) => waiting[0]?.startsWith(`${h.address}:`)) ?? env.hosts[0];
+            let tail = '';
+            if (host) {
+              const session = await ssh.to(host);
+              tail = (
+                await session.run([
+                  'tail',
+                  '-n',
+                  '5',
+                  `${slotDir(host.root, artifact, environment, record.slot)}/log`,
+                ])
+              ).stdout.trim();
+            }
+            throw new Error(
+              `${record.version} is not listening on ${waiting.join(', ')} after ${formatDuration(env.healthCheck.readyTimeout)}${tail ? `; its log ends: ${tail}` : ''}`,
+            );
+          }
+          progress(`not listening yet: ${waiting.join(', ')}`);
+          await clock.sleep(250, signal);
+        }
+      }),
+    list: () => held(async () => (await store.read()).map(infoOf)),
+    setRole: (id, change) =>
+      held(() =>
+        store.update((fleets) =>
+          fleets.map((f) => {
+            if (f.id !== id) return f;
+            if (change.role === 'live')
+              return {
+                ...f,
+                role: 'live',
+                inProgress: false,
+                standbyUntil: undefined,
+                previousVersion: change.previousVersion ?? f.previousVersion,
+              };
+            if (change.role === 'standby')
+              return { ...f, role: 'standby', inProgress: false, standbyUntil: change.until };
+            return { ...f, role: 'failed', inProgress: false };
+          }),
+        ),
+      ),
+    health: async () => [],
+    retire: (id) =>
+      held(async () => {
+        const record = await recordOf(id);
+        await store.update((fleets) => fleets.map((f) => (f.id === id ? { ...f, role: 'retiring' } : f)));
+        // Its servers take no new requests (weight 0); those in flight finish, up to the drain timeout.
+        const servers = env.hosts.map((h) => serverName(h.address, record.slot));
+        const until = clock.now() + env.drainTimeout;
+        for (;;) {
+          const busy = await haproxy.inFlight();
+          if (servers.every((s) => (busy[s] ?? 0) === 0) || clock.now() >= until) break;
+          await clock.sleep(100);
+        }
+        await stopSlot(record.slot);
+        await store.update((fleets) => fleets.filter((f) => f.id !== id));
+      }),
+  };
+
+  const router: Target['router'] = {
+    ensure: async () => {},
+    readWeights: () =>
+      held(async () => {
+        const [fleets, servers] = await Promise.all([store.read(), haproxy.weights()]);
+        const weights: Weights = {};
+        for (const f of fleets) {
+          const w = Math.max(0, ...env.hosts.map((h) => servers[serverName(h.address, f.slot)] ?? 0));
+          if (w > 0) weights[f.id] = w;
+        }
+        return weights;
+      }),
+    setWeights: (weights) =>
+      held(async () => {
+        const next = serverWeightsFor(await store.read(), weights);
+        const now = await haproxy.weights();
+        const raised = Object.keys(next).filter((n) => (next[n] ?? 0) > 0 && (now[n] ?? 0) === 0);
+        await haproxy.waitUp(
+          raised,
+          clock.now() + env.healthCheck.readyTimeout,
+          () => clock.now(),
+          (ms) => clock.sleep(ms),
+        );
+        await haproxy.setWeights(next);
+        await saveServerState();
+      }),
+  };
+
+  // So weights survive a reload of HAProxy (`load-server-state-from-file`); a failure is said, not fatal.
+  const saveServerState = async () => {
+    try {
+      const state = await haproxy.serversState();
+      const session = await lb();
+      await check(
+        'saving the server state',
+        session,
+        ['sh', '-c', 'cat > "$1.tmp" && mv "$1.tmp" "$1"', 'sh', env.haproxy.stateFile],
+        state,
+      );
+    } catch (error) {
+      deps.note?.(
+        `could not save HAProxy's server state to ${env.haproxy.stateFile}: ${(error as Error).message}`,
+      );
+    }
+  };
+
+  const checkBackend = () =>
+    held(async () => {
+      const servers = await haproxy.weights();
+      const missing = env.slots
+        .flatMap((slot) => env.hosts.map((h) => serverName(h.address, slot)))
+        .filter((s) => !(s in servers));
+      if (missing.length > 0) {
+        throw new UserInputError(
+          'HAPROXY_BACKEND_INCOMPLETE',
+          `HAProxy backend \`${env.haproxy.backend}\` on ${env.haproxy.host.address} has no server ${missing.join(', ')}`,
+          `include what \`cutover haproxy-config environment=${environment}\` prints in haproxy.cfg and reload HAProxy`,
+        );
+      }
+    });
+
+  const plan = async (version: string): Promise<TargetPlan> => {
+    const fleets = await held(() => store.read());
+    const weights = await router.readWeights();
+    const live =
+      fleets.find((f) => (weights[f.id] ?? 0) > 0 && f.role === 'live') ??
+      fleets.find((f) => f.role === 'live');
+    const standby = fleets.find((f) => f.role === 'standby');
+    const slot = env.slots.find((s) => !fleets.some((f) => f.slot === s && f !== standby)) ?? env.slots[0];
+    const lines: string[] = [];
+    for (const old of fleets.filter((f) => f !== live))
+      lines.push(
+        `retire fleet ${old.id} (${old.version}, ${old.role}) on port ${old.slot}${old === standby ? ': the new green takes its slot, so rollback reaches only the live version afterwards' : ''}`,
+      );
+    lines.push(
+      `upload ${packageOf(version)} to each host without ${version}, unpack it under <root>/${artifact}/releases/${version}`,
+    );
+    lines.push(
+      `start ${(artifactConfig.command ?? []).join(' ')} with PORT=${slot} on ${env.hosts.map((h) => h.address).join(', ')}`,
+    );
+    lines.push(
+      `(health checks: GET ${env.healthCheck.path} on each host's port ${slot}, up to ${formatDuration(env.healthCheck.readyTimeout)})`,
+    );
+    return {
+      live: live !== undefined,
+      launch: lines,
+      setWeight: (percent) =>
+        `set HAProxy weights in backend ${env.haproxy.backend}: port ${slot} ${percent}${live && percent < 100 ? `, port ${live.slot} ${100 - percent}` : ''} (raise before lower, one batch)`,
+      promote: live
+        ? [`keep ${live.version} on port ${live.slot} as standby for ${formatDuration(env.rollbackWindow)}`]
+        : [],
+    };
+  };
+
+  return {
+    name: 'hosts',
+    standbyGivesWay: true,
+    fleet,
+    router,
+    publicUrl: async () => env.haproxy.publicUrl,
+    lock: (holder) => held(() => store.lock(holder)),
+    async preflight(version) {
+      const tarball = packageOf(version);
+      if (!existsSync(tarball)) {
+        throw new UserInputError(
+          'PACKAGE_MISSING',
+          `the package of \`${version}\` is not at ${tarball}`,
+          `build it first; \`artifacts.${artifact}.package\` says where each version's tarball is`,
+        );
+      }
+      await held(async () => {
+        await ssh.all();
+        await lb();
+      });
+      await checkBackend();
+    },
+    checkRouting: checkBackend,
+    async describe() {
+      return {
+        details: {
+          hosts: env.hosts.map((h) => `${h.address}:${h.port}`),
+          slots: env.slots,
+          haproxy: `${env.haproxy.host.address} ${env.haproxy.socket} backend ${env.haproxy.backend}`,
+        },
+      };
+    },
+    plan,
+  };
+}

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  aliveScript,
+  envFile,
+  startScript,
+  stopScript,
+  supervisorScript,
+  systemdEnvFile,
+  systemdUnit,
+  unitName,
+} from '../../src/providers/hosts/supervisor.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dirs: { remove: () => void }[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.remove();
+});
+
+describe('hosts: the systemd unit a slot gets where systemd runs', () => {
+  it('GIVEN a command with spaces, quotes and % THEN the unit restarts it, keeps its log under the root, and quotes each argument as systemd reads it', () => {
+    const unit = systemdUnit({
+      description: 'cutover catalog prod port 8001',
+      release: '/opt/cutover/catalog/releases/v2',
+      slot: '/opt/cutover/catalog/prod/slot-8001',
+      command: ['/usr/bin/node', 'server.mjs', '--name=a "b" 100%'],
+      stopTimeoutMs: 10_500,
+      user: 'deploy',
+    });
+    expect(unit).toContain('ExecStart="/usr/bin/node" "server.mjs" "--name=a \\"b\\" 100%%"');
+    expect(unit).toContain('WorkingDirectory=/opt/cutover/catalog/releases/v2');
+    expect(unit).toContain('Restart=always');
+    expect(unit).toContain('TimeoutStopSec=11');
+    expect(unit).toContain('StandardOutput=append:/opt/cutover/catalog/prod/slot-8001/log');
+    expect(unit).toContain('EnvironmentFile=/opt/cutover/catalog/prod/slot-8001/env.systemd');
+    expect(unit).toContain('User=deploy');
+    expect(unitName('catalog', 'prod', 8001)).toBe('cutover-catalog-prod-8001.service');
+    expect(systemdEnvFile({ TOKEN: 'a"b\\c\nd', PORT: '8001' })).toBe(
+      'TOKEN="a\\"b\\\\c\\nd"\nPORT="8001"\n',
+    );
+  });
+});
+
+describe('hosts: the sh supervisor where systemd does not run (run here, as on a host)', () => {
+  it('GIVEN a started slot THEN it survives its starter, restarts its command when it dies, passes variables verbatim, and stops its whole group', async () => {
+    const dir = tempDir('cutover-supervisor-');
+    dirs.push(dir);
+    const slot = join(dir.path, 'slot');
+    const release = join(dir.path, 'release');
+    mkdirSync(slot);
+    mkdirSync(release);
+    writeFileSync(join(slot, 'run.sh'), supervisorScript);
+    writeFileSync(join(slot, 'env'), envFile({ GREETING: "it's $(not run) `either`", PORT: '1' }));
+    // The "artifact": prints its variable and pid, then sleeps.
+    writeFileSync(join(release, 'app.sh'), 'echo "$GREETING pid=$$"; exec sleep 60\n');
+    execFileSync('sh', ['-c', startScript, 'sh', slot, release, 'sh', 'app.sh']);
+    const alive = () => execFileSync('sh', ['-c', aliveScript, 'sh', slot]).toString().trim();
+    const appPid = async (): Promise<number> => {
+      for (let i = 0; i < 50; i++) {
+        const match = /pid=(\d+)\n?$/.exec(
+          existsSync(join(slot, 'log')) ? readFileSync(join(slot, 'log'), 'utf8') : '',
+        );
+        if (match) return Number(match[1]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the app never started');
+    };
+    const first = await appPid();
+    expect(alive()).toBe('up');
+    expect(readFileSync(join(slot, 'log'), 'utf8')).toContain("it's $(not run) `either` pid=");
+    // The command dies: the supervisor starts it again.
+    process.kill(first, 'SIGKILL');
+    let second = first;
+    for (let i = 0; i < 50 && second === first; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      second = await appPid();
+    }
+    expect(second).not.toBe(first);
+    expect(readFileSync(join(slot, 'log'), 'utf8')).toContain('exited; restarting in 1 s');
+    // Stopped: the supervisor and its command are gone, and the pid file with them.
+    execFileSync('sh', ['-c', stopScript, 'sh', slot, '30']);
+    expect(alive()).toBe('down');
+    expect(() => process.kill(second, 0)).toThrow();
+    expect(existsSync(join(slot, 'pid'))).toBe(false);
+    // Stopping a slot where nothing runs succeeds.
+    execFileSync('sh', ['-c', stopScript, 'sh', slot, '1']);
+  });
+});

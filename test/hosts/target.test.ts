@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { cli } from '../helpers/cli.js';
+import { hostsProject, type HostsProject } from './hosts-lab.js';
+
+/**
+ * The hosts target through the CLI, on real hosts: network namespaces with their own sshd, and Debian's
+ * HAProxy on a load balancer host, all driven over SSH.
+ */
+let p: HostsProject;
+beforeAll(async () => {
+  p = await hostsProject();
+}, 60_000);
+afterAll(async () => {
+  await p?.stop();
+});
+
+const words = ['artifact=catalog', 'environment=lab'];
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(p.dir, args, { ...p.env, ...env });
+
+async function served(): Promise<string> {
+  const response = await request(p.endpoint);
+  const body = (await response.body.json()) as { version: string };
+  return body.version;
+}
+
+describe(
+  'hosts: deploy, rollback and a broken version through HAProxy, over SSH',
+  { timeout: 120_000 },
+  () => {
+    it('GIVEN two hosts behind HAProxy WHEN v1, v2, a rollback and a broken version are deployed THEN HAProxy serves each, the broken one never takes traffic, and plan says the standby gives way', async () => {
+      const v1 = await run(['deploy', ...words, 'version=v1']);
+      expect(v1.code, v1.stderr).toBe(0);
+      expect(await served()).toBe('v1');
+
+      const v2 = await run(['deploy', ...words, 'version=v2']);
+      expect(v2.code, v2.stderr).toBe(0);
+      expect(await served()).toBe('v2');
+
+      const plan = await run(['plan', ...words, 'version=v3']);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain('the new green takes its slot');
+
+      const back = await run(['rollback', ...words]);
+      expect(back.code, back.stderr).toBe(0);
+      expect(await served()).toBe('v1');
+
+      const broken = await run(['deploy', ...words, 'version=broken']);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toContain('broken');
+      expect(await served()).toBe('v1');
+
+      const status = await run(['status', ...words]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain('v1');
+    });
+
+    it('GIVEN the environment THEN haproxy-config prints every host in both slots at weight 0', async () => {
+      const printed = await run(['haproxy-config', 'environment=lab']);
+      expect(printed.code, printed.stderr).toBe(0);
+      for (const host of p.apps)
+        for (const slot of [8001, 8002])
+          expect(printed.stdout).toContain(`server ${host.address}-${slot} ${host.address}:${slot} weight 0`);
+    });
+  },
+);
