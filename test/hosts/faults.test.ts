@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { cli, startCli } from '../helpers/cli.js';
+import { steadyLoad } from '../helpers/load.js';
+import { hostsProject, type HostsProject } from './hosts-lab.js';
+
+/**
+ * The hosts target when things go wrong, through the CLI on the lab: hosts down or refusing SSH, a host
+ * key that changed, a CLI killed mid-deploy, two runners at once; and zero failed requests through
+ * HAProxy across deploy, rollback, deploy.
+ */
+let p: HostsProject;
+beforeAll(async () => {
+  p = await hostsProject(['v1', 'v2', 'v3', 'v4']);
+}, 60_000);
+afterAll(async () => {
+  await p?.stop();
+});
+
+const words = ['artifact=catalog', 'environment=lab'];
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(p.dir, args, { ...p.env, ...env });
+
+async function served(): Promise<string> {
+  const response = await request(p.endpoint);
+  return ((await response.body.json()) as { version: string }).version;
+}
+
+const releases = (version: string) =>
+  p.apps.map((h) => existsSync(join(h.root, 'catalog', 'releases', version)));
+
+describe('hosts: faults and sequences', { timeout: 180_000 }, () => {
+  it('GIVEN v1 live WHEN deploy, rollback and deploy run under steady load THEN HAProxy answers every request', async () => {
+    expect((await run(['deploy', ...words, 'version=v1'])).code).toBe(0);
+    const load = steadyLoad(p.endpoint, 8);
+    const steps = [
+      await run(['deploy', ...words, 'version=v2']),
+      await run(['rollback', ...words]),
+      await run(['deploy', ...words, 'version=v2']),
+    ];
+    const result = await load.stop();
+    for (const step of steps) expect(step.code, step.stderr).toBe(0);
+    expect(result.ok).toBeGreaterThan(100);
+    expect(result.failed, JSON.stringify(result.samples)).toBe(0);
+    expect(await served()).toBe('v2');
+  });
+
+  it('GIVEN a host that is down, then one whose sshd refuses connections THEN the deploy fails before anything changes, naming the host', async () => {
+    const [, h2] = p.apps;
+    if (!h2) throw new Error('two hosts');
+    await p.lab.linkDown(h2);
+    const down = await run(['deploy', ...words, 'version=v3'], { CONNECT_TIMEOUT: '1s' });
+    await p.lab.linkUp(h2);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('HOST_UNREACHABLE');
+    expect(down.stderr).toContain(h2.address);
+    expect(releases('v3')).toEqual([false, false]);
+    expect(await served()).toBe('v2');
+
+    await p.lab.stopSsh(h2);
+    const refused = await run(['deploy', ...words, 'version=v3']);
+    await p.lab.startSsh(h2);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${h2.address}:22`);
+    expect(releases('v3')).toEqual([false, false]);
+    expect(await served()).toBe('v2');
+  });
+
+  it('GIVEN a CLI killed with SIGKILL in its bake WHEN deploy runs again THEN it undoes the killed one and goes live; a second runner meanwhile is refused', async () => {
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3'], { ...p.env, BAKE: '30s' });
+    await new Promise<void>((resolve) =>
+      baking.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"bake.started"') && resolve()),
+    );
+    // Another runner (its own state folder) finds the lock on the load balancer host.
+    const other = await run(['deploy', ...words, 'version=v4', '--state-dir', join(p.dir, 'runner-2')]);
+    expect(other.code, other.stderr).toBe(3);
+    expect(other.stderr).toContain('holds this environment');
+    baking.child.kill('SIGKILL');
+    await baking.done;
+    expect(await served()).toBe('v3');
+
+    const again = await run(['deploy', ...words, 'version=v4']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await served()).toBe('v4');
+    const fleets = JSON.parse(readFileSync(join(p.lb.root, 'catalog', 'lab', 'fleets.json'), 'utf8')) as {
+      fleets: { version: string; role: string }[];
+    };
+    expect(fleets.fleets.map((f) => [f.version, f.role]).sort()).toEqual([
+      ['v2', 'standby'],
+      ['v4', 'live'],
+    ]);
+  });
+
+  it('GIVEN a host whose key changed THEN the deploy fails with HOST_KEY_MISMATCH before any command runs there', async () => {
+    const [h1] = p.apps;
+    if (!h1) throw new Error('a host');
+    await p.lab.changeHostKey(h1);
+    const result = await run(['deploy', ...words, 'version=v1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('HOST_KEY_MISMATCH');
+    expect(result.stderr).toContain(h1.address);
+    expect(await served()).toBe('v4');
+  });
+});
