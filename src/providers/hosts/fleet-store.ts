@@ -37,13 +37,29 @@ export function storeDir(root: string, artifact: string, environment: string): s
   return `${root}/${artifact}/${environment}`;
 }
 
+/**
+ * A read is kept this long: a deploy reads the records many times a second (each a round trip over SSH),
+ * and under the lock only this runner writes them. Taking the lock forgets it.
+ */
+const keptMs = 1000;
+
 export class FleetStore {
+  private kept: { at: number; fleets: HostFleetRecord[] } | undefined;
+
   constructor(
     private readonly lb: () => Promise<HostSession>,
     private readonly dir: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async read(): Promise<HostFleetRecord[]> {
+    if (this.kept && this.now() - this.kept.at < keptMs) return structuredClone(this.kept.fleets);
+    const fleets = await this.readFromHost();
+    this.kept = { at: this.now(), fleets: structuredClone(fleets) };
+    return fleets;
+  }
+
+  private async readFromHost(): Promise<HostFleetRecord[]> {
     const session = await this.lb();
     const result = await session.run([
       'sh',
@@ -76,8 +92,11 @@ export class FleetStore {
       ],
       { stdin: `${JSON.stringify({ fleets }, null, 2)}\n` },
     );
-    if (result.code !== 0)
+    if (result.code !== 0) {
+      this.kept = undefined;
       throw new Error(`${session.host}: could not write ${this.dir}/fleets.json: ${result.stderr.trim()}`);
+    }
+    this.kept = { at: this.now(), fleets: structuredClone(fleets) };
   }
 
   async update(change: (fleets: HostFleetRecord[]) => HostFleetRecord[]): Promise<void> {
@@ -93,6 +112,7 @@ export class FleetStore {
     command: string;
     startedAt: number;
   }): Promise<() => Promise<void>> {
+    this.kept = undefined;
     const session = await this.lb();
     const lockDir = `${this.dir}/lock`;
     const mine: LockHolderRecord = {
