@@ -185,6 +185,20 @@ async function abandonElsewhere(options: AbortOptions, io: Invocation, scope: Sc
   scope.runtime = runtime;
   const { loaded, service, stateDir, ctx } = runtime;
   startNotifying(io, loaded, service, stateDir, undefined, ctx.target.notes);
+  // Where the target's state is shared (aws, hosts), the deploy may be running on another runner: it is
+  // asked to go back itself, as if a check had failed, before any lock (it holds the one every runner
+  // sees). Only a deploy that does not answer is undone here, under the lock.
+  const running = ctx.target.notes ? (await ctx.target.fleet.list()).find((f) => f.inProgress) : undefined;
+  // One this runner ran, whose controller here is gone (no live lock holder got us this far), cannot
+  // answer: it is undone at once, from the journal.
+  const ranHere = running !== undefined && runtime.journal.latest()?.deployment === running.deployment;
+  if (running && !ranHere && (await askRunningDeployToAbort(ctx, running, io.signal))) {
+    io.events.info('abort.finished', `${running.deployment} has stopped`, {
+      deployment: running.deployment,
+      outcome: 'stopped',
+    });
+    return { type: 'aborted', deployment: running.deployment, outcome: 'stopped' };
+  }
   const holder = { deployment: newDeploymentId(ctx.clock.now()), command: 'abort' };
   return underLock(runtime, holder, {}, async (): Promise<Aborted> => {
     // A controller killed on this runner left its journal: undo (or finish) it here, as the next deploy would.
@@ -200,16 +214,6 @@ async function abandonElsewhere(options: AbortOptions, io: Invocation, scope: Sc
         outcome: 'stopped',
       });
       return { type: 'aborted', deployment: parked.deployment, outcome: 'undone' };
-    }
-    // Where the target's state is shared (aws), the deploy may be running on another runner: it is
-    // asked to go back itself, as if a check had failed. Only a deploy that does not answer is undone here.
-    const running = ctx.target.notes ? (await ctx.target.fleet.list()).find((f) => f.inProgress) : undefined;
-    if (running && (await askRunningDeployToAbort(ctx, running, io.signal))) {
-      io.events.info('abort.finished', `${running.deployment} has stopped`, {
-        deployment: running.deployment,
-        outcome: 'stopped',
-      });
-      return { type: 'aborted', deployment: running.deployment, outcome: 'stopped' };
     }
     const undone = await abandonUnfinished(ctx);
     if (undone) {

@@ -382,10 +382,24 @@ function destroyLab(n: number, dir: string | undefined): number[] {
 
 function namespacePids(ns: string): number[] {
   const out = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-  return out
-    .split('\n')
-    .filter((line) => /^\d+$/.test(line))
-    .map(Number);
+  return (
+    out
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number)
+      // A zombie is dead already: it waits only for its parent (PID 1 here, for the detached
+      // supervisors a target starts, and slow to reap) and holds nothing of the namespace.
+      .filter((pid) => stateOf(pid) !== 'Z')
+  );
+}
+
+function stateOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function parentOf(pid: number): number {

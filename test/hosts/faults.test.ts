@@ -92,6 +92,22 @@ describe('hosts: faults and sequences', { timeout: 180_000 }, () => {
     ]);
   });
 
+  it('GIVEN a deploy baking on one runner WHEN another runner aborts THEN the deploy itself puts traffic back and says who asked', async () => {
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v3'], { ...p.env, BAKE: '30s' });
+    await new Promise<void>((resolve) =>
+      baking.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"bake.started"') && resolve()),
+    );
+    expect(await served()).toBe('v3');
+    const aborted = await run(['abort', ...words, '--state-dir', join(p.dir, 'runner-2')], {
+      CUTOVER_ACTOR: 'runner-2-oncall',
+    });
+    expect(aborted.code, aborted.stderr).toBe(0);
+    const done = await baking.done;
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain('runner-2-oncall aborted the deploy');
+    expect(await served()).toBe('v4');
+  });
+
   it('GIVEN a host whose key changed THEN the deploy fails with HOST_KEY_MISMATCH before any command runs there', async () => {
     const [h1] = p.apps;
     if (!h1) throw new Error('a host');

@@ -8,6 +8,7 @@ import type { FleetInfo, Instance, Target, TargetPlan, Weights } from '../types.
 import type { HostsEnvironmentConfig, SshHostConfig } from './config.js';
 import { connections } from './connections.js';
 import { FleetStore, storeDir, type HostFleetRecord } from './fleet-store.js';
+import { hostNotes } from './notes.js';
 import { HaproxyApi } from './haproxy-api.js';
 import { serverName } from './haproxy-servers.js';
 import type { ServerWeights } from './haproxy-weights.js';
@@ -328,8 +329,17 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     };
   };
 
+  // Requests to a running deploy (promote, pause, abort) and what notifications keep, for every runner.
+  const notes = hostNotes(lb, storeDir(env.haproxy.host.root, artifact, environment), async (deployment) =>
+    held(async () => (await store.read()).some((f) => f.deployment === deployment)),
+  );
+
   return {
     name: 'hosts',
+    notes: {
+      read: (deployment) => held(() => notes.read(deployment)),
+      write: (deployment, values) => held(() => notes.write(deployment, values)),
+    },
     standbyGivesWay: true,
     fleet,
     router,
