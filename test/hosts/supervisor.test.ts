@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   aliveScript,
   envFile,
-  startScript,
+  launchScript,
   stopScript,
   supervisorScript,
   systemdEnvFile,
@@ -49,13 +49,13 @@ describe('hosts: the sh supervisor where systemd does not run (run here, as on a
     dirs.push(dir);
     const slot = join(dir.path, 'slot');
     const release = join(dir.path, 'release');
-    mkdirSync(slot);
     mkdirSync(release);
-    writeFileSync(join(slot, 'run.sh'), supervisorScript);
-    writeFileSync(join(slot, 'env'), envFile({ GREETING: "it's $(not run) `either`", PORT: '1' }));
+
     // The "artifact": prints its variable and pid, then sleeps.
     writeFileSync(join(release, 'app.sh'), 'echo "$GREETING pid=$$"; exec sleep 60\n');
-    execFileSync('sh', ['-c', startScript, 'sh', slot, release, 'sh', 'app.sh']);
+    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
+      input: envFile({ GREETING: "it's $(not run) `either`", PORT: '1' }),
+    });
     const alive = () => execFileSync('sh', ['-c', aliveScript, 'sh', slot]).toString().trim();
     const appPid = async (): Promise<number> => {
       for (let i = 0; i < 50; i++) {

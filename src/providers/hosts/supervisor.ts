@@ -48,11 +48,25 @@ wait "$child" 2>/dev/null
 rm -f "$dir/pid"
 `;
 
-/** Starts the supervisor detached from the SSH session: `sh -c SCRIPT sh SLOTDIR RELEASE COMMAND…`. */
-export const startScript = `set -e
+/**
+ * Makes a slot and starts its supervisor detached from the SSH session, in one round trip:
+ * `sh -c SCRIPT sh SLOTDIR RELEASE SUPERVISOR COMMAND…`, with the variables file on standard input.
+ * Whatever a killed deploy left running in the slot is killed first: it never took traffic.
+ */
+export const launchScript = `set -e
 dir=$1
-cd "$2"
-shift 2
+release=$2
+supervisor=$3
+shift 3
+if pid=$(cat "$dir/pid" 2>/dev/null); then
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$dir/pid"
+fi
+mkdir -p "$dir"
+(umask 077; cat > "$dir/env")
+printf '%s' "$supervisor" > "$dir/run.sh"
+: > "$dir/log"
+cd "$release"
 setsid -f sh "$dir/run.sh" "$@" </dev/null >/dev/null 2>&1`;
 
 /**

@@ -18,7 +18,7 @@ import {
   envFile,
   releaseDir,
   slotDir,
-  startScript,
+  launchScript,
   stopScript,
   supervisorScript,
 } from './supervisor.js';
@@ -124,36 +124,22 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
           const release = releaseDir(host.root, artifact, spec.version);
           await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
           const dir = slotDir(host.root, artifact, environment, slot);
-          await check('stopping what was left in the slot', session, [
-            'sh',
-            '-c',
-            stopScript,
-            'sh',
-            dir,
-            '1',
-          ]);
           const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: spec.version, HOST: '0.0.0.0' };
           await check(
-            'writing the slot',
+            'starting',
             session,
-            ['sh', '-c', 'set -e; mkdir -p "$1"; umask 077; cat > "$1/env"; : > "$1/log"', 'sh', dir],
+            [
+              'sh',
+              '-c',
+              launchScript,
+              'sh',
+              dir,
+              release,
+              supervisorScript,
+              ...(artifactConfig.command ?? []),
+            ],
             envFile(vars),
           );
-          await check(
-            'writing the supervisor',
-            session,
-            ['sh', '-c', 'cat > "$1/run.sh"', 'sh', dir],
-            supervisorScript,
-          );
-          await check('starting', session, [
-            'sh',
-            '-c',
-            startScript,
-            'sh',
-            dir,
-            release,
-            ...(artifactConfig.command ?? []),
-          ]);
         });
         return infoOf(record);
       }),
