@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { defaults } from './defaults.js';
 import { parseListen } from './listen.js';
+import { notifyList } from './notify.js';
 import { strategyConfig } from './strategy.js';
 
 /**
@@ -78,3 +79,12 @@ export const instanceEnv = z
   });
 
 export type HealthCheckConfig = z.output<typeof healthCheck>;
+
+/** What every target's environment says alike: how green is checked, how traffic moves, how long blue waits, who hears. */
+export const deployFields = {
+  healthCheck,
+  strategy,
+  bake: duration(defaults.bake),
+  rollbackWindow: duration(defaults.rollbackWindow),
+  notify: notifyList,
+};

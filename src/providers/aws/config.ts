@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { awsChecks } from '../../config/checks.js';
 import { defaults } from '../../config/defaults.js';
-import { count, duration, healthCheck, strategy } from '../../config/environment-parts.js';
-import { notifyList } from '../../config/notify.js';
+import { count, deployFields, duration } from '../../config/environment-parts.js';
 import { patterns, regionOfArn } from './patterns.js';
 
 /** An aws environment: Auto Scaling groups behind an Application Load Balancer listener's target groups. */
@@ -42,14 +41,10 @@ export const awsEnvironment = z
       .strict()
       .refine((c) => c.min <= c.desired && c.desired <= c.max, 'expected min ≤ desired ≤ max')
       .optional(),
-    healthCheck,
-    strategy,
+    ...deployFields,
     checks: awsChecks.optional(),
-    bake: duration(defaults.bake),
-    rollbackWindow: duration(defaults.rollbackWindow),
     /** How long the old fleet keeps serving after traffic leaves it, before it may be touched (ALB propagation). */
     settle: duration(defaults.aws.settle),
-    notify: notifyList,
   })
   .strict()
   .superRefine((env, ctx) => {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { localChecks } from '../../config/checks.js';
-import { count, duration, healthCheck, instanceEnv, strategy } from '../../config/environment-parts.js';
+import { count, deployFields, duration, instanceEnv } from '../../config/environment-parts.js';
 import { defaults } from '../../config/defaults.js';
-import { notifyList } from '../../config/notify.js';
 
 /**
  * A hosts environment: the user's own machines reached over SSH, one process of the artifact per host
@@ -77,13 +76,9 @@ export const hostsEnvironment = z
       .strict(),
     /** Variables the instances get beside PORT, VERSION, HOST. */
     env: instanceEnv.optional(),
-    healthCheck,
-    strategy,
+    ...deployFields,
     checks: localChecks.optional(),
-    bake: duration(defaults.bake),
-    rollbackWindow: duration(defaults.rollbackWindow),
     drainTimeout: duration(defaults.local.drainTimeout),
-    notify: notifyList,
   })
   .strict();
 

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { localChecks } from '../../config/checks.js';
 import { defaults } from '../../config/defaults.js';
-import {
-  count,
-  duration,
-  healthCheck,
-  instanceEnv,
-  listen,
-  strategy,
-} from '../../config/environment-parts.js';
+import { count, deployFields, duration, instanceEnv, listen } from '../../config/environment-parts.js';
 import { isLoopback, parseListen, sameAddress, type ListenAddress } from '../../config/listen.js';
-import { notifyList } from '../../config/notify.js';
 
 /** A local environment: fleets of processes on this machine behind cutover's own router. */
 export const localEnvironment = z
@@ -26,14 +18,10 @@ export const localEnvironment = z
     /** Variables the instances get beside PORT, VERSION, HOST and a small base; kept out of every output. */
     env: instanceEnv.optional(),
     capacity: count(1, 32).default(defaults.capacity),
-    healthCheck,
-    strategy,
+    ...deployFields,
     /** What watches green while it takes traffic, beside the health checks (src/config/checks.ts). */
     checks: localChecks.optional(),
-    bake: duration(defaults.bake),
-    rollbackWindow: duration(defaults.rollbackWindow),
     drainTimeout: duration(defaults.local.drainTimeout),
-    notify: notifyList,
   })
   .strict()
   .superRefine((env, ctx) => {
