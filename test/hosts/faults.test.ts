@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'undici';
-import { cli, startCli } from '../helpers/cli.js';
+import { startCli } from '../helpers/cli.js';
 import { steadyLoad } from '../helpers/load.js';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
 
@@ -20,12 +19,9 @@ afterAll(async () => {
 });
 
 const words = ['artifact=catalog', 'environment=lab'];
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(p.dir, args, { ...p.env, ...env });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => p.cli(args, env);
 
-async function served(): Promise<string> {
-  const response = await request(p.endpoint);
-  return ((await response.body.json()) as { version: string }).version;
-}
+const served = () => p.served();
 
 const releases = (version: string) =>
   p.apps.map((h) => existsSync(join(h.root, 'catalog', 'releases', version)));

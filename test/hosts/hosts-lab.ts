@@ -1,7 +1,9 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { request } from 'undici';
 import { configSchema } from '../../src/config/schema.js';
+import { cli } from '../helpers/cli.js';
 import type { HostsEnvironmentConfig } from '../../src/providers/hosts/config.js';
 import { haproxyConfig } from '../../src/providers/hosts/haproxy-servers.js';
 import { startLab, type Lab, type LabHost } from '../helpers/netlab.js';
@@ -22,6 +24,10 @@ export interface HostsProject {
   /** The variables every CLI run needs (the key). */
   env: NodeJS.ProcessEnv;
   startHaproxy(): Promise<void>;
+  /** Runs the CLI in the project with the key (and `env`). */
+  cli(args: string[], env?: NodeJS.ProcessEnv): ReturnType<typeof cli>;
+  /** The version HAProxy's frontend serves now. */
+  served(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -135,6 +141,11 @@ ${printed.slice(printed.indexOf('backend '))}`;
     endpoint: `http://${lb.address}:8080/`,
     env: { SSH_KEY: lab.clientKey },
     startHaproxy,
+    cli: (args, env = {}) => cli(dir, args, { SSH_KEY: lab.clientKey, ...env }),
+    async served() {
+      const response = await request(`http://${lb.address}:8080/`);
+      return ((await response.body.json()) as { version: string }).version;
+    },
     async stop() {
       haproxy?.kill('SIGKILL');
       await lab.stop();

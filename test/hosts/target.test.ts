@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'undici';
-import { cli } from '../helpers/cli.js';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
 
 /**
@@ -16,13 +14,9 @@ afterAll(async () => {
 });
 
 const words = ['artifact=catalog', 'environment=lab'];
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(p.dir, args, { ...p.env, ...env });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => p.cli(args, env);
 
-async function served(): Promise<string> {
-  const response = await request(p.endpoint);
-  const body = (await response.body.json()) as { version: string };
-  return body.version;
-}
+const served = () => p.served();
 
 describe(
   'hosts: deploy, rollback and a broken version through HAProxy, over SSH',
