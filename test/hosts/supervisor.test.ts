@@ -87,4 +87,36 @@ describe('hosts: the sh supervisor where systemd does not run (run here, as on a
     // Stopping a slot where nothing runs succeeds.
     execFileSync('sh', ['-c', stopScript, 'sh', slot, '1']);
   });
+
+  it('GIVEN a command that ignores TERM THEN stopping the slot kills it anyway once the drain time is over (dash takes `kill -s KILL -- -PGID`)', async () => {
+    const dir = tempDir('cutover-supervisor-');
+    dirs.push(dir);
+    const slot = join(dir.path, 'slot');
+    const release = join(dir.path, 'release');
+    mkdirSync(release);
+    writeFileSync(join(release, 'app.sh'), 'trap \'\' TERM; echo "pid=$$"; exec sleep 60\n');
+    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
+      input: '',
+    });
+    let pid = 0;
+    for (let i = 0; i < 50 && pid === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const log = existsSync(join(slot, 'log')) ? readFileSync(join(slot, 'log'), 'utf8') : '';
+      pid = Number(/pid=(\d+)/.exec(log)?.[1] ?? 0);
+    }
+    expect(pid).toBeGreaterThan(0);
+    execFileSync('sh', ['-c', stopScript, 'sh', slot, '3']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(deadOrZombie(pid)).toBe(true);
+  });
 });
+
+/** Gone, or a zombie waiting for PID 1 (slow to reap here) to collect it: either way it runs no more. */
+function deadOrZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}

@@ -59,7 +59,7 @@ release=$2
 supervisor=$3
 shift 3
 if pid=$(cat "$dir/pid" 2>/dev/null); then
-  kill -KILL -- "-$pid" 2>/dev/null || true
+  kill -s KILL -- "-$pid" 2>/dev/null || true
   rm -f "$dir/pid"
 fi
 mkdir -p "$dir"
@@ -77,7 +77,7 @@ export const stopScript = `pid=$(cat "$1/pid" 2>/dev/null) || exit 0
 kill -TERM "$pid" 2>/dev/null || { rm -f "$1/pid"; exit 0; }
 i=0
 while kill -0 "$pid" 2>/dev/null && [ "$i" -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
-kill -KILL -- "-$pid" 2>/dev/null
+kill -s KILL -- "-$pid" 2>/dev/null
 rm -f "$1/pid"
 exit 0`;
 
