@@ -51,6 +51,8 @@ describe('hosts: the HAProxy backend cutover drives', () => {
       expect(Object.values(state).some((w) => w > 0)).toBe(true);
     }
     expect(weightBatch('catalog', next, next)).toBe('');
+    // A server of the user's own in the same backend is never touched.
+    expect(weightBatch('catalog', { ...next, mine: 5 }, next)).toBe('');
   });
 
   it('GIVEN HAProxy 2.6’s show servers state THEN the weights are read by column name', () => {

@@ -9,7 +9,8 @@ export type ServerWeights = Record<string, number>;
 
 /** The commands that take the backend from `now` to `next`: raises first, then lowers, in one line. */
 export function weightBatch(backend: string, now: ServerWeights, next: ServerWeights): string {
-  const names = [...new Set([...Object.keys(now), ...Object.keys(next)])].sort();
+  // Only cutover's own servers (those in `next`): any other server in the backend is the user's.
+  const names = Object.keys(next).sort();
   const change = (name: string) => (next[name] ?? 0) - (now[name] ?? 0);
   const raised = names.filter((n) => change(n) > 0);
   const lowered = names.filter((n) => change(n) < 0);
