@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
 
@@ -47,6 +49,16 @@ describe(
       const status = await run(['status', ...words]);
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toContain('v1');
+    });
+
+    it('GIVEN a version whose tarball is not gzip THEN its deploy fails saying so, leaves nothing behind, and the next deploy goes ahead', async () => {
+      writeFileSync(join(p.dir, 'dist', 'catalog-corrupt.tgz'), 'not a tarball');
+      const corrupt = await run(['deploy', ...words, 'version=corrupt']);
+      expect(corrupt.code).toBe(1);
+      expect(corrupt.stderr).toContain('unpacking');
+      const next = await run(['deploy', ...words, 'version=v3']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(await served()).toBe('v3');
     });
 
     it('GIVEN the environment THEN haproxy-config prints every host in both slots at weight 0', async () => {

@@ -95,6 +95,21 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
       ]);
     });
 
+  /** The release on every host (uploaded where missing), and the fleet's process started in its slot. */
+  const startOnEveryHost = ({ slot, version }: HostFleetRecord, tarball: string) =>
+    onEveryHost(async (host, session) => {
+      const release = releaseDir(host.root, artifact, version);
+      await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
+      const dir = slotDir(host.root, artifact, environment, slot);
+      const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: version, HOST: '0.0.0.0' };
+      await check(
+        'starting',
+        session,
+        ['sh', '-c', launchScript, 'sh', dir, release, supervisorScript, ...(artifactConfig.command ?? [])],
+        envFile(vars),
+      );
+    });
+
   const fleet: Target['fleet'] = {
     launch: (spec) =>
       held(async () => {
@@ -120,27 +135,15 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         // Recorded before anything starts: a runner killed mid-launch leaves a fleet the next one undoes.
         await store.write([...fleets, record]);
         const tarball = packageOf(spec.version);
-        await onEveryHost(async (host, session) => {
-          const release = releaseDir(host.root, artifact, spec.version);
-          await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
-          const dir = slotDir(host.root, artifact, environment, slot);
-          const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: spec.version, HOST: '0.0.0.0' };
-          await check(
-            'starting',
-            session,
-            [
-              'sh',
-              '-c',
-              launchScript,
-              'sh',
-              dir,
-              release,
-              supervisorScript,
-              ...(artifactConfig.command ?? []),
-            ],
-            envFile(vars),
-          );
-        });
+        try {
+          await startOnEveryHost(record, tarball);
+        } catch (error) {
+          // The controller treats a failed launch as having started nothing: make it so, on every host
+          // that answers, so that no half-started green holds the environment.
+          await stopSlot(slot).catch(() => undefined);
+          await store.update((all) => all.filter((f) => f.id !== record.id)).catch(() => undefined);
+          throw error;
+        }
         return infoOf(record);
       }),
     waitReady: (id, deadline, progress, signal) =>
