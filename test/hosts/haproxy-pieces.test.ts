@@ -1,4 +1,8 @@
+import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { connections } from '../../src/providers/hosts/connections.js';
+import { HaproxyApi } from '../../src/providers/hosts/haproxy-api.js';
+import type { HostSession } from '../../src/providers/hosts/ssh.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { HostsEnvironmentConfig } from '../../src/providers/hosts/config.js';
 import { haproxyConfig } from '../../src/providers/hosts/haproxy-servers.js';
@@ -78,5 +82,31 @@ describe('hosts: the HAProxy backend cutover drives', () => {
     expect(bad({ haproxy: { host: { address: 'lb' }, backend: 'a b' } })).toThrow(/backend name/);
     expect(hostsEnv().ssh.checkHostKeys).toBe(true);
     expect(hostsEnv().hosts[0]?.root).toBe('/opt/cutover');
+  });
+});
+
+describe('hosts: refusals before anything is tried', () => {
+  it('GIVEN no key and no ssh-agent THEN connecting is bad input (SSH_KEY_MISSING, exit 2), tried on no host', async () => {
+    await expect(connections(hostsEnv(), {}).all()).rejects.toMatchObject({ code: 'SSH_KEY_MISSING' });
+  });
+
+  it('GIVEN a backend HAProxy does not have THEN it is HAPROXY_BACKEND_UNKNOWN, naming it, not an internal error', async () => {
+    // HAProxy's answer to `show servers state nope`, through a stand-in for the SSH stream.
+    const session = {
+      openSocket: async () =>
+        new Duplex({
+          read() {},
+          write(_chunk, _encoding, done) {
+            done();
+          },
+          final(done) {
+            this.push("Can't find backend.\n");
+            this.push(null);
+            done();
+          },
+        }),
+    } as unknown as HostSession;
+    const api = new HaproxyApi(async () => session, '/run/haproxy/admin.sock', 'nope');
+    await expect(api.weights()).rejects.toMatchObject({ code: 'HAPROXY_BACKEND_UNKNOWN' });
   });
 });

@@ -1,4 +1,4 @@
-import { HostError } from './errors.js';
+import { UserInputError } from '../../errors.js';
 import { connectHost, type HostSession } from './ssh.js';
 import type { HostsEnvironmentConfig, SshHostConfig } from './config.js';
 
@@ -26,11 +26,11 @@ export function connections(env: HostsEnvironmentConfig, vars: NodeJS.ProcessEnv
     if (env.ssh.key) return { privateKey: env.ssh.key };
     const agent = vars.SSH_AUTH_SOCK;
     if (!agent) {
-      throw new HostError(
-        'HOST_AUTH_REFUSED',
-        `${env.hosts[0]?.address ?? 'the hosts'}`,
-        'no SSH key to log in with: `ssh.key` is not set and no ssh-agent runs (SSH_AUTH_SOCK is empty)',
-        'set ssh.key to "${SSH_KEY}" with the private key in that variable, or start ssh-agent and add the key',
+      // Nothing was tried: a missing key is the config's or the runner's, bad input (exit 2).
+      throw new UserInputError(
+        'SSH_KEY_MISSING',
+        'no SSH key to log in with: `ssh.key` is empty and no ssh-agent runs (SSH_AUTH_SOCK is not set)',
+        'set ssh.key to "${SSH_KEY:-}" with the private key in SSH_KEY, or start ssh-agent and add the key',
       );
     }
     return { agent };

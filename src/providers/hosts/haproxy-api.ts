@@ -1,3 +1,4 @@
+import { UserInputError } from '../../errors.js';
 import type { HostSession } from './ssh.js';
 import { parseServers, parseServersState, weightBatch, type ServerWeights } from './haproxy-weights.js';
 
@@ -44,12 +45,23 @@ export class HaproxyApi {
   }
 
   async weights(): Promise<ServerWeights> {
-    const text = await this.send(`show servers state ${this.backend}`);
-    return parseServersState(text, this.backend);
+    return parseServersState(await this.serversText(), this.backend);
   }
 
   async servers(): Promise<Record<string, { weight: number; up: boolean }>> {
-    return parseServers(await this.send(`show servers state ${this.backend}`), this.backend);
+    return parseServers(await this.serversText(), this.backend);
+  }
+
+  private async serversText(): Promise<string> {
+    const text = await this.send(`show servers state ${this.backend}`);
+    if (/can't find backend/i.test(text)) {
+      throw new UserInputError(
+        'HAPROXY_BACKEND_UNKNOWN',
+        `HAProxy has no backend \`${this.backend}\``,
+        'haproxy.backend names the backend `cutover haproxy-config` prints; include it in haproxy.cfg and reload HAProxy',
+      );
+    }
+    return text;
   }
 
   /**
