@@ -25,7 +25,8 @@ beforeAll(async () => {
   lab = await startLab({ hosts: 4 });
   [h1, h2, h3, h4] = lab.hosts as [LabHost, LabHost, LabHost, LabHost];
   session = await connectHost(optionsFor(h1));
-});
+  // A lab starts in well under a second; on a loaded machine, with other labs being torn down, longer.
+}, 60_000);
 
 afterAll(async () => {
   await session?.close();

@@ -52,7 +52,7 @@ describe('HAProxy server weights from a routing table', () => {
     expect(desiredServers(table).map((s) => s.weight)).toEqual([1, 1, 0, 0, 0]);
   });
 
-  it('GIVEN any fleets of 1 to 32 instances and whole percentages THEN every weight is 0 to 256 and each fleet with weight gets its share within a tenth of a point', () => {
+  it('GIVEN any fleets of 1 to 32 instances and whole percentages THEN every weight is 0 to 256 and each fleet with weight gets its share within a tenth of a point or one weight unit an instance', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -75,8 +75,14 @@ describe('HAProxy server weights from a routing table', () => {
             expect(Number.isInteger(s.weight)).toBe(true);
           }
           const got = shares(table);
+          // Whole weights of at most 256 cannot split every share finely: 2% over 12 instances beside 44% on
+          // one is 1 a server at best. A fleet is off by less than a tenth of a point, or by less than one
+          // weight unit on each of its instances, whichever is looser.
+          const weightSum = desiredServers(table).reduce((sum, s) => sum + s.weight, 0);
           fleets.forEach((f, i) =>
-            expect(Math.abs((got[`f${i}`] ?? 0) - (100 * f.percent) / total)).toBeLessThan(0.1),
+            expect(Math.abs((got[`f${i}`] ?? 0) - (100 * f.percent) / total)).toBeLessThan(
+              Math.max(0.1, (100 * f.count) / weightSum),
+            ),
           );
         },
       ),
