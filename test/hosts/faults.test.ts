@@ -104,6 +104,32 @@ describe('hosts: faults and sequences', { timeout: 180_000 }, () => {
     expect(await served()).toBe('v4');
   });
 
+  it('GIVEN a host that dies while green bakes THEN traffic goes back to blue on the hosts still up, and the deploy fails saying so', async () => {
+    const [, h2] = p.apps;
+    if (!h2) throw new Error('two hosts');
+    const baking = startCli(p.dir, ['deploy', ...words, 'version=v1'], {
+      ...p.env,
+      BAKE: '30s',
+      CONNECT_TIMEOUT: '1s',
+    });
+    await new Promise<void>((resolve) =>
+      baking.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"bake.started"') && resolve()),
+    );
+    await p.lab.linkDown(h2);
+    // Traffic goes back to v4 while h2 is still down (HAProxy holds h2's servers down).
+    let now = await served();
+    for (let i = 0; i < 150 && now !== 'v4'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = await served();
+    }
+    expect(now).toBe('v4');
+    // Back up, so the deploy can stop green on h2 too and end, rather than wait out a dead connection.
+    await p.lab.linkUp(h2);
+    const done = await baking.done;
+    expect(done.code).toBe(1);
+    expect(await served()).toBe('v4');
+  });
+
   it('GIVEN a host whose key changed THEN the deploy fails with HOST_KEY_MISMATCH before any command runs there', async () => {
     const [h1] = p.apps;
     if (!h1) throw new Error('a host');

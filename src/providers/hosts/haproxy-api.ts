@@ -65,20 +65,25 @@ export class HaproxyApi {
   }
 
   /**
-   * Waits until HAProxy's own checks hold every one of `names` up: weight on a server it holds down
-   * would send its share nowhere (a 503 once it is all), so no weight moves before.
+   * Waits until HAProxy's own checks hold the servers about to take traffic up: weight on a server it
+   * holds down would send that share nowhere (a 503 once it is all). Each group is one fleet's servers.
+   * All of them are waited for until `settleBy`; after that, a group with at least one up is enough (a
+   * host that died must not stop traffic from going back), and HAProxy sends nothing to the rest. A group
+   * with none up by `until` fails: no traffic moves to a fleet without a healthy member.
    */
   async waitUp(
-    names: string[],
-    until: number,
+    groups: string[][],
+    times: { settleBy: number; until: number },
     now: () => number,
     sleep: (ms: number) => Promise<void>,
   ): Promise<void> {
     for (;;) {
       const servers = await this.servers();
-      const down = names.filter((n) => !servers[n]?.up);
+      const down = groups.flat().filter((n) => !servers[n]?.up);
       if (down.length === 0) return;
-      if (now() >= until) {
+      const someUp = groups.every((group) => group.some((n) => servers[n]?.up));
+      if (someUp && now() >= times.settleBy) return;
+      if (now() >= times.until) {
         throw new Error(
           `HAProxy still holds ${down.join(', ')} down by its own health checks, so no traffic was moved to them; check \`option httpchk\` in backend ${this.backend} against the health check path`,
         );

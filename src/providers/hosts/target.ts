@@ -240,10 +240,19 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
       held(async () => {
         const next = serverWeightsFor(await store.read(), weights);
         const now = await haproxy.weights();
-        const raised = Object.keys(next).filter((n) => (next[n] ?? 0) > 0 && (now[n] ?? 0) === 0);
+        // The servers each fleet is raised on (one slot's, on every host).
+        const raised = env.slots
+          .map((slot) =>
+            env.hosts
+              .map((h) => serverName(h.address, slot))
+              .filter((n) => (next[n] ?? 0) > 0 && (now[n] ?? 0) === 0),
+          )
+          .filter((group) => group.length > 0);
+        // HAProxy marks a server up after `rise` (2) of its own checks, one an interval apart.
+        const settleBy = clock.now() + 3 * Math.max(100, env.healthCheck.interval);
         await haproxy.waitUp(
           raised,
-          clock.now() + env.healthCheck.readyTimeout,
+          { settleBy, until: clock.now() + env.healthCheck.readyTimeout },
           () => clock.now(),
           (ms) => clock.sleep(ms),
         );
