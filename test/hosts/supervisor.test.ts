@@ -45,28 +45,12 @@ describe('hosts: the systemd unit a slot gets where systemd runs', () => {
 
 describe('hosts: the sh supervisor where systemd does not run (run here, as on a host)', () => {
   it('GIVEN a started slot THEN it survives its starter, restarts its command when it dies, passes variables verbatim, and stops its whole group', async () => {
-    const dir = tempDir('cutover-supervisor-');
-    dirs.push(dir);
-    const slot = join(dir.path, 'slot');
-    const release = join(dir.path, 'release');
-    mkdirSync(release);
-
     // The "artifact": prints its variable and pid, then sleeps.
-    writeFileSync(join(release, 'app.sh'), 'echo "$GREETING pid=$$"; exec sleep 60\n');
-    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
-      input: envFile({ GREETING: "it's $(not run) `either`", PORT: '1' }),
+    const { slot, appPid } = startSlot('echo "$GREETING pid=$$"; exec sleep 60\n', {
+      GREETING: "it's $(not run) `either`",
+      PORT: '1',
     });
     const alive = () => execFileSync('sh', ['-c', aliveScript, 'sh', slot]).toString().trim();
-    const appPid = async (): Promise<number> => {
-      for (let i = 0; i < 50; i++) {
-        const match = /pid=(\d+)\n?$/.exec(
-          existsSync(join(slot, 'log')) ? readFileSync(join(slot, 'log'), 'utf8') : '',
-        );
-        if (match) return Number(match[1]);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the app never started');
-    };
     const first = await appPid();
     expect(alive()).toBe('up');
     expect(readFileSync(join(slot, 'log'), 'utf8')).toContain("it's $(not run) `either` pid=");
@@ -89,27 +73,40 @@ describe('hosts: the sh supervisor where systemd does not run (run here, as on a
   });
 
   it('GIVEN a command that ignores TERM THEN stopping the slot kills it anyway once the drain time is over (dash takes `kill -s KILL -- -PGID`)', async () => {
-    const dir = tempDir('cutover-supervisor-');
-    dirs.push(dir);
-    const slot = join(dir.path, 'slot');
-    const release = join(dir.path, 'release');
-    mkdirSync(release);
-    writeFileSync(join(release, 'app.sh'), 'trap \'\' TERM; echo "pid=$$"; exec sleep 60\n');
-    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
-      input: '',
-    });
-    let pid = 0;
-    for (let i = 0; i < 50 && pid === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const log = existsSync(join(slot, 'log')) ? readFileSync(join(slot, 'log'), 'utf8') : '';
-      pid = Number(/pid=(\d+)/.exec(log)?.[1] ?? 0);
-    }
+    const { slot, appPid } = startSlot('trap \'\' TERM; echo "pid=$$"; exec sleep 60\n', {});
+    const pid = await appPid();
     expect(pid).toBeGreaterThan(0);
     execFileSync('sh', ['-c', stopScript, 'sh', slot, '3']);
     await new Promise((r) => setTimeout(r, 200));
     expect(deadOrZombie(pid)).toBe(true);
   });
 });
+
+/**
+ * Launches `app.sh` (its text given) in a fresh slot under the supervisor, as a deploy does on a host;
+ * `appPid` waits for the pid the app's last start printed to the slot's log.
+ */
+function startSlot(app: string, vars: Record<string, string>) {
+  const dir = tempDir('cutover-supervisor-');
+  dirs.push(dir);
+  const slot = join(dir.path, 'slot');
+  const release = join(dir.path, 'release');
+  mkdirSync(release);
+  writeFileSync(join(release, 'app.sh'), app);
+  execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
+    input: envFile(vars),
+  });
+  const appPid = async (): Promise<number> => {
+    for (let i = 0; i < 50; i++) {
+      const log = existsSync(join(slot, 'log')) ? readFileSync(join(slot, 'log'), 'utf8') : '';
+      const match = /pid=(\d+)\n?$/.exec(log);
+      if (match) return Number(match[1]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the app never started');
+  };
+  return { slot, appPid };
+}
 
 /** Gone, or a zombie waiting for PID 1 (slow to reap here) to collect it: either way it runs no more. */
 function deadOrZombie(pid: number): boolean {
