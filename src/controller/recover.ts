@@ -102,6 +102,17 @@ export async function recoverIfInterrupted(ctx: ControllerContext): Promise<Reco
   if (!green && last.phase !== 'started' && last.phase !== 'launching') {
     return settledElsewhere('its green fleet is gone');
   }
+  if (!green) {
+    // Killed before its green was recorded, or after another runner undid it: either way this deploy
+    // never moved traffic. Traffic on anything but its blue (or a blue no longer live) is another
+    // runner's later work, which putting traffic back on blue would undo.
+    const moved = Object.keys(weights).filter((id) => (weights[id] ?? 0) > 0 && id !== blue?.id);
+    if (moved.length > 0) {
+      const names = moved.map((id) => fleets.find((f) => f.id === id)?.version ?? id);
+      return settledElsewhere(`traffic has moved on to ${names.join(', ')}`);
+    }
+    if (blue && blue.role !== 'live') return settledElsewhere(`${blue.version} is ${blue.role} now`);
+  }
   await restoreBlue(ctx, last.deployment, blue, green, `controller stopped during ${last.phase}`);
   record('failed', `controller stopped during ${last.phase}; rolled back`);
   ctx.events.info(

@@ -352,6 +352,72 @@ describe('recovery of a killed controller', () => {
     expect(harness.journal.latest()?.phase).toBe('succeeded');
   });
 
+  /** This runner's journal says d-dead was killed while launching; then another runner, sharing the target, moved on. */
+  function killedWhileLaunching(blue: string | undefined) {
+    harness.journal.record({
+      deployment: 'd-dead',
+      kind: 'deploy',
+      phase: 'started',
+      at: 1,
+      version: 'v9',
+      ...(blue ? { blue } : {}),
+    });
+    harness.journal.record({ deployment: 'd-dead', kind: 'deploy', phase: 'launching', at: 2 });
+  }
+  async function deployedElsewhere(version: string, replacing?: string) {
+    const fleet = await harness.target.fleet.launch({
+      id: `f-${version}`,
+      version,
+      deployment: `x-${version}`,
+    });
+    await harness.target.router.setWeights({ [fleet.id]: 100 });
+    await harness.target.fleet.setRole(fleet.id, { role: 'live' });
+    if (replacing)
+      await harness.target.fleet.setRole(replacing, { role: 'standby', until: Number.MAX_SAFE_INTEGER });
+    harness.target.calls = [];
+  }
+
+  it('GIVEN a deploy killed while launching, after which another runner deployed v2 WHEN its runner runs its next command THEN v2 keeps the traffic', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const [blue] = harness.target.fleets;
+    if (!blue) throw new Error('v1 was not deployed');
+    killedWhileLaunching(blue.id);
+    await deployedElsewhere('v2', blue.id);
+
+    const recovered = await recoverIfInterrupted(harness.ctx);
+    expect(recovered?.outcome).toBe('nothing-moved');
+    expect(harness.target.liveVersion()).toBe('v2');
+    expect(harness.target.calls).toEqual([]);
+    expect(harness.journal.latest()).toMatchObject({
+      phase: 'failed',
+      reason: expect.stringContaining('settled elsewhere'),
+    });
+  });
+
+  it('GIVEN the first deploy killed while launching, after which another runner deployed v1 WHEN its runner runs its next command THEN v1 keeps the traffic', async () => {
+    harness = controllerHarness();
+    killedWhileLaunching(undefined);
+    await deployedElsewhere('v1');
+
+    const recovered = await recoverIfInterrupted(harness.ctx);
+    expect(recovered?.outcome).toBe('nothing-moved');
+    expect(harness.target.liveVersion()).toBe('v1');
+    expect(harness.target.calls).toEqual([]);
+  });
+
+  it('GIVEN a deploy killed while launching and nothing else happened WHEN the next command runs THEN traffic stays on blue', async () => {
+    harness = controllerHarness();
+    await deployed('v1');
+    const [blue] = harness.target.fleets;
+    if (!blue) throw new Error('v1 was not deployed');
+    killedWhileLaunching(blue.id);
+
+    const recovered = await recoverIfInterrupted(harness.ctx);
+    expect(recovered?.outcome).toBe('undone');
+    expect(harness.target.liveVersion()).toBe('v1');
+  });
+
   it('GIVEN the last deployment finished WHEN checking for recovery THEN nothing is done', async () => {
     harness = controllerHarness();
     await deployed('v1');
