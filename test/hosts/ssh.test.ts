@@ -378,6 +378,21 @@ describe('connecting', () => {
     expect(JSON.stringify([(error as Error).message, (error as UserInputError).hint])).not.toContain('4711');
   });
 
+  it('closes a session whose host went silent within its grace period, leaving no socket that holds the process', async () => {
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const before = sockets();
+    const silent = await connectHost(optionsFor(h2));
+    expect(sockets()).toBe(before + 1);
+    await lab.linkDown(h2);
+    try {
+      await silent.close();
+      // The socket's handle goes a tick after it is destroyed; TCP itself would hold it for minutes.
+      await until('the socket to be released', () => sockets() === before, 1000);
+    } finally {
+      await lab.linkUp(h2);
+    }
+  });
+
   it('fails the running command and the next ones with HOST_CONNECTION_LOST when the connection drops', async () => {
     const other = await connectHost(optionsFor(h1));
     const pidFile = join(h1.root, 'session.pid');

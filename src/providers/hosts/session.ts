@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { UserInputError } from '../../errors.js';
 import { formatDurationSetting } from '../../duration.js';
@@ -78,6 +79,7 @@ export class SshSession implements HostSession {
 
   constructor(
     private readonly client: Client,
+    private readonly socket: Socket | undefined,
     readonly host: string,
     readonly hostKeyFingerprint: string,
   ) {
@@ -315,12 +317,19 @@ export class SshSession implements HostSession {
           const client = this.client;
           if (this.closed) return resolve();
           // An ended socket whose host has gone never confirms; drop it after a grace period.
-          const timer = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
+          const drop = () => {
+            client.destroy();
+            this.socket?.destroy();
+          };
+          const timer = setTimeout(() => {
+            drop();
+            resolve();
+          }, CLOSE_GRACE_MS);
           client.once('close', () => {
             clearTimeout(timer);
             resolve();
           });
-          if (this.lost) client.destroy();
+          if (this.lost) drop();
           else client.end();
         }),
     );

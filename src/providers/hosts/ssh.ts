@@ -22,6 +22,7 @@
  * `mv` and `rm` on its PATH, and SFTP for uploads.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
@@ -116,6 +117,9 @@ export async function connectHost(options: ConnectOptions): Promise<HostSession>
   let verdict: HostKeyVerdict | undefined;
   let handshaken = false;
   const client = new Client();
+  // Our own socket, so that a close can drop it: ssh2's destroy() skips a socket that no longer
+  // writes, and an ended socket to a host that has gone holds the process for TCP's whole timeout.
+  let socket: Socket | undefined;
   const config: ConnectConfig = {
     host: options.host,
     port,
@@ -146,11 +150,12 @@ export async function connectHost(options: ConnectOptions): Promise<HostSession>
       // Keep a listener: a late socket error on a dropped client must not crash the process.
       client.on('error', () => undefined);
       client.destroy();
+      socket?.destroy();
       reject(error);
     };
     const onReady = () => {
       done();
-      resolve(new SshSession(client, label, offered ? fingerprint(offered) : 'unchecked'));
+      resolve(new SshSession(client, socket, label, offered ? fingerprint(offered) : 'unchecked'));
     };
     const onError = (error: Error & { level?: string; code?: string }) => {
       const context = { label, host: options.host, port, timeoutMs, knownHostsFile, knownTypes, handshaken };
@@ -173,7 +178,8 @@ export async function connectHost(options: ConnectOptions): Promise<HostSession>
       handshaken = true;
     });
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    client.connect(config);
+    socket = tcpConnect({ host: options.host, port });
+    client.connect({ ...config, sock: socket });
   });
 }
 
