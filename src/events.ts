@@ -27,6 +27,8 @@ export interface EventPayloads {
   'health.waiting': Fleet & { healthy?: number; total?: number };
   'health.passed': Fleet;
   'health.failed': Fleet;
+  /** Instances the target holds out of serving (a host that is down) were not checked; `down` names them. */
+  'health.skipped': Fleet & { down: string[] };
   'traffic.shifting': { from: Weights; to: Weights };
   /** `versions`: the same weights by version, for people. */
   'traffic.shifted': { weights: Weights; versions: Record<string, number>; ms: number };

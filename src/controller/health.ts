@@ -105,17 +105,35 @@ export async function watchHealthy(
   }
 }
 
-/** One round of probes, for a rollback that must be quick: every instance must pass now. */
+/**
+ * One round of probes, for a rollback that must be quick: every instance that may serve must pass now.
+ * Instances the target itself holds out of serving (a host HAProxy's own checks hold down; an instance
+ * not InService) take no traffic whatever the weights say, so they are reported but not waited for.
+ */
 export async function checkOnce(ctx: ControllerContext, fleet: FleetInfo): Promise<void> {
-  if (fleet.instances.length === 0) {
+  const serving = fleet.instances.filter((i) => i.up !== false);
+  if (serving.length === 0) {
     throw new DeploymentFailed(
-      'NO_INSTANCES',
-      `fleet of \`${fleet.version}\` has no instance to send traffic to`,
+      fleet.instances.length === 0 ? 'NO_INSTANCES' : 'STANDBY_UNHEALTHY',
+      fleet.instances.length === 0
+        ? `fleet of \`${fleet.version}\` has no instance to send traffic to`
+        : `standby \`${fleet.version}\` has no instance up: ${fleet.instances.map((i) => i.id).join(', ')} are all down`,
+      'traffic stays where it is; deploy a known-good version instead',
+    );
+  }
+  const held = fleet.instances.filter((i) => i.up === false).map((i) => i.id);
+  if (held.length > 0) {
+    ctx.events.warn(
+      'health.skipped',
+      `${held.join(', ')} of ${fleet.version} ${held.length === 1 ? 'is' : 'are'} down and will take no traffic; checking the ${serving.length} up`,
+      { fleet: fleet.id, down: held },
     );
   }
   // Instances the runner cannot reach (aws) are judged by the target's own view of their health.
-  const round = await measureRound(checkTargets(fleet), ctx.probe, () => ctx.target.fleet.health(fleet.id));
-  const failed = round.filter((m) => m.outcome !== 'pass');
+  const round = await measureRound(checkTargets({ ...fleet, instances: serving }), ctx.probe, () =>
+    ctx.target.fleet.health(fleet.id),
+  );
+  const failed = round.filter((m) => m.outcome !== 'pass' && !held.includes(m.instance));
   if (failed.length > 0) {
     throw new DeploymentFailed(
       'STANDBY_UNHEALTHY',

@@ -22,6 +22,8 @@ export async function statusReport(runtime: ServiceRuntime) {
   const lockFile = readLock(lockPath(stateDir, service.environment, service.artifact));
   const holder = lockFile.state === 'held' ? lockFile.holder : undefined;
   const stale = holder !== undefined && isStale(holder);
+  // The lock every runner sees (hosts: on the load balancer host), when this runner's own is free.
+  const shared = holder ? undefined : await ctx.target.lockHolder?.();
   const about = await ctx.target.describe();
   const parked = await findParked(ctx);
   // The step a deploy is at: its journal on this runner, else the green group's notes (aws).
@@ -88,7 +90,11 @@ export async function statusReport(runtime: ServiceRuntime) {
       ? { ...holder, stale }
       : lockFile.state === 'unreadable'
         ? { unreadable: lockFile.path }
-        : null,
+        : shared
+          ? shared.holder
+            ? { ...shared.holder, stale: shared.stale, where: shared.where }
+            : { unreadable: shared.where }
+          : null,
     targetDetails: about.details,
     warning: about.warning ?? null,
     serving: notServing === undefined,
@@ -126,6 +132,13 @@ export async function statusReport(runtime: ServiceRuntime) {
     );
   } else if (lockFile.state === 'unreadable') {
     lines.push(`  locked:   by ${lockFile.path}, which names no holder (cutover unlock removes it)`);
+  } else if (shared?.holder) {
+    const h = shared.holder;
+    lines.push(
+      `  locked:   by ${h.command} ${h.deployment} (pid ${h.pid} on ${h.host}${shared.stale ? ', gone: the next command breaks this lock' : ''}), at ${shared.where}`,
+    );
+  } else if (shared) {
+    lines.push(`  locked:   by ${shared.where}, which names no holder (cutover unlock removes it)`);
   }
   // The local data plane's processes: what on-call looks at first when the router does not answer.
   const agent = about.details.agent;

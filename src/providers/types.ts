@@ -172,6 +172,16 @@ export interface TargetPlan {
   promote: string[];
 }
 
+/** A lock every runner sees (hosts: a folder on the load balancer host), as its holder recorded it. */
+export interface SharedLockHolder {
+  /** Where the lock is, for people: `host:/path`. */
+  where: string;
+  /** Absent when the lock names no holder. */
+  holder?: { deployment: string; command: string; startedAt: number; host: string; pid: number };
+  /** Its holder ran on this machine and is gone: the next command takes the lock over. */
+  stale: boolean;
+}
+
 export interface Target {
   name: string;
   /** Where the target keeps deployment notes for other runners; absent where one runner's journal is all (local). */
@@ -193,6 +203,13 @@ export interface Target {
    * where the runner's lock is all (local) or the target claims its fleets by itself (aws generations).
    */
   lock?(holder: { deployment: string; command: string; startedAt: number }): Promise<() => Promise<void>>;
+  /** Who holds the lock `lock` takes, for `status`; undefined when it is free. */
+  lockHolder?(): Promise<SharedLockHolder | undefined>;
+  /**
+   * `cutover unlock` of that lock: removes it when `deployment` holds it (or it names no holder) and
+   * the holder does not run on this machine; false when it was free. UserInputError otherwise.
+   */
+  unlock?(deployment: string): Promise<boolean>;
   /** The address users reach the service at (the local router; the ALB listener), for the probe check. */
   publicUrl?(): Promise<string | undefined>;
   /**

@@ -13,12 +13,15 @@ export function removeGoneLock(
   where: { stateDir: string; artifact: string; environment: string },
   deployment: string,
   events: Events,
+  /** Another lock (the target's) is about to be removed: a free one here is not worth saying. */
+  options: { quietWhenFree?: boolean } = {},
 ): void {
   const { stateDir, artifact, environment } = where;
   const path = lockPath(stateDir, environment, artifact);
   const file = readLock(path);
   const fields = { artifact, environment };
   if (file.state === 'free') {
+    if (options.quietWhenFree) return;
     events.info('lock.removed', `no lock on ${artifact} in ${environment}: nothing to remove`, fields);
     return;
   }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli } from '../helpers/cli.js';
@@ -128,6 +128,64 @@ describe('hosts: faults and sequences', { timeout: 180_000 }, () => {
     const done = await baking.done;
     expect(done.code).toBe(1);
     expect(await served()).toBe('v4');
+  });
+
+  it('GIVEN v1 live over v4 and a host that goes down THEN status names the servers HAProxy holds down, and rollback puts traffic on v4 on the host still up', async () => {
+    const [, h2] = p.apps;
+    if (!h2) throw new Error('two hosts');
+    expect((await run(['deploy', ...words, 'version=v1'])).code).toBe(0);
+    await p.lab.linkDown(h2);
+    try {
+      let status = await run(['status', ...words]);
+      for (let i = 0; i < 50 && !status.stdout.includes('warning:'); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await run(['status', ...words]);
+      }
+      expect(status.stdout).toMatch(
+        new RegExp(`warning: +HAProxy's own checks hold .*${h2.address}:\\d+ \\(v1 live\\)`),
+      );
+      expect(status.stdout).toContain(`${h2.address}:`);
+      expect(status.stdout).toMatch(/live: +v1 \(100%, 2 instances, 1 up\)/);
+
+      const back = await run(['rollback', ...words]);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stderr).toContain('"health.skipped"');
+      expect(await served()).toBe('v4');
+    } finally {
+      await p.lab.linkUp(h2);
+    }
+  });
+
+  it('GIVEN the load balancer host lock left by a runner on another machine THEN status names it, deploy is refused naming unlock, and unlock removes it only for its deployment', async () => {
+    const lockDir = join(p.lb.root, 'catalog', 'lab', 'lock');
+    mkdirSync(lockDir);
+    writeFileSync(
+      join(lockDir, 'holder.json'),
+      JSON.stringify({
+        deployment: 'd-gone',
+        command: 'deploy',
+        startedAt: 1,
+        host: 'ci-elsewhere',
+        pid: 4242,
+      }),
+    );
+    const status = await run(['status', ...words]);
+    expect(status.stdout).toMatch(
+      /locked: +by deploy d-gone \(pid 4242 on ci-elsewhere\), at .*catalog\/lab\/lock/,
+    );
+    const refused = await run(['deploy', ...words, 'version=v2']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('cutover unlock artifact=catalog environment=lab deployment=d-gone');
+
+    const wrong = await run(['unlock', ...words, 'deployment=d-other']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('UNLOCK_NOT_HOLDER');
+    expect(existsSync(lockDir)).toBe(true);
+    const unlocked = await run(['unlock', ...words, 'deployment=d-gone']);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    expect(unlocked.stderr).toContain('removed the lock');
+    expect(existsSync(lockDir)).toBe(false);
+    expect((await run(['status', ...words])).stdout).not.toContain('locked:');
   });
 
   it('GIVEN a host whose key changed THEN the deploy fails with HOST_KEY_MISMATCH before any command runs there', async () => {

@@ -2,7 +2,8 @@ import { selectService } from '../../config/select.js';
 import { removeGoneLock } from '../../state/unlock.js';
 import { ExitCode } from '../../api/exit-codes.js';
 import type { Command } from '../command.js';
-import { loadFromArgs, stateDirOf } from '../options.js';
+import { hostOf, loadFromArgs, serviceOptionsOf, stateDirOf } from '../options.js';
+import { serviceRuntime } from '../../controller/runtime.js';
 
 export const unlockCommand: Command = {
   name: 'unlock',
@@ -25,6 +26,9 @@ left on this host by a process that is gone is broken by the next command withou
                      since by another deployment is left alone (exit 2, naming its holder). A lock file
                      that names no holder is removed whatever the id.
 
+On the hosts target the lock every runner sees, a folder on the load balancer host, is removed the
+same way, with the same checks.
+
 It stops nothing: to stop a deploy that runs on this host, use \`cutover abort\`, which unlock refuses
 to replace. The next deploy or rollback finishes or undoes the unlocked deployment from its journal.
 With no lock, it says so and exits 0.`,
@@ -37,7 +41,22 @@ With no lock, it says so and exits 0.`,
       artifact: service.artifact,
       environment: service.environment,
     };
-    removeGoneLock(where, args.words.deployment ?? '', io.events);
+    const deployment = args.words.deployment ?? '';
+    // A target whose lock every runner sees (hosts) holds one of its own beside this runner's.
+    const runtime = await serviceRuntime({ ...serviceOptionsOf(args), ...hostOf(io) }, io.events, io.signal);
+    const shared = runtime.ctx.target.unlock;
+    const sharedHeld = shared ? await runtime.ctx.target.lockHolder?.() : undefined;
+    removeGoneLock(where, deployment, io.events, { quietWhenFree: sharedHeld !== undefined });
+    if (shared && sharedHeld) {
+      const removed = await shared(deployment);
+      io.events.warn(
+        'lock.removed',
+        removed
+          ? `removed the lock ${sharedHeld.where}${sharedHeld.holder ? ` (${sharedHeld.holder.deployment} from ${sharedHeld.holder.host})` : ' (naming no holder)'}`
+          : `the lock ${sharedHeld.where} was released meanwhile`,
+        { artifact: service.artifact, environment: service.environment },
+      );
+    }
     return ExitCode.ok;
   },
 };

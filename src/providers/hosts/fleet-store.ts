@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { LockHeld } from '../../errors.js';
+import { LockHeld, UserInputError } from '../../errors.js';
 import type { FleetRole } from '../types.js';
 import { isSameProcess, processStartTime } from '../local/processes.js';
 import type { HostSession } from './ssh.js';
@@ -46,11 +46,17 @@ const keptMs = 1000;
 export class FleetStore {
   private kept: { at: number; fleets: HostFleetRecord[] } | undefined;
 
+  private readonly dir: string;
+
   constructor(
     private readonly lb: () => Promise<HostSession>,
-    private readonly dir: string,
+    root: string,
+    /** For the commands its messages suggest. */
+    private readonly names: { artifact: string; environment: string },
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.dir = storeDir(root, names.artifact, names.environment);
+  }
 
   async read(): Promise<HostFleetRecord[]> {
     if (this.kept && this.now() - this.kept.at < keptMs) return structuredClone(this.kept.fleets);
@@ -101,6 +107,78 @@ export class FleetStore {
 
   async update(change: (fleets: HostFleetRecord[]) => HostFleetRecord[]): Promise<void> {
     await this.write(change(await this.read()));
+  }
+
+  private get lockDir(): string {
+    return `${this.dir}/lock`;
+  }
+
+  /** The lock's holder as recorded, `unreadable` when the folder names none, undefined when free. */
+  async holder(): Promise<{ holder?: LockHolderRecord; text: string; where: string } | undefined> {
+    const session = await this.lb();
+    const result = await session.run([
+      'sh',
+      '-c',
+      '[ -d "$1" ] || exit 3; cat "$1/holder.json" 2>/dev/null || true',
+      'sh',
+      this.lockDir,
+    ]);
+    if (result.code === 3) return undefined;
+    const where = `${session.host}:${this.lockDir}`;
+    try {
+      return { holder: JSON.parse(result.stdout) as LockHolderRecord, text: result.stdout, where };
+    } catch {
+      return { text: result.stdout, where };
+    }
+  }
+
+  /**
+   * `cutover unlock`: removes the lock when `deployment` holds it (or it names no holder) and that
+   * holder does not run on this machine; only if it is unchanged when removed. False when it was free.
+   */
+  async unlock(deployment: string): Promise<boolean> {
+    const hint = this.names;
+    const found = await this.holder();
+    if (!found) return false;
+    const { holder, text, where } = found;
+    if (holder) {
+      const who = `${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host})`;
+      if (holder.deployment !== deployment) {
+        throw new UserInputError(
+          'UNLOCK_NOT_HOLDER',
+          `the lock ${where} is held by ${who}, not by \`${deployment}\``,
+          `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${hint.artifact} environment=${hint.environment} deployment=${holder.deployment}\``,
+        );
+      }
+      if (holder.host === hostname() && isSameProcess(holder.pid, holder.processStart)) {
+        throw new UserInputError(
+          'UNLOCK_RUNNING',
+          `the lock ${where} is held by ${who}, which is still running here`,
+          `stop it with \`cutover abort artifact=${hint.artifact} environment=${hint.environment}\``,
+        );
+      }
+    }
+    const session = await this.lb();
+    // Removed only if it still says what was read: a lock taken since by another runner stays.
+    const removed = await session.run(
+      [
+        'sh',
+        '-c',
+        '[ "$(cat "$1/holder.json" 2>/dev/null; echo .)" = "$(cat; echo .)" ] && rm -rf -- "$1"',
+        'sh',
+        this.lockDir,
+      ],
+      { stdin: text },
+    );
+    if (removed.code !== 0) {
+      if ((await this.holder()) === undefined) return false;
+      throw new UserInputError(
+        'UNLOCK_CHANGED',
+        `the lock ${where} changed while it was read; nothing was removed`,
+        `see its holder with \`cutover status artifact=${hint.artifact} environment=${hint.environment}\``,
+      );
+    }
+    return true;
   }
 
   /**
@@ -157,7 +235,7 @@ export class FleetStore {
         other
           ? `${other.command} ${other.deployment} holds this environment's lock on ${session.host} (runner ${other.host}, pid ${other.pid}, since ${new Date(other.startedAt).toISOString()})`
           : `this environment's lock on ${session.host} (${lockDir}) is held, and says by whom no more`,
-        `wait for it to finish; if that run is gone, remove ${lockDir} on ${session.host}, then run \`cutover abort\` to undo what it left`,
+        `wait for it to finish; if that run is gone, \`cutover unlock artifact=${this.names.artifact} environment=${this.names.environment} deployment=${other?.deployment ?? 'ANY'}\` removes its lock on ${session.host}, then \`cutover abort\` undoes what it left`,
       );
     }
     throw new Error('unreachable: the lock loop ends by returning or throwing');

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDuration } from '../../duration.js';
-import { acceptsConnections } from '../local/processes.js';
+import { hostname } from 'node:os';
+import { acceptsConnections, isSameProcess } from '../local/processes.js';
 import { UserInputError } from '../../errors.js';
 import type { TargetDeps } from '../target-module.js';
 import type { FleetInfo, Instance, Target, TargetPlan, Weights } from '../types.js';
@@ -24,6 +25,8 @@ import {
 } from './supervisor.js';
 import type { HostSession } from './ssh.js';
 
+type HaproxyServers = Awaited<ReturnType<HaproxyApi['servers']>>;
+
 /**
  * The hosts target: a fleet is the version's process on every host in one port slot, supervised there;
  * traffic is the weights of HAProxy's servers, changed through its runtime API; fleets and the lock live
@@ -34,24 +37,31 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
   const { env, artifact, environment, artifactConfig } = service;
   const ssh = connections(env);
   const lb = () => ssh.to(env.haproxy.host);
-  const store = new FleetStore(lb, storeDir(env.haproxy.host.root, artifact, environment));
+  const store = new FleetStore(lb, env.haproxy.host.root, { artifact, environment });
   const haproxy = new HaproxyApi(lb, env.haproxy.socket, env.haproxy.backend);
   const held = <T>(work: () => Promise<T>) => ssh.using(work);
   const packageOf = (version: string) =>
     resolve(loaded.baseDir, (artifactConfig.package ?? '').replaceAll('${version}', version));
 
-  const instancesOf = (slot: number): Instance[] =>
-    env.hosts.map((h) => ({
-      id: `${h.address}:${slot}`,
-      url: `http://${h.address.includes(':') ? `[${h.address}]` : h.address}:${slot}`,
-    }));
-  const infoOf = (r: HostFleetRecord): FleetInfo => ({
+  /** `held`: HAProxy's view of the servers, where it was read; a server it holds down is not up. */
+  const instancesOf = (slot: number, held?: HaproxyServers): Instance[] =>
+    env.hosts.map((h) => {
+      const server = held?.[serverName(h.address, slot)];
+      return {
+        id: `${h.address}:${slot}`,
+        url: `http://${h.address.includes(':') ? `[${h.address}]` : h.address}:${slot}`,
+        ...(server && !server.up ? { up: false } : {}),
+      };
+    });
+  const infoOf = (r: HostFleetRecord, held?: HaproxyServers): FleetInfo => ({
     id: r.id,
     version: r.version,
     deployment: r.deployment,
     createdAt: r.createdAt,
     role: r.role,
-    instances: instancesOf(r.slot),
+    // A fleet that has served is judged by HAProxy's own checks; a green is not up there until it has
+    // passed ours and HAProxy's rise, so HAProxy says nothing of it yet.
+    instances: instancesOf(r.slot, r.role === 'live' || r.role === 'standby' ? held : undefined),
     ...(r.standbyUntil !== undefined ? { standbyUntil: r.standbyUntil } : {}),
     ...(r.previousVersion !== undefined ? { previousVersion: r.previousVersion } : {}),
     ...(r.inProgress ? { inProgress: true } : {}),
@@ -186,7 +196,16 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
           await clock.sleep(250, signal);
         }
       }),
-    list: () => held(async () => (await store.read()).map(infoOf)),
+    list: () =>
+      held(async () => {
+        const [fleets, servers] = await Promise.all([
+          store.read(),
+          // Without HAProxy's answer the instances are listed as the target cannot say; a traffic
+          // change fails on its own when HAProxy does not answer.
+          haproxy.servers().catch(() => undefined),
+        ]);
+        return fleets.map((f) => infoOf(f, servers));
+      }),
     setRole: (id, change) =>
       held(() =>
         store.update((fleets) =>
@@ -343,6 +362,31 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     router,
     publicUrl: async () => env.haproxy.publicUrl,
     lock: (holder) => held(() => store.lock(holder)),
+    lockHolder: () =>
+      held(async () => {
+        const found = await store.holder();
+        if (!found) return undefined;
+        const { holder, where } = found;
+        return {
+          where,
+          ...(holder
+            ? {
+                holder: {
+                  deployment: holder.deployment,
+                  command: holder.command,
+                  startedAt: holder.startedAt,
+                  host: holder.host,
+                  pid: holder.pid,
+                },
+              }
+            : {}),
+          stale:
+            holder !== undefined &&
+            holder.host === hostname() &&
+            !isSameProcess(holder.pid, holder.processStart),
+        };
+      }),
+    unlock: (deployment) => held(() => store.unlock(deployment)),
     async preflight(version) {
       const tarball = packageOf(version);
       if (!existsSync(tarball)) {
@@ -360,7 +404,20 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     },
     checkRouting: checkBackend,
     async describe() {
+      const [fleets, servers] = await held(() => Promise.all([store.read(), haproxy.servers()]));
+      const down = fleets
+        .filter((f) => f.role === 'live' || f.role === 'standby')
+        .flatMap((f) =>
+          env.hosts
+            .filter((h) => servers[serverName(h.address, f.slot)]?.up === false)
+            .map((h) => `${h.address}:${f.slot} (${f.version} ${f.role})`),
+        );
       return {
+        ...(down.length > 0
+          ? {
+              warning: `HAProxy's own checks hold ${down.join(', ')} down: it sends them nothing; see each host's ${'<root>'}/${artifact}/${environment}/<port>/log, or whether the host is up`,
+            }
+          : {}),
         details: {
           hosts: env.hosts.map((h) => `${h.address}:${h.port}`),
           slots: env.slots,
