@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
@@ -58,6 +58,19 @@ describe(
       expect(corrupt.stderr).toContain('unpacking');
       const next = await run(['deploy', ...words, 'version=v3']);
       expect(next.code, next.stderr).toBe(0);
+      expect(await served()).toBe('v3');
+    });
+
+    it('GIVEN catalog live in the environment WHEN another artifact of the config is deployed there THEN it is refused before anything changes, naming catalog', async () => {
+      const configFile = join(p.dir, 'cutover.config.yaml');
+      const config = readFileSync(configFile, 'utf8');
+      const catalog = /^ {2}catalog:\n(?: {4}.*\n)+/m.exec(config)?.[0] ?? '';
+      writeFileSync(configFile, config.replace(catalog, catalog + catalog.replace('catalog:', 'search:')));
+      const other = await run(['deploy', 'artifact=search', 'environment=lab', 'version=v1']);
+      expect(other.code).toBe(2);
+      expect(other.stderr).toContain('ENVIRONMENT_TAKEN');
+      expect(other.stderr).toContain('runs artifact `catalog`');
+      expect(p.apps.map((h) => existsSync(join(h.root, 'search')))).toEqual([false, false]);
       expect(await served()).toBe('v3');
     });
 

@@ -295,6 +295,49 @@ environments:
     },
   );
 
+  const hostsEnv = (slots: string, backend: string, address = '10.0.0.11') => `
+    target: hosts
+    hosts: [{ address: ${address} }, { address: 10.0.0.12 }]
+    ssh: { user: deploy }
+    slots: ${slots}
+    haproxy: { host: { address: 10.0.0.10 }, backend: ${backend} }`;
+  const hostsConfig = (staging: string, prod: string) => `
+artifacts:
+  catalog:
+    command: [node, server.mjs]
+    package: dist/catalog-\${version}.tgz
+environments:
+  staging:${staging}
+  prod:${prod}
+`;
+
+  it('GIVEN two hosts environments sharing a host and a slot port WHEN the config loads THEN it is refused naming both and the port', () => {
+    const error = loadError(
+      hostsConfig(hostsEnv('[8001, 8002]', 'staging'), hostsEnv('[8002, 8003]', 'prod')),
+    );
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(
+      /`environments\.prod\.slots`: port 8002 on 10\.0\.0\.11, 10\.0\.0\.12 is also a slot of environment `staging`/,
+    );
+  });
+
+  it('GIVEN two hosts environments driving the same HAProxy backend WHEN the config loads THEN it is refused', () => {
+    const error = loadError(hostsConfig(hostsEnv('[8001, 8002]', 'web'), hostsEnv('[9001, 9002]', 'web')));
+    expect(error.message).toMatch(
+      /`environments\.prod\.haproxy`: backend `web` on 10\.0\.0\.10 is also environment `staging`'s/,
+    );
+  });
+
+  it('GIVEN two hosts environments on the same hosts with their own slots and backends WHEN the config loads THEN both are accepted', () => {
+    const { config } = loadConfig(
+      write(
+        'hosts-ok.yaml',
+        hostsConfig(hostsEnv('[8001, 8002]', 'staging'), hostsEnv('[9001, 9002]', 'prod')),
+      ),
+    );
+    expect(Object.keys(config.environments)).toEqual(['staging', 'prod']);
+  });
+
   it('GIVEN two environments on different ports of one host WHEN the config loads THEN both are accepted', () => {
     const { config } = loadConfig(
       write('two.yaml', minimal + '  other:\n    target: local\n    listen: 127.0.0.1:8081\n'),

@@ -84,3 +84,40 @@ export const hostsEnvironment = z
 
 export type HostsEnvironmentConfig = z.output<typeof hostsEnvironment>;
 export type SshHostConfig = z.output<typeof sshHost>;
+
+/**
+ * Environments that would fight over the same machines: a port of one's slots on a host the other uses
+ * too (each deploy would stop the other's process), or the same HAProxy backend (each would zero the
+ * other's servers). Different environments on the same hosts need different slots and backends.
+ */
+export function hostsClashes(
+  environments: [string, HostsEnvironmentConfig][],
+): { environment: string; key: string; message: string }[] {
+  const clashes: { environment: string; key: string; message: string }[] = [];
+  environments.forEach(([name, env], index) => {
+    for (const [otherName, other] of environments.slice(0, index)) {
+      const shared = env.hosts
+        .filter((h) => other.hosts.some((o) => o.address === h.address))
+        .map((h) => h.address);
+      const ports = env.slots.filter((s) => other.slots.includes(s));
+      if (shared.length > 0 && ports.length > 0) {
+        clashes.push({
+          environment: name,
+          key: 'slots',
+          message: `port ${ports.join(' and ')} on ${shared.join(', ')} is also a slot of environment \`${otherName}\`; environments \`${otherName}\` and \`${name}\` on the same hosts need different slots`,
+        });
+      }
+      if (
+        env.haproxy.host.address === other.haproxy.host.address &&
+        env.haproxy.backend === other.haproxy.backend
+      ) {
+        clashes.push({
+          environment: name,
+          key: 'haproxy',
+          message: `backend \`${env.haproxy.backend}\` on ${env.haproxy.host.address} is also environment \`${otherName}\`'s; each environment needs a backend of its own`,
+        });
+      }
+    }
+  });
+  return clashes;
+}

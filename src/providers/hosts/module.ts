@@ -1,7 +1,7 @@
 import type { TargetModule } from '../target-module.js';
 import { checkVersionLabel } from '../local/module.js';
 import { UserInputError } from '../../errors.js';
-import { hostsEnvironment } from './config.js';
+import { hostsClashes, hostsEnvironment } from './config.js';
 import { haproxyConfig } from './haproxy-servers.js';
 
 export const hostsTarget: TargetModule<typeof hostsEnvironment> = {
@@ -22,5 +22,6 @@ export const hostsTarget: TargetModule<typeof hostsEnvironment> = {
     return createHostsTarget(deps);
   },
   publicUrl: (env) => env.haproxy.publicUrl,
+  checkEnvironments: hostsClashes,
   routerConfig: (env, { artifact, environment }) => haproxyConfig(env, artifact, environment),
 };

@@ -298,6 +298,32 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     }
   };
 
+  // The slots are the environment's, not the artifact's: another artifact's fleets there would be stopped
+  // and their servers zeroed. The config cannot see that (any artifact may go to any environment).
+  const checkNoOtherArtifact = () =>
+    held(async () => {
+      const session = await lb();
+      const found = await session.run([
+        'sh',
+        '-c',
+        'grep -l \'"slot"\' "$1"/*/"$2"/fleets.json 2>/dev/null || true',
+        'sh',
+        env.haproxy.host.root,
+        environment,
+      ]);
+      const others = found.stdout
+        .split('\n')
+        .map((path) => path.slice(env.haproxy.host.root.length + 1).split('/')[0] ?? '')
+        .filter((name) => name !== '' && name !== artifact);
+      if (others.length > 0) {
+        throw new UserInputError(
+          'ENVIRONMENT_TAKEN',
+          `environment \`${environment}\` runs artifact \`${others.join('`, `')}\` on ports ${env.slots.join(' and ')} of its hosts; \`${artifact}\` would stop it`,
+          `give \`${artifact}\` an environment of its own (other slots and backend), or take the other down first`,
+        );
+      }
+    });
+
   const checkBackend = () =>
     held(async () => {
       const servers = await haproxy.weights();
@@ -401,6 +427,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         await lb();
       });
       await checkBackend();
+      await checkNoOtherArtifact();
     },
     checkRouting: checkBackend,
     async describe() {
