@@ -41,6 +41,8 @@ export interface TargetModule<Schema extends z.ZodType<{ target: string }>> {
   ): { environment: string; key: string; message: string }[];
   /** The config the user includes in the load balancer they own (hosts: `cutover haproxy-config`). */
   routerConfig?(env: z.output<Schema>, about: { artifact: string; environment: string }): string;
+  /** What `cutover down` says where the target runs nothing on this machine: how to stop it where it runs. */
+  downElsewhere?: string;
   /** `cutover down`: stops everything the environment runs, where the target runs it on this machine. */
   down?(deps: { loaded: LoadedConfig; environment: string; stateDir: string; events: Events }): Promise<void>;
 }

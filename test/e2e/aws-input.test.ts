@@ -36,6 +36,7 @@ describe('aws input through the real CLI: exit 2 before any call', () => {
     });
     expect(result.code).toBe(2);
     expect(result.events.at(-1)).toMatchObject({ code });
+    if (code === 'DOWN_NOT_LOCAL') expect(String(result.events.at(-1)?.hint)).toContain('scale them to zero');
     if (code === 'CONFIG_INVALID')
       expect(String(result.events.at(-1)?.message)).toContain('`environments.prod.targetGroups.1`');
   });

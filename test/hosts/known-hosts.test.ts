@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  knownHostsPath,
   checkHostKey,
   entryNames,
   fingerprint,
@@ -149,5 +151,14 @@ describe('fingerprint', () => {
       const printed = execFileSync('ssh-keygen', ['-lf', key.file], { encoding: 'utf8' }).split(' ')[1];
       expect(fingerprint(key.blob)).toBe(printed);
     }
+  });
+});
+
+describe('knownHostsPath', () => {
+  it('reads ~/ as the home folder, as a shell would, and leaves other paths alone', () => {
+    expect(knownHostsPath('~/.ssh/known_hosts')).toBe(join(homedir(), '.ssh/known_hosts'));
+    expect(knownHostsPath('/etc/cutover/known_hosts')).toBe('/etc/cutover/known_hosts');
+    expect(knownHostsPath('~deploy/known_hosts')).toBe('~deploy/known_hosts');
+    expect(knownHostsPath(undefined)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
@@ -56,6 +56,10 @@ describe(
       const corrupt = await run(['deploy', ...words, 'version=corrupt']);
       expect(corrupt.code).toBe(1);
       expect(corrupt.stderr).toContain('unpacking');
+      for (const host of p.apps)
+        expect(
+          readdirSync(join(host.root, 'catalog', 'releases')).filter((f) => f.startsWith('corrupt')),
+        ).toEqual([]);
       const next = await run(['deploy', ...words, 'version=v3']);
       expect(next.code, next.stderr).toBe(0);
       expect(await served()).toBe('v3');
@@ -72,6 +76,13 @@ describe(
       expect(other.stderr).toContain('runs artifact `catalog`');
       expect(p.apps.map((h) => existsSync(join(h.root, 'search')))).toEqual([false, false]);
       expect(await served()).toBe('v3');
+    });
+
+    it('GIVEN a hosts environment WHEN down runs THEN it is refused, saying how to stop the fleets on the hosts', async () => {
+      const down = await run(['down', 'environment=lab']);
+      expect(down.code).toBe(2);
+      expect(down.stderr).toContain('DOWN_NOT_LOCAL');
+      expect(down.stderr).toContain('kill -s TERM -- -PID');
     });
 
     it('GIVEN the environment THEN haproxy-config prints every host in both slots at weight 0', async () => {

@@ -26,6 +26,7 @@ and forgotten, so no later agent restarts them. Refused (exit 3) while a deploy 
       throw new UserInputError(
         'DOWN_NOT_LOCAL',
         `\`down\` stops environments that run on this machine; \`${environment}\` is ${env.target}`,
+        target.downElsewhere,
       );
     }
     await target.down({ loaded, environment, stateDir: stateDirOf(args, loaded), events: io.events });

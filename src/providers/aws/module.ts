@@ -6,6 +6,8 @@ import { patterns } from './patterns.js';
 export const awsTarget: TargetModule<typeof awsEnvironment> = {
   name: 'aws',
   configSchema: awsEnvironment,
+  downElsewhere:
+    'its fleets are Auto Scaling groups in your account: scale them to zero there; `cutover rollback` or `deploy` change what runs',
   validateVersion(version) {
     if (!patterns.ami.test(version)) {
       throw new UserInputError(

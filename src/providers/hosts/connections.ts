@@ -1,5 +1,6 @@
 import { UserInputError } from '../../errors.js';
 import { connectHost, type HostSession } from './ssh.js';
+import { knownHostsPath } from './known-hosts.js';
 import type { HostsEnvironmentConfig, SshHostConfig } from './config.js';
 
 /**
@@ -49,7 +50,7 @@ export function connections(env: HostsEnvironmentConfig, vars: NodeJS.ProcessEnv
         port: host.port,
         username: env.ssh.user,
         auth: auth(),
-        knownHosts: env.ssh.checkHostKeys ? (env.ssh.knownHosts ?? undefined) : false,
+        knownHosts: env.ssh.checkHostKeys ? knownHostsPath(env.ssh.knownHosts) : false,
         connectTimeoutMs: env.ssh.connectTimeout,
       });
       open.set(key, session);

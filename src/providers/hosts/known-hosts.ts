@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
@@ -137,4 +139,12 @@ export function keysFor(entries: readonly KnownHostEntry[], name: string): Known
 /** The fingerprint `ssh-keygen -l` prints for a key blob: `SHA256:` and unpadded base64. */
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** `~/…` as a shell would read it: the config is written by people who type that. */
+export function knownHostsPath(configured: string | undefined): string | undefined {
+  if (configured === undefined) return undefined;
+  return configured === '~' || configured.startsWith('~/')
+    ? join(homedir(), configured.slice(1))
+    : configured;
 }

@@ -23,5 +23,7 @@ export const hostsTarget: TargetModule<typeof hostsEnvironment> = {
   },
   publicUrl: (env) => env.haproxy.publicUrl,
   checkEnvironments: hostsClashes,
+  downElsewhere:
+    "its fleets run on its hosts, each under a supervisor whose pid is in <root>/<artifact>/<environment>/slot-<port>/pid: set the backend's servers to weight 0 in HAProxy, then `kill -s TERM -- -PID` on each host; `cutover rollback` or `deploy` change what runs",
   routerConfig: (env, { artifact, environment }) => haproxyConfig(env, artifact, environment),
 };

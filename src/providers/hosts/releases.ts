@@ -15,7 +15,8 @@ export async function releaseOnHost(
   const unpacked = await session.run([
     'sh',
     '-c',
-    'set -e; rm -rf "$1.tmp"; mkdir -p "$1.tmp"; tar -xzf "$2" -C "$1.tmp"; rm -rf "$1"; mv "$1.tmp" "$1"; rm -f "$2"',
+    // A tarball that will not unpack leaves nothing behind: neither the half-unpacked folder nor itself.
+    'set -e; rm -rf "$1.tmp"; mkdir -p "$1.tmp"; tar -xzf "$2" -C "$1.tmp" || { s=$?; rm -rf "$1.tmp" "$2"; exit $s; }; rm -rf "$1"; mv "$1.tmp" "$1"; rm -f "$2"',
     'sh',
     release,
     tarball,
