@@ -78,6 +78,27 @@ describe(
       expect(await served()).toBe('v3');
     });
 
+    it('GIVEN deploys run from this runner WHEN another runner asks for history and a report THEN it lists them from the load balancer host, with who ran them', async () => {
+      const other = ['--state-dir', join(p.dir, 'runner-2')];
+      const history = await run(['history', ...words, '--json', ...other], { CUTOVER_ACTOR: 'ignored' });
+      expect(history.code, history.stderr).toBe(0);
+      const entries = (
+        JSON.parse(history.stdout) as {
+          detail: { entries: { version: string; source: string; by: string | null; result: string }[] };
+        }
+      ).detail.entries;
+      expect(entries.map((e) => e.version)).toEqual(['v3', 'corrupt', 'broken', 'v2', 'v1']);
+      expect(entries.every((e) => e.source === 'target')).toBe(true);
+      expect(entries[0]).toMatchObject({
+        by: expect.any(String),
+        result: expect.stringMatching(/live|succeeded/),
+      });
+      const out = join(p.dir, 'other-runner.html');
+      const report = await run(['report', ...words, '--out', out, ...other]);
+      expect(report.code, report.stderr).toBe(0);
+      expect(readFileSync(out, 'utf8')).toContain('data-source="target"');
+    });
+
     it('GIVEN a hosts environment WHEN down runs THEN it is refused, saying how to stop the fleets on the hosts', async () => {
       const down = await run(['down', 'environment=lab']);
       expect(down.code).toBe(2);

@@ -21,7 +21,8 @@ it took, and for a failure what failed and in which phase. Reads the journal onl
 On aws it also lists the deploys any runner made, from the launch template versions cutover creates:
 their description names the deployment, the AMI and who ran it. How such a deploy ended is known while
 its group exists (its role), else \`unknown\`; rollbacks, strategies, durations and failure reasons come
-only from a journal.`,
+only from a journal. On hosts the same comes from a log of launches on the load balancer host (the
+newest 200).`,
 
   async run(args, io) {
     const service = serviceOptionsOf(args);

@@ -17,7 +17,8 @@ Writes one HTML file (inline SVG and CSS; no script, nothing fetched from the ne
 a CI artifact) with the deployment's timeline from this runner's journal: each fleet's share of traffic
 over time, every check's readings and the requests it counted, the phases it went through, who
 promoted, paused or aborted it, and what failed. The numbers are also in data- attributes. On aws, a
-deploy this runner has no journal of is drawn from what AWS holds (who, which AMI, when, its role now).
+deploy this runner has no journal of is drawn from what AWS holds (who, which AMI, when, its role now);
+on hosts, from the load balancer host's log of launches (who, which version, when, its role now).
 Prints the file's path.
 
   deployment=ID   the deployment to draw (default: the newest; cutover history lists them)

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { LockHeld, UserInputError } from '../../errors.js';
-import type { FleetRole } from '../types.js';
+import type { FleetRole, TargetRecord } from '../types.js';
 import { isSameProcess, processStartTime } from '../local/processes.js';
 import type { HostSession } from './ssh.js';
 
@@ -107,6 +107,60 @@ export class FleetStore {
 
   async update(change: (fleets: HostFleetRecord[]) => HostFleetRecord[]): Promise<void> {
     await this.write(change(await this.read()));
+  }
+
+  /**
+   * Remembers a deploy every runner can list (`cutover history`, `report`), the newest 200: one JSON line
+   * each, appended at launch. A failure to write it is the caller's to report, not a failed deploy.
+   */
+  async remember(record: TargetRecord): Promise<void> {
+    const session = await this.lb();
+    const result = await session.run(
+      [
+        'sh',
+        '-c',
+        'set -e; mkdir -p "$1"; umask 077; cat >> "$1/deployments.jsonl"; tail -n 200 "$1/deployments.jsonl" > "$1/deployments.jsonl.tmp"; mv "$1/deployments.jsonl.tmp" "$1/deployments.jsonl"',
+        'sh',
+        this.dir,
+      ],
+      { stdin: `${JSON.stringify(record)}\n` },
+    );
+    if (result.code !== 0)
+      throw new Error(
+        `${session.host}: could not write ${this.dir}/deployments.jsonl: ${result.stderr.trim()}`,
+      );
+  }
+
+  /** The deploys `remember` kept, newest first; lines that are not cutover's are skipped. */
+  async remembered(): Promise<TargetRecord[]> {
+    const session = await this.lb();
+    const result = await session.run([
+      'sh',
+      '-c',
+      'cat "$1/deployments.jsonl" 2>/dev/null || true',
+      'sh',
+      this.dir,
+    ]);
+    const records: TargetRecord[] = [];
+    for (const line of result.stdout.split('\n')) {
+      try {
+        const r = JSON.parse(line) as Partial<TargetRecord>;
+        if (
+          typeof r.deployment === 'string' &&
+          typeof r.version === 'string' &&
+          typeof r.startedAt === 'number'
+        )
+          records.push({
+            deployment: r.deployment,
+            version: r.version,
+            by: typeof r.by === 'string' ? r.by : null,
+            startedAt: r.startedAt,
+          });
+      } catch {
+        // hand-edited or cut short
+      }
+    }
+    return records.reverse();
   }
 
   private get lockDir(): string {

@@ -144,6 +144,16 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         };
         // Recorded before anything starts: a runner killed mid-launch leaves a fleet the next one undoes.
         await store.write([...fleets, record]);
+        await store
+          .remember({
+            deployment: spec.deployment,
+            version: spec.version,
+            by: spec.by ?? null,
+            startedAt: record.createdAt,
+          })
+          .catch((error: unknown) =>
+            deps.note?.(`history of other runners will miss ${spec.deployment}: ${(error as Error).message}`),
+          );
         const tarball = packageOf(spec.version);
         try {
           await startOnEveryHost(record, tarball);
@@ -388,6 +398,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     router,
     publicUrl: async () => env.haproxy.publicUrl,
     lock: (holder) => held(() => store.lock(holder)),
+    deployments: () => held(() => store.remembered()),
     lockHolder: () =>
       held(async () => {
         const found = await store.holder();
