@@ -453,7 +453,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
       return {
         ...(down.length > 0
           ? {
-              warning: `HAProxy's own checks hold ${down.join(', ')} down: it sends them nothing; see each host's ${'<root>'}/${artifact}/${environment}/<port>/log, or whether the host is up`,
+              warning: `HAProxy's own checks hold ${down.join(', ')} down: it sends them nothing; see whether the host is up, and the slot's log, <root>/${artifact}/${environment}/slot-<port>/log`,
             }
           : {}),
         details: {
