@@ -1,5 +1,6 @@
 import { UserInputError } from '../../errors.js';
-import { num, parseStat, serverRows } from '../haproxy/stat.js';
+import { processIdentity } from '../haproxy/info.js';
+import { counted, num, parseStat, serverRows, type ServerCounts } from '../haproxy/stat.js';
 import type { HostSession } from './ssh.js';
 import { parseServers, parseServersState, weightBatch, type ServerWeights } from './haproxy-weights.js';
 
@@ -127,6 +128,19 @@ export class HaproxyApi {
     if (!answer.includes('# pxname,')) return {};
     const rows = serverRows(parseStat(answer), this.backend);
     return Object.fromEntries(rows.map((row) => [row.svname ?? '', num(row, 'scur')]));
+  }
+
+  /**
+   * Each of the backend's servers' cumulative request counts, and which HAProxy process holds them,
+   * in one round trip: counters of different processes (a reload between readings) never subtract.
+   */
+  async counters(): Promise<{ process: string | undefined; servers: Map<string, ServerCounts> }> {
+    const answer = await this.send(`show info; show stat ${this.backend} 4 -1`);
+    const rows = serverRows(parseStat(answer), this.backend);
+    return {
+      process: processIdentity(answer),
+      servers: new Map(rows.map((row) => [row.svname ?? '', counted(row)])),
+    };
   }
 
   /** The whole `show servers state`, as `server-state-file` wants it to survive a reload. */

@@ -11,6 +11,7 @@ import { FleetStore, storeDir, type HostFleetRecord } from './fleet-store.js';
 import { hostNotes } from './notes.js';
 import { HaproxyApi } from './haproxy-api.js';
 import { serverName } from './haproxy-servers.js';
+import { hostsMetrics } from './traffic-metrics.js';
 import type { ServerWeights } from './haproxy-weights.js';
 import { upload, releaseOnHost } from './releases.js';
 import {
@@ -110,6 +111,24 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
       );
     });
 
+  // The error-rate check's counts: HAProxy's counters of each fleet's servers, sampled while it asks.
+  const slotOf = new Map<string, number>();
+  const metrics = hostsMetrics({
+    read: () => held(() => haproxy.counters()),
+    serversOf: async (ids) => {
+      if (ids.some((id) => !slotOf.has(id)))
+        for (const f of await held(() => store.read())) slotOf.set(f.id, f.slot);
+      return Object.fromEntries(
+        ids.map((id) => {
+          const slot = slotOf.get(id);
+          return [id, slot === undefined ? undefined : env.hosts.map((h) => serverName(h.address, slot))];
+        }),
+      );
+    },
+    clock,
+    note: deps.note,
+  });
+
   const fleet: Target['fleet'] = {
     launch: (spec) =>
       held(async () => {
@@ -187,8 +206,10 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         }
       }),
     list: () => held(async () => (await store.read()).map(infoOf)),
-    setRole: (id, change) =>
-      held(() =>
+    setRole: (id, change) => {
+      // A fleet's role changes once its deploy's shift is over: nothing asks for counts any more.
+      metrics.stop();
+      return held(() =>
         store.update((fleets) =>
           fleets.map((f) => {
             if (f.id !== id) return f;
@@ -205,10 +226,12 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
             return { ...f, role: 'failed', inProgress: false };
           }),
         ),
-      ),
+      );
+    },
     health: async () => [],
     retire: (id) =>
       held(async () => {
+        metrics.stop();
         const record = await recordOf(id);
         await store.update((fleets) => fleets.map((f) => (f.id === id ? { ...f, role: 'retiring' } : f)));
         // Its servers take no new requests (weight 0); those in flight finish, up to the drain timeout.
@@ -341,6 +364,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     standbyGivesWay: true,
     fleet,
     router,
+    metrics,
     publicUrl: async () => env.haproxy.publicUrl,
     lock: (holder) => held(() => store.lock(holder)),
     async preflight(version) {
