@@ -14,15 +14,8 @@ import { serverName } from './haproxy-servers.js';
 import { hostsMetrics } from './traffic-metrics.js';
 import type { ServerWeights } from './haproxy-weights.js';
 import { upload, releaseOnHost } from './releases.js';
-import {
-  aliveScript,
-  envFile,
-  releaseDir,
-  slotDir,
-  launchScript,
-  stopScript,
-  supervisorScript,
-} from './supervisor.js';
+import { aliveScript, releaseDir, slotDir, stopScript } from './supervisor.js';
+import { hostSupervisor, launchSlot, type HostSupervisor } from './slot-launch.js';
 import type { HostSession } from './ssh.js';
 
 /**
@@ -101,15 +94,31 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     onEveryHost(async (host, session) => {
       const release = releaseDir(host.root, artifact, version);
       await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
-      const dir = slotDir(host.root, artifact, environment, slot);
       const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: version, HOST: '0.0.0.0' };
-      await check(
-        'starting',
-        session,
-        ['sh', '-c', launchScript, 'sh', dir, release, supervisorScript, ...(artifactConfig.command ?? [])],
-        envFile(vars),
-      );
+      await launchSlot(session, await supervisorOn(host, session), {
+        artifact,
+        environment,
+        slot,
+        version,
+        dir: slotDir(host.root, artifact, environment, slot),
+        release,
+        command: artifactConfig.command ?? [],
+        vars,
+        drainTimeoutMs: env.drainTimeout,
+      });
     });
+  // Whether systemd supervises there is the host's to say, once per command.
+  const supervisors = new Map<string, Promise<HostSupervisor>>();
+  const supervisorOn = (host: SshHostConfig, session: HostSession) => {
+    const key = `${host.address}:${host.port}`;
+    let found = supervisors.get(key);
+    if (!found) {
+      found = hostSupervisor(session, env.supervisor);
+      found.catch(() => supervisors.delete(key));
+      supervisors.set(key, found);
+    }
+    return found;
+  };
 
   // The error-rate check's counts: HAProxy's counters of each fleet's servers, sampled while it asks.
   const slotOf = new Map<string, number>();
@@ -377,8 +386,10 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         );
       }
       await held(async () => {
-        await ssh.all();
+        const all = await ssh.all();
         await lb();
+        // `supervisor: systemd` on a host where it cannot be used is bad input, found before anything changes.
+        await Promise.all(all.map(({ host, session }) => supervisorOn(host, session)));
       });
       await checkBackend();
     },
