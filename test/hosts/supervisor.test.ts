@@ -1,17 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   aliveScript,
   envFile,
   launchScript,
+  logRotateBytes,
   stopScript,
   supervisorScript,
-  systemdEnvFile,
-  systemdUnit,
-  unitName,
 } from '../../src/providers/hosts/supervisor.js';
+import { systemdEnvFile, systemdUnit, unitName } from '../../src/providers/hosts/systemd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dirs: { remove: () => void }[] = [];
@@ -36,6 +35,18 @@ describe('hosts: the systemd unit a slot gets where systemd runs', () => {
     expect(unit).toContain('StandardOutput=append:/opt/cutover/catalog/prod/slot-8001/log');
     expect(unit).toContain('EnvironmentFile=/opt/cutover/catalog/prod/slot-8001/env.systemd');
     expect(unit).toContain('User=deploy');
+    expect(unit).toContain('WantedBy=multi-user.target');
+    // A user unit (a lingering user's manager) is wanted by the user's default target instead.
+    expect(
+      systemdUnit({
+        description: 'x',
+        release: '/r',
+        slot: '/s',
+        command: ['/bin/true'],
+        stopTimeoutMs: 1,
+        wantedBy: 'default.target',
+      }),
+    ).toContain('WantedBy=default.target\n');
     expect(unitName('catalog', 'prod', 8001)).toBe('cutover-catalog-prod-8001.service');
     expect(systemdEnvFile({ TOKEN: 'a"b\\c\nd', PORT: '8001' })).toBe(
       'TOKEN="a\\"b\\\\c\\nd"\nPORT="8001"\n',
@@ -82,6 +93,32 @@ describe('hosts: the sh supervisor where systemd does not run (run here, as on a
   });
 });
 
+describe('hosts: a slot keeps its log across launches', () => {
+  it('GIVEN a slot launched twice THEN the first run’s output is still in the log after the second, each launch marked; a log past the bound is moved to log.1 at the next launch', async () => {
+    const first = startSlot('echo "first run pid=$$"; exec sleep 60\n', {});
+    await first.appPid();
+    const { slot, release } = first;
+    writeFileSync(join(release, 'app.sh'), 'echo "second run pid=$$"; exec sleep 60\n');
+    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
+      input: envFile({}),
+    });
+    await first.appPid();
+    const log = readFileSync(join(slot, 'log'), 'utf8');
+    expect(log).toContain('first run pid=');
+    expect(log).toContain('second run pid=');
+    expect(log.match(/^cutover: \S+ starting /gm)).toHaveLength(2);
+    // Past the bound: the next launch moves it aside, keeping one older log.
+    appendFileSync(join(slot, 'log'), 'x'.repeat(logRotateBytes));
+    execFileSync('sh', ['-c', launchScript, 'sh', slot, release, supervisorScript, 'sh', 'app.sh'], {
+      input: envFile({}),
+    });
+    await first.appPid();
+    expect(readFileSync(join(slot, 'log.1'), 'utf8')).toContain('first run pid=');
+    expect(readFileSync(join(slot, 'log'), 'utf8')).not.toContain('first run pid=');
+    execFileSync('sh', ['-c', stopScript, 'sh', slot, '10']);
+  });
+});
+
 /**
  * Launches `app.sh` (its text given) in a fresh slot under the supervisor, as a deploy does on a host;
  * `appPid` waits for the pid the app's last start printed to the slot's log.
@@ -105,7 +142,7 @@ function startSlot(app: string, vars: Record<string, string>) {
     }
     throw new Error('the app never started');
   };
-  return { slot, appPid };
+  return { slot, release, appPid };
 }
 
 /** Gone, or a zombie waiting for PID 1 (slow to reap here) to collect it: either way it runs no more. */

@@ -74,6 +74,14 @@ export const hostsEnvironment = z
         publicUrl: z.url({ protocol: /^https?$/ }).optional(),
       })
       .strict(),
+    /**
+     * What keeps each host's process running: `systemd` units where cutover can manage them (as root,
+     * or a lingering user), the sh supervisor (`process`), or `auto` (default): systemd on each host
+     * where it can, else the sh supervisor. `systemd` fails a launch on a host where it cannot.
+     */
+    supervisor: z
+      .enum(['auto', 'systemd', 'process'], { error: 'expected auto, systemd or process' })
+      .default('auto'),
     /** Variables the instances get beside PORT, VERSION, HOST. */
     env: instanceEnv.optional(),
     ...deployFields,

@@ -1,4 +1,6 @@
 import { UserInputError } from '../../errors.js';
+import { processIdentity } from '../haproxy/info.js';
+import { counted, num, parseStat, serverRows, type ServerCounts } from '../haproxy/stat.js';
 import type { HostSession } from './ssh.js';
 import { parseServers, parseServersState, weightBatch, type ServerWeights } from './haproxy-weights.js';
 
@@ -120,18 +122,25 @@ export class HaproxyApi {
 
   /** Requests being served by each server now (`scur` in `show stat`). */
   async inFlight(): Promise<Record<string, number>> {
-    const text = await this.send('show stat');
-    const lines = text.split('\n');
-    const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
-    const [px, sv, scur] = ['pxname', 'svname', 'scur'].map((c) => header.indexOf(c));
-    const out: Record<string, number> = {};
-    for (const line of lines.slice(1)) {
-      const fields = line.split(',');
-      if (fields[px ?? -1] !== this.backend) continue;
-      const name = fields[sv ?? -1];
-      if (name && name !== 'BACKEND' && name !== 'FRONTEND') out[name] = Number(fields[scur ?? -1]) || 0;
-    }
-    return out;
+    const answer = await this.send('show stat');
+    // An answer without the table waits for nothing, as before: stopping still gives the process TERM
+    // and the drain timeout to finish what it serves.
+    if (!answer.includes('# pxname,')) return {};
+    const rows = serverRows(parseStat(answer), this.backend);
+    return Object.fromEntries(rows.map((row) => [row.svname ?? '', num(row, 'scur')]));
+  }
+
+  /**
+   * Each of the backend's servers' cumulative request counts, and which HAProxy process holds them,
+   * in one round trip: counters of different processes (a reload between readings) never subtract.
+   */
+  async counters(): Promise<{ process: string | undefined; servers: Map<string, ServerCounts> }> {
+    const answer = await this.send(`show info; show stat ${this.backend} 4 -1`);
+    const rows = serverRows(parseStat(answer), this.backend);
+    return {
+      process: processIdentity(answer),
+      servers: new Map(rows.map((row) => [row.svname ?? '', counted(row)])),
+    };
   }
 
   /** The whole `show servers state`, as `server-state-file` wants it to survive a reload. */

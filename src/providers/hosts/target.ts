@@ -12,17 +12,11 @@ import { FleetStore, storeDir, type HostFleetRecord } from './fleet-store.js';
 import { hostNotes } from './notes.js';
 import { HaproxyApi } from './haproxy-api.js';
 import { serverName } from './haproxy-servers.js';
+import { hostsMetrics } from './traffic-metrics.js';
 import type { ServerWeights } from './haproxy-weights.js';
 import { upload, releaseOnHost } from './releases.js';
-import {
-  aliveScript,
-  envFile,
-  releaseDir,
-  slotDir,
-  launchScript,
-  stopScript,
-  supervisorScript,
-} from './supervisor.js';
+import { aliveScript, releaseDir, slotDir, stopScript } from './supervisor.js';
+import { hostSupervisor, launchSlot, type HostSupervisor } from './slot-launch.js';
 import type { HostSession } from './ssh.js';
 
 type HaproxyServers = Awaited<ReturnType<HaproxyApi['servers']>>;
@@ -110,15 +104,49 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     onEveryHost(async (host, session) => {
       const release = releaseDir(host.root, artifact, version);
       await releaseOnHost(session, release, () => upload(session, tarball, `${release}.upload.tgz`));
-      const dir = slotDir(host.root, artifact, environment, slot);
       const vars = { ...(env.env ?? {}), PORT: String(slot), VERSION: version, HOST: '0.0.0.0' };
-      await check(
-        'starting',
-        session,
-        ['sh', '-c', launchScript, 'sh', dir, release, supervisorScript, ...(artifactConfig.command ?? [])],
-        envFile(vars),
-      );
+      await launchSlot(session, await supervisorOn(host, session), {
+        artifact,
+        environment,
+        slot,
+        version,
+        dir: slotDir(host.root, artifact, environment, slot),
+        release,
+        command: artifactConfig.command ?? [],
+        vars,
+        drainTimeoutMs: env.drainTimeout,
+      });
     });
+  // Whether systemd supervises there is the host's to say, once per command.
+  const supervisors = new Map<string, Promise<HostSupervisor>>();
+  const supervisorOn = (host: SshHostConfig, session: HostSession) => {
+    const key = `${host.address}:${host.port}`;
+    let found = supervisors.get(key);
+    if (!found) {
+      found = hostSupervisor(session, env.supervisor);
+      found.catch(() => supervisors.delete(key));
+      supervisors.set(key, found);
+    }
+    return found;
+  };
+
+  // The error-rate check's counts: HAProxy's counters of each fleet's servers, sampled while it asks.
+  const slotOf = new Map<string, number>();
+  const metrics = hostsMetrics({
+    read: () => held(() => haproxy.counters()),
+    serversOf: async (ids) => {
+      if (ids.some((id) => !slotOf.has(id)))
+        for (const f of await held(() => store.read())) slotOf.set(f.id, f.slot);
+      return Object.fromEntries(
+        ids.map((id) => {
+          const slot = slotOf.get(id);
+          return [id, slot === undefined ? undefined : env.hosts.map((h) => serverName(h.address, slot))];
+        }),
+      );
+    },
+    clock,
+    note: deps.note,
+  });
 
   const fleet: Target['fleet'] = {
     launch: (spec) =>
@@ -216,8 +244,10 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         ]);
         return fleets.map((f) => infoOf(f, servers));
       }),
-    setRole: (id, change) =>
-      held(() =>
+    setRole: (id, change) => {
+      // A fleet's role changes once its deploy's shift is over: nothing asks for counts any more.
+      metrics.stop();
+      return held(() =>
         store.update((fleets) =>
           fleets.map((f) => {
             if (f.id !== id) return f;
@@ -234,10 +264,12 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
             return { ...f, role: 'failed', inProgress: false };
           }),
         ),
-      ),
+      );
+    },
     health: async () => [],
     retire: (id) =>
       held(async () => {
+        metrics.stop();
         const record = await recordOf(id);
         await store.update((fleets) => fleets.map((f) => (f.id === id ? { ...f, role: 'retiring' } : f)));
         // Its servers take no new requests (weight 0); those in flight finish, up to the drain timeout.
@@ -396,6 +428,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     standbyGivesWay: true,
     fleet,
     router,
+    metrics,
     publicUrl: async () => env.haproxy.publicUrl,
     lock: (holder) => held(() => store.lock(holder)),
     deployments: () => held(() => store.remembered()),
@@ -434,8 +467,10 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
         );
       }
       await held(async () => {
-        await ssh.all();
+        const all = await ssh.all();
         await lb();
+        // `supervisor: systemd` on a host where it cannot be used is bad input, found before anything changes.
+        await Promise.all(all.map(({ host, session }) => supervisorOn(host, session)));
       });
       await checkBackend();
       await checkNoOtherArtifact();

@@ -1,6 +1,6 @@
 import { backendName } from './haproxy-config.js';
 import { maxWeight, type HaproxyServer } from './haproxy-weights.js';
-import { num, type StatRow } from './haproxy-runtime.js';
+import { num, type StatRow } from '../haproxy/stat.js';
 
 /**
  * From the servers HAProxy has (`show stat`) to the servers the table wants, as one batch of runtime

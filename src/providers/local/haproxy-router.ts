@@ -14,14 +14,8 @@ import {
   writeRecord,
   type HaproxyFiles,
 } from './haproxy-process.js';
-import {
-  counted,
-  messagesBeforeStat,
-  parseStat,
-  runtimeCommands,
-  type ServerCounts,
-  type StatRow,
-} from './haproxy-runtime.js';
+import { counted, messagesBeforeStat, parseStat, type ServerCounts, type StatRow } from '../haproxy/stat.js';
+import { runtimeCommands } from './haproxy-runtime.js';
 import { desiredServers } from './haproxy-weights.js';
 import { haproxyFolder } from './paths.js';
 import { isSameProcess } from './processes.js';
