@@ -6,7 +6,7 @@ import { createAwsTarget } from '../../src/providers/aws/target.js';
 import { Journal } from '../../src/state/journal.js';
 import { exampleAccount, installFakeAccount, instantRetry } from '../fake-aws/install.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { tempDir } from '../helpers/tmp.js';
+import { memoryTempDir } from '../helpers/tmp.js';
 import * as fx from './fixtures.js';
 import { awsEnvironmentYaml } from './fixtures.js';
 import { httpProbe } from '../../healthchecks/http.js';
@@ -56,7 +56,7 @@ export function awsHarness(
       ),
     ).environments.prod as AwsEnvironmentConfig;
     const events: CutoverEvent[] = [];
-    const dir = tempDir(`cutover-${label}-`);
+    const dir = memoryTempDir(`cutover-${label}-`);
     const sink = new Events([(e) => events.push(e)], { runner: label }, () => clock.now());
     const abort = new AbortController();
     const target = createAwsTarget({

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { isAlive } from '../../src/providers/local/processes.js';
 import { cli, project, statusBody } from '../helpers/cli.js';
@@ -8,7 +8,10 @@ import { versionedLoad as load } from '../helpers/load.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 
 let p: Awaited<ReturnType<typeof project>>;
+/** Set while the tests of one describe share their project, which its afterAll removes. */
+let shared = false;
 afterEach(async () => {
+  if (shared) return;
   await stopAgent(join(p.dir, '.cutover'));
   p.remove();
 });
@@ -80,38 +83,47 @@ describe('the local flow through the real CLI', () => {
     expect(pids.filter(isAlive)).toEqual([]);
   });
 
-  it('serves every request with 200 while deploying, rolling back and deploying again under load', async () => {
-    p = await project();
-    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
-    const traffic = load(p.endpoint);
-    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
-    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
-    expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
-    await traffic.stop();
-    expect(traffic.failures).toEqual([]);
-    expect(new Set(traffic.seen)).toEqual(new Set(['v1', 'v2']));
-    expect(traffic.seen.at(-1)).toBe('v2');
-  });
-
-  it('keeps traffic on v1 for every request while a broken version is tried', async () => {
-    p = await project();
-    expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
-    const traffic = load(p.endpoint);
-    expect((await cli(p.dir, ['deploy', ...words, 'version=broken'])).code).toBe(1);
-    await traffic.stop();
-    expect(traffic.failures).toEqual([]);
-    expect(new Set(traffic.seen)).toEqual(new Set(['v1']));
-  });
-
-  it('says which version to deploy when there is no standby to roll back to', async () => {
-    p = await project();
-    await cli(p.dir, ['deploy', ...words, 'version=v1']);
-    const result = await cli(p.dir, ['rollback', ...words]);
-    expect(result.code).toBe(1);
-    expect(result.events.at(-1)).toMatchObject({
-      code: 'NO_STANDBY',
-      hint: expect.stringContaining('cutover deploy'),
+  // One environment from here on, v1 deployed once: a rollback with no standby, a broken version, then
+  // v2, a rollback and v2 again, each under load where it says so.
+  describe('from v1 alone', () => {
+    beforeAll(async () => {
+      shared = true;
+      p = await project();
     });
-    expect(existsSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'))).toBe(false);
+    afterAll(async () => {
+      await stopAgent(join(p.dir, '.cutover'));
+      p.remove();
+      shared = false;
+    });
+
+    it('says which version to deploy when there is no standby to roll back to', async () => {
+      expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);
+      const result = await cli(p.dir, ['rollback', ...words]);
+      expect(result.code).toBe(1);
+      expect(result.events.at(-1)).toMatchObject({
+        code: 'NO_STANDBY',
+        hint: expect.stringContaining('cutover deploy'),
+      });
+      expect(existsSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'))).toBe(false);
+    });
+
+    it('keeps traffic on v1 (and no standby) for every request while a broken version is tried', async () => {
+      const traffic = load(p.endpoint);
+      expect((await cli(p.dir, ['deploy', ...words, 'version=broken'])).code).toBe(1);
+      await traffic.stop();
+      expect(traffic.failures).toEqual([]);
+      expect(new Set(traffic.seen)).toEqual(new Set(['v1']));
+    });
+
+    it('serves every request with 200 while deploying v2, rolling back and deploying again under load', async () => {
+      const traffic = load(p.endpoint);
+      expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+      expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
+      expect((await cli(p.dir, ['deploy', ...words, 'version=v2'])).code).toBe(0);
+      await traffic.stop();
+      expect(traffic.failures).toEqual([]);
+      expect(new Set(traffic.seen)).toEqual(new Set(['v1', 'v2']));
+      expect(traffic.seen.at(-1)).toBe('v2');
+    });
   });
 });

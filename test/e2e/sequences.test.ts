@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { killDataPlane, stopAgent } from '../helpers/local.js';
@@ -12,7 +12,10 @@ import { AgentClient } from '../../src/providers/local/agent-client.js';
  */
 
 let p: Awaited<ReturnType<typeof project>>;
+/** Set while the tests of one describe share their project, which its afterAll removes. */
+let shared = false;
 afterEach(async () => {
+  if (shared) return;
   await stopAgent(join(p.dir, '.cutover'));
   p.remove();
 });
@@ -90,22 +93,6 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect((await status()).standby?.version).toBe('v2');
   });
 
-  it('GIVEN a deploy killed with SIGKILL in its bake WHEN abort runs THEN traffic is back on blue and green is gone', async () => {
-    p = await project();
-    expect((await deploy('v1')).code).toBe(0);
-    const baking = await deployInBake('v2', '30s');
-    expect(await served(p.endpoint)).toBe('v2');
-    baking.child.kill('SIGKILL');
-    await baking.done;
-    const aborted = await cli(p.dir, ['abort', ...words]);
-    expect(aborted.code).toBe(0);
-    expect(aborted.events.map((e) => e.code)).toEqual(
-      expect.arrayContaining(['recovery.started', 'traffic.restored', 'recovery.finished']),
-    );
-    expect(await served(p.endpoint)).toBe('v1');
-    expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);
-  });
-
   it('GIVEN a deploy killed with SIGKILL in its bake WHEN rollback runs THEN it undoes that deploy and moves nothing more', async () => {
     p = await project();
     expect((await deploy('v1')).code).toBe(0);
@@ -118,35 +105,6 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(back.events.filter((e) => e.code === 'traffic.shifted')).toHaveLength(1);
     expect(await served(p.endpoint)).toBe('v2');
     expect((await status()).standby?.version).toBe('v1');
-  });
-
-  it('GIVEN a deploy killed in its bake WHEN status runs THEN it names the fleet still recorded live, the unbaked green and the gone lock holder', async () => {
-    p = await project();
-    expect((await deploy('v1')).code).toBe(0);
-    const baking = await deployInBake('v2', '30s');
-    baking.child.kill('SIGKILL');
-    await baking.done;
-    const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
-      live: { version: string };
-      deploying: { version: string; weight: number };
-      lock: { stale: boolean; host: string };
-    };
-    expect(json.live.version).toBe('v1');
-    expect(json.deploying).toMatchObject({ version: 'v2', weight: 100 });
-    expect(json.lock.stale).toBe(true);
-    const text = (await cli(p.dir, ['status', ...words], { CI: '' })).stdout;
-    expect(text).toMatch(/green: +v2 takes 100% at step 0 but is not live yet .*controller is gone/);
-    expect(text).toMatch(new RegExp(`pid \\d+ on ${json.lock.host}, gone`));
-  });
-
-  it('GIVEN a lock file that names no holder WHEN status runs THEN it shows it and how to remove it', async () => {
-    p = await project();
-    expect((await deploy('v1')).code).toBe(0);
-    writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), '');
-    const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
-      lock: { unreadable: string } | null;
-    };
-    expect(json.lock?.unreadable).toMatch(/e2e--catalog\.lock$/);
   });
 
   it('GIVEN the agent (and so the router) dies in the bake WHEN the deploy notices THEN it exits 1 and abort puts traffic back on blue', async () => {
@@ -184,37 +142,97 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
     expect(await served(p.endpoint)).toBe('v1');
   });
 
-  it('GIVEN v1 standby WHEN a bad version fails THEN v1 is still there to roll back to', async () => {
-    p = await project();
-    expect((await deploy('v1')).code).toBe(0);
-    expect((await deploy('v2')).code).toBe(0);
-    expect((await deploy('broken')).code).toBe(1);
-    expect((await status()).standby?.version).toBe('v1');
-    expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
-    expect(await served(p.endpoint)).toBe('v1');
+  // One environment: a deploy killed in its bake, what status says of it, abort undoing it, then a lock
+  // file that names nobody. The kill, v1's deploy and the agent's start happen once.
+  describe('one environment, a deploy killed in its bake', () => {
+    beforeAll(async () => {
+      shared = true;
+      p = await project();
+    });
+    afterAll(async () => {
+      await stopAgent(join(p.dir, '.cutover'));
+      p.remove();
+      shared = false;
+    });
+
+    it('GIVEN a deploy killed in its bake WHEN status runs THEN it names the fleet still recorded live, the unbaked green and the gone lock holder', async () => {
+      expect((await deploy('v1')).code).toBe(0);
+      const baking = await deployInBake('v2', '30s');
+      expect(await served(p.endpoint)).toBe('v2');
+      baking.child.kill('SIGKILL');
+      await baking.done;
+      const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+        live: { version: string };
+        deploying: { version: string; weight: number };
+        lock: { stale: boolean; host: string };
+      };
+      expect(json.live.version).toBe('v1');
+      expect(json.deploying).toMatchObject({ version: 'v2', weight: 100 });
+      expect(json.lock.stale).toBe(true);
+      const text = (await cli(p.dir, ['status', ...words], { CI: '' })).stdout;
+      expect(text).toMatch(/green: +v2 takes 100% at step 0 but is not live yet .*controller is gone/);
+      expect(text).toMatch(new RegExp(`pid \\d+ on ${json.lock.host}, gone`));
+    });
+
+    it('GIVEN a deploy killed with SIGKILL in its bake WHEN abort runs THEN traffic is back on blue and green is gone', async () => {
+      const aborted = await cli(p.dir, ['abort', ...words]);
+      expect(aborted.code).toBe(0);
+      expect(aborted.events.map((e) => e.code)).toEqual(
+        expect.arrayContaining(['recovery.started', 'traffic.restored', 'recovery.finished']),
+      );
+      expect(await served(p.endpoint)).toBe('v1');
+      expect((await status()).fleets.map((f) => f.version)).toEqual(['v1']);
+    });
+
+    it('GIVEN a lock file that names no holder WHEN status runs THEN it shows it and how to remove it', async () => {
+      writeFileSync(join(p.dir, '.cutover', 'locks', 'e2e--catalog.lock'), '');
+      const json = statusBody((await cli(p.dir, ['status', ...words, '--json'])).stdout) as {
+        lock: { unreadable: string } | null;
+      };
+      expect(json.lock?.unreadable).toMatch(/e2e--catalog\.lock$/);
+    });
   });
 
-  it('GIVEN v3 goes live WHEN the deploy ends THEN the old standby is gone and two fleets are left', async () => {
-    p = await project();
-    for (const v of ['v1', 'v2', 'v3']) expect((await deploy(v)).code).toBe(0);
-    const now = await status();
-    expect(now.fleets.map((f) => f.version).sort()).toEqual(['v2', 'v3']);
-    expect(now.standby?.version).toBe('v2');
-  });
+  // One environment, each test going on from where the one before left it: a failed first deploy, three
+  // versions, a failed one and a rollback, then a version slow to warm up. Each starts the agent and
+  // deploys v1 and v2 no more.
+  describe('one environment, from a failed first deploy to a slow starter', () => {
+    beforeAll(async () => {
+      shared = true;
+      p = await project();
+    });
+    afterAll(async () => {
+      await stopAgent(join(p.dir, '.cutover'));
+      p.remove();
+      shared = false;
+    });
 
-  it('GIVEN a version that answers 503 while it warms up for 1.5 s WHEN deployed THEN it is waited for, not failed', async () => {
-    p = await project();
-    const result = await deploy('warming');
-    expect(result.code).toBe(0);
-    expect(await served(p.endpoint)).toBe('warming');
-  });
+    it('GIVEN a version that answers 500 WHEN deployed THEN it still fails fast, long before the ready timeout', async () => {
+      const started = Date.now();
+      const result = await deploy('broken');
+      expect(result.code).toBe(1);
+      expect(result.events.find((e) => e.code === 'deploy.failed')?.error).toBe('GREEN_UNHEALTHY');
+      expect(Date.now() - started).toBeLessThan(8_000); // readyTimeout is 10 s
+    });
 
-  it('GIVEN a version that answers 500 WHEN deployed THEN it still fails fast, long before the ready timeout', async () => {
-    p = await project();
-    const started = Date.now();
-    const result = await deploy('broken');
-    expect(result.code).toBe(1);
-    expect(result.events.find((e) => e.code === 'deploy.failed')?.error).toBe('GREEN_UNHEALTHY');
-    expect(Date.now() - started).toBeLessThan(8_000); // readyTimeout is 10 s
+    it('GIVEN v3 goes live WHEN the deploy ends THEN the old standby is gone and two fleets are left', async () => {
+      for (const v of ['v1', 'v2', 'v3']) expect((await deploy(v)).code).toBe(0);
+      const now = await status();
+      expect(now.fleets.map((f) => f.version).sort()).toEqual(['v2', 'v3']);
+      expect(now.standby?.version).toBe('v2');
+    });
+
+    it('GIVEN v2 standby (v3 live) WHEN a bad version fails THEN v2 is still there to roll back to', async () => {
+      expect((await deploy('broken')).code).toBe(1);
+      expect((await status()).standby?.version).toBe('v2');
+      expect((await cli(p.dir, ['rollback', ...words])).code).toBe(0);
+      expect(await served(p.endpoint)).toBe('v2');
+    });
+
+    it('GIVEN a version that answers 503 while it warms up for 1.5 s WHEN deployed THEN it is waited for, not failed', async () => {
+      const result = await deploy('warming');
+      expect(result.code).toBe(0);
+      expect(await served(p.endpoint)).toBe('warming');
+    });
   });
 });

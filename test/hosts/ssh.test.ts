@@ -84,6 +84,19 @@ describe('a session on a reachable host', () => {
     expect(await session.run(['id', '-un'])).toMatchObject({ code: 0, stdout: 'root\n' });
   });
 
+  it('reports the exit status of commands that end at once, however their channel messages arrive', async () => {
+    // A quick command's exit status can come in the same read as the channel's confirmation: it must
+    // not be lost (it was, as "ended without an exit status", once logins stopped reading a slow ~/.bashrc).
+    for (let round = 0; round < 10; round++) {
+      // A few at once, well under sshd's MaxSessions (10), which counts channels still closing too.
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => session.run(['sh', '-c', `exit ${i}`])),
+      );
+      expect(results.map((r) => r.code)).toEqual([0, 1, 2, 3]);
+    }
+    for (let i = 0; i < 20; i++) expect(await session.run(['true'])).toMatchObject({ code: 0, signal: null });
+  });
+
   it('names the host and the fingerprint of the key it checked', () => {
     expect(session.host).toBe(label(h1));
     const pub = join(lab.dir, 'h1.pub');

@@ -147,7 +147,9 @@ console.log(JSON.stringify({ results, codes, exit: results.map((r) => (r.type ==
             skipLibCheck: false,
             types: [],
           },
-          files: ['ok.ts'],
+          // Both files in one program: the package's declarations (and its dependencies') are checked
+          // once, not once a file; each error names its file.
+          files: ['ok.ts', 'wrong.ts'],
         }),
       );
       writeFileSync(
@@ -165,9 +167,8 @@ export async function live(): Promise<string> {
 }
 `,
       );
-      await run(tsc, ['-p', 'tsconfig.json'], { cwd: app });
       writeFileSync(
-        join(app, 'ok.ts'),
+        join(app, 'wrong.ts'),
         `import { deploy } from 'cutover';
 const result = await deploy({ artifact: 'a', environment: 'e', version: 'v1' });
 if (result.type === 'rejected') console.log(result.trafficOn);
@@ -175,13 +176,21 @@ if (result.type === 'rejected') console.log(result.trafficOn);
 await deploy({ artifact: 'a', environment: 'e', version: 'v1', afterResult: () => {} });
 `,
       );
-      const refused = run(tsc, ['-p', 'tsconfig.json'], { cwd: app });
-      await expect(refused).rejects.toMatchObject({
-        stdout: expect.stringMatching(/'trafficOn' does not exist/),
-      });
-      await expect(refused).rejects.toMatchObject({
-        stdout: expect.stringMatching(/'afterResult' does not exist/),
-      });
+      const refused = (await run(tsc, ['-p', 'tsconfig.json'], { cwd: app }).then(
+        () => {
+          throw new Error('wrong.ts compiled');
+        },
+        (error: unknown) => error,
+      )) as { stdout: string };
+      const errors = refused.stdout.split('\n').filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
+      // ok.ts compiles: every error is in wrong.ts, and there are errors to look at.
+      expect(errors.length).toBeGreaterThan(0);
+      expect(
+        errors.filter((line) => !line.startsWith('wrong.ts(')),
+        refused.stdout,
+      ).toEqual([]);
+      expect(refused.stdout).toMatch(/wrong\.ts\(3,\d+\): error .*'trafficOn' does not exist/);
+      expect(refused.stdout).toMatch(/wrong\.ts\(5,\d+\): error .*'afterResult' does not exist/);
     },
   );
 });

@@ -58,6 +58,12 @@ export interface HostSession {
   close(): Promise<void>;
 }
 
+/** A command's channel, and its exit status once the host sent it. */
+interface OpenedChannel {
+  channel: ClientChannel;
+  exit?: { code: number | null; signal: string | null };
+}
+
 /** How long `close` waits for the server to acknowledge before it drops the socket. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -122,14 +128,14 @@ export class SshSession implements HostSession {
     }
     signal?.throwIfAborted();
     this.usable();
-    const channel = await this.open(command);
+    const opened = await this.open(command);
+    const { channel } = opened;
     const program = argv[0] as string;
     let killer: (why: unknown) => void = () => undefined;
     const result = new Promise<RunResult>((resolve, reject) => {
       const leader = new LeaderLine(tag);
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      let exit: { code: number | null; signal: string | null } | undefined;
       let failure: unknown;
       let settled = false;
       let killing = false;
@@ -145,9 +151,9 @@ export class SshSession implements HostSession {
         if (failure !== undefined) {
           closeQuietly(channel);
           reject(failure);
-        } else if (exit) {
+        } else if (opened.exit) {
           resolve({
-            ...exit,
+            ...opened.exit,
             stdout: Buffer.concat(stdout).toString('utf8'),
             stderr: Buffer.concat(stderr).toString('utf8'),
           });
@@ -207,9 +213,6 @@ export class SshSession implements HostSession {
         if (failure !== undefined) killGroup();
       });
       channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      channel.on('exit', (code: number | null, signalName?: string) => {
-        exit = typeof code === 'number' ? { code, signal: null } : { code: null, signal: signalName ?? null };
-      });
       channel.on('close', settle);
       channel.on('error', (error: Error) => {
         if (failure === undefined) failure = this.failed(`\`${program}\` failed on \`${this.host}\``, error);
@@ -239,12 +242,22 @@ export class SshSession implements HostSession {
     });
   }
 
-  private open(command: string): Promise<ClientChannel> {
+  private open(command: string): Promise<OpenedChannel> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, channel) => {
-        if (error)
+        if (error) {
           reject(this.lost ?? this.failed(`\`${this.host}\` did not open a channel for a command`, error));
-        else resolve(channel);
+          return;
+        }
+        // Listen for the exit status now, not once the caller's await resumes: a command that ends at
+        // once can have its status arrive in the same read as the channel's confirmation, and ssh2
+        // emits 'exit' as it parses it, with no one listening yet (output and close are kept, it is not).
+        const opened: OpenedChannel = { channel };
+        channel.on('exit', (code: number | null, signalName?: string) => {
+          opened.exit =
+            typeof code === 'number' ? { code, signal: null } : { code: null, signal: signalName ?? null };
+        });
+        resolve(opened);
       });
     });
   }
