@@ -99,6 +99,8 @@ export async function perform<R>(
     options.signal?.removeEventListener('abort', forward);
     // Each is bounded (notifyFlushTimeout) and reports its own failures as warnings.
     await Promise.all(pending.map((work) => work().catch(() => undefined)));
+    // The command is over: what the target holds open (SSH sessions) would only keep the process alive.
+    await scope.runtime?.ctx.target.close?.().catch(() => undefined);
   }
 }
 

@@ -203,6 +203,11 @@ export interface Target {
    * where the runner's lock is all (local) or the target claims its fleets by itself (aws generations).
    */
   lock?(holder: { deployment: string; command: string; startedAt: number }): Promise<() => Promise<void>>;
+  /**
+   * Lets go of what the target holds open for a command (hosts: its SSH sessions), so the process can
+   * end at once; the target opens them again if used afterwards. Absent where it holds nothing open.
+   */
+  close?(): Promise<void>;
   /** Who holds the lock `lock` takes, for `status`; undefined when it is free. */
   lockHolder?(): Promise<SharedLockHolder | undefined>;
   /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import {
   connectHost,
@@ -11,6 +11,8 @@ import {
   type ConnectOptions,
   type HostSession,
 } from '../../src/providers/hosts/ssh.js';
+import { hostsEnvironment, type SshHostConfig } from '../../src/providers/hosts/config.js';
+import { connections } from '../../src/providers/hosts/connections.js';
 import { startLab, type Lab, type LabHost } from '../helpers/netlab.js';
 
 /**
@@ -407,6 +409,40 @@ describe('connecting', () => {
       await until('the socket to h2 to be released', () => toH2() === 0, 1000);
     } finally {
       await lab.linkUp(h2);
+    }
+  });
+
+  it('closes the sessions of a command at once on close, cancelling the idle close that would hold the process', async () => {
+    const env = hostsEnvironment.parse({
+      target: 'hosts',
+      hosts: [{ address: h1.address, port: h1.port }],
+      ssh: { user: 'root', key: lab.clientKey, knownHosts: lab.knownHostsFile },
+      slots: [8001, 8002],
+      haproxy: { host: { address: h1.address }, backend: 'b' },
+    });
+    const pool = connections(env);
+    // The pool's idle close is its only timer of that delay; each one armed must be cancelled.
+    const armed: unknown[] = [];
+    const cancelled = new Set<unknown>();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = realSet(fn, ms);
+      if (ms === 1500) armed.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+      cancelled.add(timer);
+      return realClear(timer);
+    });
+    try {
+      await pool.using(async () => (await pool.to(env.hosts[0] as SshHostConfig)).run(['true']));
+      expect(armed.length).toBeGreaterThan(0);
+      await pool.close();
+      expect(armed.filter((t) => !cancelled.has(t))).toEqual([]);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
     }
   });
 

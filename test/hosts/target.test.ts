@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { status } from '../../src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostsProject, type HostsProject } from './hosts-lab.js';
 
@@ -97,6 +99,24 @@ describe(
       const report = await run(['report', ...words, '--out', out, ...other]);
       expect(report.code, report.stderr).toBe(0);
       expect(readFileSync(out, 'utf8')).toContain('data-source="target"');
+    });
+
+    it('GIVEN the library WHEN status resolves THEN no SSH session it opened keeps the process alive', async () => {
+      const labNet = p.lb.address.split('.').slice(0, 3).join('.') + '.';
+      const toLab = () =>
+        (process as unknown as { _getActiveHandles(): unknown[] })
+          ._getActiveHandles()
+          .filter((h) => h instanceof Socket && (h.remoteAddress ?? '').startsWith(labNet)).length;
+      const result = await status({
+        artifact: 'catalog',
+        environment: 'lab',
+        config: join(p.dir, 'cutover.config.yaml'),
+        stateDir: join(p.dir, 'runner-library'),
+        env: { ...process.env, ...p.env },
+      });
+      expect(result.type).toBe('status');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(toLab()).toBe(0);
     });
 
     it('GIVEN a hosts environment WHEN down runs THEN it is refused, saying how to stop the fleets on the hosts', async () => {

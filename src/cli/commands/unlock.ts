@@ -44,18 +44,22 @@ With no lock, it says so and exits 0.`,
     const deployment = args.words.deployment ?? '';
     // A target whose lock every runner sees (hosts) holds one of its own beside this runner's.
     const runtime = await serviceRuntime({ ...serviceOptionsOf(args), ...hostOf(io) }, io.events, io.signal);
-    const shared = runtime.ctx.target.unlock;
-    const sharedHeld = shared ? await runtime.ctx.target.lockHolder?.() : undefined;
-    removeGoneLock(where, deployment, io.events, { quietWhenFree: sharedHeld !== undefined });
-    if (shared && sharedHeld) {
-      const removed = await shared(deployment);
-      io.events.warn(
-        'lock.removed',
-        removed
-          ? `removed the lock ${sharedHeld.where}${sharedHeld.holder ? ` (${sharedHeld.holder.deployment} from ${sharedHeld.holder.host})` : ' (naming no holder)'}`
-          : `the lock ${sharedHeld.where} was released meanwhile`,
-        { artifact: service.artifact, environment: service.environment },
-      );
+    const { target } = runtime.ctx;
+    try {
+      const sharedHeld = target.unlock ? await target.lockHolder?.() : undefined;
+      removeGoneLock(where, deployment, io.events, { quietWhenFree: sharedHeld !== undefined });
+      if (target.unlock && sharedHeld) {
+        const removed = await target.unlock(deployment);
+        io.events.warn(
+          'lock.removed',
+          removed
+            ? `removed the lock ${sharedHeld.where}${sharedHeld.holder ? ` (${sharedHeld.holder.deployment} from ${sharedHeld.holder.host})` : ' (naming no holder)'}`
+            : `the lock ${sharedHeld.where} was released meanwhile`,
+          { artifact: service.artifact, environment: service.environment },
+        );
+      }
+    } finally {
+      await target.close?.();
     }
     return ExitCode.ok;
   },

@@ -37,6 +37,8 @@ export function connections(env: HostsEnvironmentConfig, vars: NodeJS.ProcessEnv
     return { agent };
   };
   const close = async () => {
+    // A pending idle close would hold the process for its whole delay after the command ended.
+    clearTimeout(idle);
     const sessions = [...open.values()];
     open.clear();
     await Promise.all(sessions.map((s) => s.then((x) => x.close()).catch(() => undefined)));

@@ -431,6 +431,10 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     metrics,
     publicUrl: async () => env.haproxy.publicUrl,
     lock: (holder) => held(() => store.lock(holder)),
+    close: async () => {
+      metrics.stop();
+      await ssh.close();
+    },
     deployments: () => held(() => store.remembered()),
     lockHolder: () =>
       held(async () => {
