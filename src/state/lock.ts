@@ -3,7 +3,7 @@ import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CutoverError, LockHeld } from '../errors.js';
-import { isSameProcess, processStartTime } from '../providers/local/processes.js';
+import { isSameProcess, processStartTime, recordedHere, thisMachine } from '../providers/local/processes.js';
 
 /**
  * One deploy or rollback of an artifact and environment at a time on this machine. The lock is a file that
@@ -23,6 +23,8 @@ export interface LockHolder {
    * was kept.
    */
   processStart?: number;
+  /** The machine it runs on (thisMachine): its pid is judged only there; absent in older lock files. */
+  machine?: string;
   host: string;
   startedAt: number;
   /**
@@ -75,9 +77,14 @@ export function readHolder(path: string): LockHolder | undefined {
 }
 
 /** This process, as a lock records its holder. */
-export function currentProcess(): Pick<LockHolder, 'pid' | 'processStart' | 'host'> {
+export function currentProcess(): Pick<LockHolder, 'pid' | 'processStart' | 'host' | 'machine'> {
   const processStart = processStartTime(process.pid);
-  return { pid: process.pid, ...(processStart !== undefined ? { processStart } : {}), host: hostname() };
+  return {
+    pid: process.pid,
+    ...(processStart !== undefined ? { processStart } : {}),
+    host: hostname(),
+    machine: thisMachine(),
+  };
 }
 
 export function acquireLock(
@@ -128,7 +135,7 @@ export function claimLockFile(
 
 /** Only a holder on this host can be judged: a pid means nothing on another machine. */
 export function isStale(holder: LockHolder): boolean {
-  return holder.host === hostname() && !isSameProcess(holder.pid, holder.processStart);
+  return recordedHere(holder) && !isSameProcess(holder.pid, holder.processStart);
 }
 
 /** Creates `path` holding `holder`, complete, or returns false when it already exists. */

@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import { UserInputError } from '../errors.js';
 import type { Events } from '../events.js';
-import { isSameProcess } from '../providers/local/processes.js';
+import { isSameProcess, recordedHere } from '../providers/local/processes.js';
 import { lockPath, readLock, removeLockIfUnchanged } from './lock.js';
 
 /**
@@ -35,7 +34,7 @@ export function removeGoneLock(
         `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${artifact} environment=${environment} deployment=${holder.deployment}\``,
       );
     }
-    if (holder.host === hostname() && isSameProcess(holder.pid, holder.processStart)) {
+    if (recordedHere(holder) && isSameProcess(holder.pid, holder.processStart)) {
       throw new UserInputError(
         'UNLOCK_RUNNING',
         `the lock on \`${artifact}\` in \`${environment}\` is held by ${who}, which is still running here`,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { LockHeld, UserInputError } from '../../errors.js';
 import type { FleetRole, TargetRecord } from '../types.js';
-import { isSameProcess, processStartTime } from '../local/processes.js';
+import { isSameProcess, processStartTime, thisMachine } from '../local/processes.js';
 import type { HostSession } from './ssh.js';
 
 /**
@@ -31,6 +31,8 @@ export interface LockHolderRecord {
   host: string;
   pid: number;
   processStart?: number | undefined;
+  /** The runner's machine (thisMachine): a pid is judged only there. */
+  machine?: string | undefined;
 }
 
 export function storeDir(root: string, artifact: string, environment: string): string {
@@ -204,7 +206,7 @@ export class FleetStore {
           `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${hint.artifact} environment=${hint.environment} deployment=${holder.deployment}\``,
         );
       }
-      if (holder.host === hostname() && isSameProcess(holder.pid, holder.processStart)) {
+      if (holder.machine === thisMachine() && isSameProcess(holder.pid, holder.processStart)) {
         throw new UserInputError(
           'UNLOCK_RUNNING',
           `the lock ${where} is held by ${who}, which is still running here`,
@@ -252,6 +254,7 @@ export class FleetStore {
       host: hostname(),
       pid: process.pid,
       processStart: processStartTime(process.pid),
+      machine: thisMachine(),
     };
     const take = () =>
       session.run(
@@ -279,7 +282,11 @@ export class FleetStore {
         other = undefined;
       }
       const gone =
-        other !== undefined && other.host === hostname() && !isSameProcess(other.pid, other.processStart);
+        // Only a holder provably of this machine (not merely of the same hostname: containers, cloned
+        // VMs) is judged by its pid; any other is refused, and `cutover unlock` clears it.
+        other !== undefined &&
+        other.machine === thisMachine() &&
+        !isSameProcess(other.pid, other.processStart);
       if (attempt === 0 && gone) {
         await session.run(['rm', '-rf', '--', lockDir]);
         continue;

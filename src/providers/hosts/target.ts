@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDuration } from '../../duration.js';
-import { hostname } from 'node:os';
-import { acceptsConnections, isSameProcess } from '../local/processes.js';
+import { acceptsConnections, isSameProcess, thisMachine } from '../local/processes.js';
 import { UserInputError } from '../../errors.js';
 import type { TargetDeps } from '../target-module.js';
 import type { FleetInfo, Instance, Target, TargetPlan, Weights } from '../types.js';
@@ -456,7 +455,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
             : {}),
           stale:
             holder !== undefined &&
-            holder.host === hostname() &&
+            holder.machine === thisMachine() &&
             !isSameProcess(holder.pid, holder.processStart),
         };
       }),

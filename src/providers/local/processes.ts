@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import net from 'node:net';
 
 /** Process and port helpers for the local target's supervisor. */
@@ -16,6 +17,32 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * This machine as far as pids go. A hostname alone is shared by containers on one host and by cloned VMs
+ * (all `ubuntu`), whose pids mean nothing here; the kernel's boot id and this process's pid namespace tell
+ * them apart. Where /proc lacks them, the hostname is all there is.
+ */
+export function thisMachine(): string {
+  const read = (what: () => string) => {
+    try {
+      return what().trim();
+    } catch {
+      return '';
+    }
+  };
+  const boot = read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+  const pids = read(() => readlinkSync('/proc/self/ns/pid'));
+  return [hostname(), boot, pids].join(' ');
+}
+
+/**
+ * Whether a lock holder's pid can be judged here: it was recorded on this machine. A record that names
+ * only its host (written before machines were recorded) is judged by the host, as it was then.
+ */
+export function recordedHere(holder: { host: string; machine?: string | undefined }): boolean {
+  return holder.machine !== undefined ? holder.machine === thisMachine() : holder.host === hostname();
 }
 
 /**
