@@ -27,6 +27,8 @@ export interface GreenWatch {
   inconclusive?: () => string[];
   /** Intents this deploy already answered, so none is acted on twice. */
   answered: Set<string>;
+  /** Requests could not be read at the last try: said once, not at every round, until they can again. */
+  unreadable?: boolean;
   /** Told of each request acted on (and a gate that timed out), so the journal keeps the moment. */
   moment?: (kind: MomentKind, by?: string) => void;
 }
@@ -58,7 +60,7 @@ export async function watchWait(
     // stops when the wait's time is up, so a wait of 0 is one round of checks.
     const span = paused || held !== '' ? piece : Math.min(piece, Math.max(0, left));
     await watchHealthy(ctx, watch.green, span, watch.history);
-    if (!paused) left -= clock.now() - started;
+    const counted = !paused;
     const intent = await nextIntent(ctx, watch, where.deployment);
     if (intent) {
       const answer = (done: boolean, message: string): Promise<void> =>
@@ -143,6 +145,9 @@ export async function watchWait(
           unhandled(intent.kind);
       }
     }
+    // The whole round counts, reading requests too: where that is a round trip (hosts: SSH to the load
+    // balancer host) a wait counted only while watching lasted several times what it was set to.
+    if (counted) left -= clock.now() - started;
     if (paused || left > 0) {
       if (wait.kind === 'approval' && !paused && clock.now() - reminded >= gateReminderMs) {
         reminded = clock.now();
@@ -208,13 +213,19 @@ async function nextIntent(
   if (!ctx.intents) return undefined;
   try {
     const { intent, reply } = await ctx.intents.read(deployment);
+    if (watch.unreadable) {
+      watch.unreadable = false;
+      ctx.events.info('target.note', 'requests for the deploy (promote, pause, abort) can be read again');
+    }
     if (!intent || watch.answered.has(intent.id) || reply?.id === intent.id) return undefined;
     watch.answered.add(intent.id);
     return intent;
   } catch (error) {
+    if (watch.unreadable) return undefined;
+    watch.unreadable = true;
     ctx.events.warn(
       'target.note',
-      `could not read requests for the deploy (promote, pause, abort): ${describeCause(error)}`,
+      `could not read requests for the deploy (promote, pause, abort): ${describeCause(error)}; trying again each round, said once`,
     );
     return undefined;
   }

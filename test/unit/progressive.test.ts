@@ -110,3 +110,41 @@ describe('progressive strategies', () => {
     expect(harness.target.liveVersion()).toBe('v1');
   });
 });
+
+describe('waits where reading requests is a round trip (hosts: SSH to the load balancer host)', () => {
+  /** Requests that take `ms` of the clock to read, as a slow link would, or that cannot be read at all. */
+  function slowIntents(ms: number, failing = false) {
+    return {
+      send: async () => {},
+      reply: async () => {},
+      read: async () => {
+        harness.clock.advance(ms);
+        if (failing) throw new Error('the SSH connection to 10.0.0.10:22 was lost');
+        return {};
+      },
+    };
+  }
+  const timeOf = (code: string) => harness.events.find((e) => e.code === code)?.time ?? NaN;
+
+  it('GIVEN a 10 s bake and 800 ms to read requests each round WHEN v2 deploys THEN the bake lasts 10 s of the clock, not 18', async () => {
+    harness = controllerHarness({ bake: 10_000 });
+    harness.ctx.intents = slowIntents(800);
+    await deploy(harness.ctx, { deployment: 'd-v1', version: 'v1' });
+    harness.events.length = 0;
+    await deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' });
+    const baked = timeOf('bake.passed') - timeOf('bake.started');
+    expect(baked).toBeGreaterThanOrEqual(10_000);
+    expect(baked).toBeLessThan(10_000 + 1000 + 800 + 1);
+  });
+
+  it('GIVEN requests that cannot be read WHEN v2 bakes THEN that is said once, and the deploy goes on', async () => {
+    harness = controllerHarness({ bake: 10_000 });
+    harness.ctx.intents = slowIntents(0, true);
+    await deploy(harness.ctx, { deployment: 'd-v1', version: 'v1' });
+    harness.events.length = 0;
+    await deploy(harness.ctx, { deployment: 'd-v2', version: 'v2' });
+    const said = harness.events.filter((e) => e.message.startsWith('could not read requests'));
+    expect(said).toHaveLength(1);
+    expect(harness.target.liveVersion()).toBe('v2');
+  });
+});
