@@ -1,3 +1,4 @@
+import { describeCause } from '../errors.js';
 import { acquireLock } from '../state/lock.js';
 import type { ControllerContext } from './context.js';
 import type { ServiceRuntime } from './runtime.js';
@@ -23,7 +24,14 @@ export async function underLock<T>(
     try {
       return await work({ ...ctx, events: ctx.events.child(fields) });
     } finally {
-      await shared?.();
+      // The outcome stands whatever the release does: a load balancer host gone mid-deploy must not
+      // turn a failed deploy's message (where traffic is, what to do) into the release's error.
+      await shared?.().catch((error: unknown) =>
+        ctx.events.warn(
+          'target.note',
+          `could not release the lock every runner sees: ${describeCause(error)}; this machine's next command takes it over, another runner's needs \`cutover unlock artifact=${service.artifact} environment=${service.environment} deployment=${holder.deployment}\``,
+        ),
+      );
     }
   } finally {
     lock.release();
