@@ -119,6 +119,25 @@ describe(
       expect(toLab()).toBe(0);
     });
 
+    it('GIVEN haproxy.socket naming no socket WHEN status and rollback run THEN each fails saying HAProxy is not there, and where', async () => {
+      const configFile = join(p.dir, 'cutover.config.yaml');
+      const config = readFileSync(configFile, 'utf8');
+      writeFileSync(
+        configFile,
+        config.replace(`socket: ${p.lb.root}/admin.sock`, `socket: ${p.lb.root}/nosuch.sock`),
+      );
+      try {
+        for (const command of ['status', 'rollback']) {
+          const result = await run([command, ...words]);
+          expect(result.code).toBe(1);
+          expect(result.stderr).toContain('HAPROXY_UNREACHABLE');
+          expect(result.stderr).toContain(`${p.lb.root}/nosuch.sock does not exist on ${p.lb.address}`);
+        }
+      } finally {
+        writeFileSync(configFile, config);
+      }
+    });
+
     it('GIVEN a hosts environment WHEN down runs THEN it is refused, saying how to stop the fleets on the hosts', async () => {
       const down = await run(['down', 'environment=lab']);
       expect(down.code).toBe(2);

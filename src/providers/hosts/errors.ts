@@ -11,6 +11,8 @@ import { CutoverError } from '../../errors.js';
  * - HOST_CONNECTION_LOST: the connection dropped while the session was open.
  * - HOST_COMMAND_TIMEOUT: a command ran past its timeout and was killed.
  * - HOST_UPLOAD_FAILED: an SFTP upload failed.
+ * - HAPROXY_UNREACHABLE: HAProxy's runtime API socket is not on the load balancer host (HAProxy not
+ *   running, or `haproxy.socket` not its `stats socket`).
  */
 export type HostErrorCode =
   | 'HOST_UNREACHABLE'
@@ -20,7 +22,8 @@ export type HostErrorCode =
   | 'HOST_SSH_FAILED'
   | 'HOST_CONNECTION_LOST'
   | 'HOST_COMMAND_TIMEOUT'
-  | 'HOST_UPLOAD_FAILED';
+  | 'HOST_UPLOAD_FAILED'
+  | 'HAPROXY_UNREACHABLE';
 
 /**
  * A failure on one host, reached over SSH. The message starts with the host as `address:port` and says

@@ -1,6 +1,7 @@
 import { UserInputError } from '../../errors.js';
 import { processIdentity } from '../haproxy/info.js';
 import { counted, num, parseStat, serverRows, type ServerCounts } from '../haproxy/stat.js';
+import { HostError } from './errors.js';
 import type { HostSession } from './ssh.js';
 import { parseServers, parseServersState, weightBatch, type ServerWeights } from './haproxy-weights.js';
 
@@ -19,7 +20,9 @@ export class HaproxyApi {
 
   async send(commands: string): Promise<string> {
     const session = await this.lb();
-    const stream = await session.openSocket(this.socket);
+    const stream = await session.openSocket(this.socket).catch(async (error: unknown) => {
+      throw await this.unreachable(session, error);
+    });
     return new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => {
@@ -44,6 +47,19 @@ export class HaproxyApi {
       stream.on('close', done);
       stream.end(`${commands}\n`);
     });
+  }
+
+  /** Why the runtime API socket did not open, as far as the host can tell: gone, or not forwarded. */
+  private async unreachable(session: HostSession, error: unknown): Promise<Error> {
+    const there = await session.run(['test', '-S', this.socket]).catch(() => undefined);
+    if (there?.code === 0) return error instanceof Error ? error : new Error(String(error));
+    return new HostError(
+      'HAPROXY_UNREACHABLE',
+      session.host,
+      `HAProxy's runtime API socket ${this.socket} does not exist on ${session.host}: HAProxy is not running there, or \`haproxy.socket\` is not its \`stats socket\``,
+      `start HAProxy on ${session.host}, or set haproxy.socket to the path of the \`stats socket … level admin\` line in haproxy.cfg (\`cutover haproxy-config\` prints it)`,
+      { cause: error },
+    );
   }
 
   async weights(): Promise<ServerWeights> {

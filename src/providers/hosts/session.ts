@@ -233,8 +233,9 @@ export class SshSession implements HostSession {
           reject(
             this.lost ??
               this.failed(
-                `\`${this.host}\` did not open its socket ${path} (AllowStreamLocalForwarding in sshd_config?)`,
+                `\`${this.host}\` did not open its socket ${path}`,
                 error,
+                'check that something listens there, and that sshd allows forwarding to it (AllowStreamLocalForwarding, the default)',
               ),
           );
         else resolve(channel);
@@ -262,15 +263,13 @@ export class SshSession implements HostSession {
     });
   }
 
-  private failed(what: string, error: Error): HostError {
-    return new HostError(
-      'HOST_SSH_FAILED',
-      this.host,
-      `${what}: ${error.message}`,
-      // sshd's MaxSessions (10 by default) bounds the commands one connection runs at once.
-      'run fewer commands at once on this host, or check its sshd log',
-      { cause: error },
-    );
+  private failed(
+    what: string,
+    error: Error,
+    // sshd's MaxSessions (10 by default) bounds the commands one connection runs at once.
+    hint = 'run fewer commands at once on this host, or check its sshd log',
+  ): HostError {
+    return new HostError('HOST_SSH_FAILED', this.host, `${what}: ${error.message}`, hint, { cause: error });
   }
 
   async upload(localPath: string, remotePath: string, options: { mode?: number } = {}): Promise<void> {
