@@ -70,7 +70,7 @@ async function setAside(ctx: ControllerContext, green: FleetInfo): Promise<void>
     // Traffic is already safe on blue; a green that will not stop is reported, not fatal.
     ctx.events.warn(
       'green.retired',
-      `could not ${ctx.keepFailed ? 'mark' : 'stop'} the failed fleet of ${green.version}: ${describeCause(error)}`,
+      `could not ${ctx.keepFailed ? 'mark' : 'stop'} the failed fleet of ${green.version}: ${describeCause(error)}${ctx.keepFailed ? '' : '; it takes no traffic, and the next deploy stops it'}`,
       { fleet: green.id },
     );
   }

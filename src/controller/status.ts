@@ -123,6 +123,12 @@ export async function statusReport(runtime: ServiceRuntime) {
   );
   for (const f of failed)
     lines.push(`  failed:   ${f.version} (kept with --keep-failed; never takes traffic)`);
+  // Being stopped now, or left when its stop failed (a host was unreachable): it takes no traffic, and
+  // the next deploy stops it again.
+  for (const f of fleets.filter((x) => x.role === 'retiring'))
+    lines.push(
+      `  retiring: ${f.version} (takes no traffic; being stopped, or its stop failed and the next deploy stops it)`,
+    );
   lines.push(
     `  last:     ${last ? `${last.kind} ${last.version ?? ''} ${last.phase}${last.reason ? `: ${last.reason}` : ''} (${last.deployment})` : 'never deployed'}`,
   );

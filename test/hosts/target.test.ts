@@ -119,6 +119,27 @@ describe(
       expect(toLab()).toBe(0);
     });
 
+    it('GIVEN a standby whose retire was cut short (a host unreachable) WHEN status and deploy run THEN status shows it retiring, and the deploy stops it and goes ahead', async () => {
+      const file = join(p.lb.root, 'catalog', 'lab', 'fleets.json');
+      const recorded = JSON.parse(readFileSync(file, 'utf8')) as {
+        fleets: { role: string; version: string }[];
+      };
+      const standby = recorded.fleets.find((f) => f.role === 'standby');
+      expect(standby?.version).toBe('v1');
+      if (standby) standby.role = 'retiring';
+      writeFileSync(file, JSON.stringify(recorded));
+      const status = await run(['status', ...words]);
+      expect(status.stdout).toMatch(/retiring: v1 \(takes no traffic/);
+      const next = await run(['deploy', ...words, 'version=v2']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(await served()).toBe('v2');
+      const after = JSON.parse(readFileSync(file, 'utf8')) as { fleets: { role: string; version: string }[] };
+      expect(after.fleets.map((f) => [f.version, f.role]).sort()).toEqual([
+        ['v2', 'live'],
+        ['v3', 'standby'],
+      ]);
+    });
+
     it('GIVEN haproxy.socket naming no socket WHEN status and rollback run THEN each fails saying HAProxy is not there, and where', async () => {
       const configFile = join(p.dir, 'cutover.config.yaml');
       const config = readFileSync(configFile, 'utf8');

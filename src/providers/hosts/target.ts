@@ -270,7 +270,9 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
       held(async () => {
         metrics.stop();
         const record = await recordOf(id);
-        await store.update((fleets) => fleets.map((f) => (f.id === id ? { ...f, role: 'retiring' } : f)));
+        await store.update((fleets) =>
+          fleets.map((f) => (f.id === id ? { ...f, role: 'retiring', inProgress: false } : f)),
+        );
         // Its servers take no new requests (weight 0); those in flight finish, up to the drain timeout.
         const servers = env.hosts.map((h) => serverName(h.address, record.slot));
         const until = clock.now() + env.drainTimeout;
