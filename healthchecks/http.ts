@@ -1,4 +1,3 @@
-import got from 'got';
 import type { CheckTarget, Measurement, Probe } from './types.js';
 
 export interface HttpCheckOptions {
@@ -12,6 +11,8 @@ export function httpProbe(options: HttpCheckOptions, now: () => number = Date.no
   return async (target: CheckTarget): Promise<Measurement> => {
     const url = new URL(options.path, target.url).toString();
     try {
+      // Loaded by the first check, not by every command that builds the probe.
+      const { default: got } = await import('got');
       const response = await got(url, {
         timeout: { request: options.timeout },
         retry: { limit: 0 },

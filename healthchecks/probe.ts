@@ -1,4 +1,3 @@
-import got from 'got';
 import type { Clock } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { Judgement, ShiftCheck, ShiftPhase } from './shift-types.js';
@@ -116,6 +115,8 @@ export function probeCheck(options: ProbeCheckOptions): ShiftCheck {
 /** One GET; undefined when it passed, else what it came to. */
 async function get(url: string, timeout: number, signal: AbortSignal): Promise<string | undefined> {
   try {
+    // Loaded by the first request, not by every command that reads the config.
+    const { default: got } = await import('got');
     const response = await got(url, {
       throwHttpErrors: false,
       followRedirect: false,

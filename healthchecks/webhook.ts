@@ -1,4 +1,3 @@
-import got, { RequestError } from 'got';
 import type { Clock } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import { formatDurationSetting } from '../src/duration.js';
@@ -67,6 +66,8 @@ async function post(
   options: WebhookCheckOptions,
   signal: AbortSignal,
 ): Promise<WebhookAnswer> {
+  // Loaded by the first check, not by every command that reads the config.
+  const { default: got, RequestError } = await import('got');
   try {
     const response = await got.post(url, {
       body,

@@ -1,4 +1,3 @@
-import got, { RequestError } from 'got';
 import pRetry, { AbortError } from 'p-retry';
 
 /**
@@ -46,6 +45,8 @@ const defaultRetryAfterCapMs = 30_000;
 const attemptTimeoutMs = 10_000;
 
 export async function postJson(url: string, body: string, options: PostOptions): Promise<HttpAnswer> {
+  // got (and its HTTP/2 and cache modules) is loaded by the first message sent, not by every command.
+  const { default: got, RequestError } = await import('got');
   const now = options.now ?? Date.now;
   const left = () => options.deadline - now();
   const cap = options.retryAfterCapMs ?? defaultRetryAfterCapMs;

@@ -86,6 +86,25 @@ describe('bad input: exit 2, a clear error, nothing changed', () => {
     }
     expect((await cli(p.dir, [])).code).toBe(2);
   });
+
+  it('GIVEN a command that sends no request THEN the CLI never loads got: the HTTP client comes with the first request', async () => {
+    // A resolve hook in the CLI's process writes down every module it is asked to load.
+    const hooks = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  appendFileSync(process.env.RESOLVED_LOG, specifier + '\\n');
+  return next(specifier, context);
+}`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    const log = join(p.dir, 'resolved.log');
+    const result = await cli(p.dir, ['status', '--help'], {
+      NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(register)}`,
+      RESOLVED_LOG: log,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const resolved = readFileSync(log, 'utf8').split('\n');
+    expect(resolved).toContain('yaml');
+    expect(resolved).not.toContain('got');
+  });
 });
 
 describe('the lock, across real processes', () => {
