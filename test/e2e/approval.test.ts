@@ -11,7 +11,10 @@ import { stopAgent } from '../helpers/local.js';
  */
 
 let p: Awaited<ReturnType<typeof project>>;
+/** Set by a test that hands its environment on to the next one, which then clears it. */
+let handedOn = false;
 afterEach(async () => {
+  if (handedOn) return;
   await stopAgent(join(p.dir, '.cutover'));
   p.remove();
 });
@@ -118,10 +121,14 @@ describe('deploy --detach at the pre-traffic gate', { timeout: 60_000 }, () => {
     };
     expect(status.fleets.map((f) => f.version)).toEqual(['v1']);
     expect((await cli(p.dir, ['promote', ...words])).code).toBe(2);
+    // What the next test starts from: v1 live, nothing else running, the gate in the config.
+    handedOn = true;
   });
 
   it('GIVEN a deploy killed at its gate WHEN promote runs THEN it says at once that the controller is gone (exit 2); a status --watch whose reader left ends; strategy=NAME keeps the gate', async () => {
-    await gated();
+    // The abort test's environment when it passed (v1 live, the gate set), else one of its own.
+    if (handedOn) handedOn = false;
+    else await gated();
     const plan = await cli(p.dir, ['plan', ...words, 'version=v2', 'strategy=all-at-once']);
     expect(plan.stdout).toContain('wait for approval at 0%');
     const watcher = startCli(p.dir, ['status', ...words, '--watch', '--json']);
