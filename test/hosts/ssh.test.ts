@@ -446,6 +446,19 @@ describe('connecting', () => {
     }
   });
 
+  it('fails a command on a host gone silent with HOST_CONNECTION_LOST within a few of its connect timeouts, not a minute', async () => {
+    const silent = await connectHost(optionsFor(h2, { connectTimeoutMs: 1000 }));
+    await lab.linkDown(h2);
+    try {
+      const { error } = await failure(silent.run(['sleep', '30']));
+      expect(error.code).toBe('HOST_CONNECTION_LOST');
+      expect(error.message).toContain(`\`${label(h2)}\``);
+    } finally {
+      await silent.close();
+      await lab.linkUp(h2);
+    }
+  });
+
   it('fails the running command and the next ones with HOST_CONNECTION_LOST when the connection drops', async () => {
     const other = await connectHost(optionsFor(h1));
     const pidFile = join(h1.root, 'session.pid');

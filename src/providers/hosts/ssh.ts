@@ -74,10 +74,13 @@ export interface ConnectOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * The keepalive that finds a host gone silent while a command runs (a dead link sends no reset):
- * the connection is declared lost after about 3 unanswered probes, 15 s apart.
+ * The keepalive that finds a host gone silent while a command runs (a dead link sends no reset): the
+ * connection is declared lost after 3 unanswered probes. They go half a connect timeout apart (at most
+ * 15 s), so a host is given about as long to answer a session as to accept one: with the default 10 s,
+ * a silent load balancer host fails a deploy's watch in about 20 s rather than a minute.
  */
-const KEEPALIVE_INTERVAL_MS = 15_000;
+const keepaliveIntervalMs = (connectTimeoutMs: number) =>
+  Math.min(15_000, Math.max(1000, Math.round(connectTimeoutMs / 2)));
 const KEEPALIVE_COUNT_MAX = 3;
 
 /** What ssh2 calls the host key algorithms that can present a key of each type. */
@@ -126,7 +129,7 @@ export async function connectHost(options: ConnectOptions): Promise<HostSession>
     username: options.username,
     ...auth,
     readyTimeout: timeoutMs,
-    keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+    keepaliveInterval: keepaliveIntervalMs(timeoutMs),
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     tryKeyboard: false,
     hostVerifier: (key: Buffer): boolean => {
