@@ -35,6 +35,19 @@ export interface LockHolderRecord {
   machine?: string | undefined;
 }
 
+/** Whether the holder's process runs on this machine now (a pid is judged only on its own machine). */
+export function runsHere(holder: LockHolderRecord): boolean {
+  return holder.machine === thisMachine() && isSameProcess(holder.pid, holder.processStart);
+}
+
+/**
+ * Whether the holder ran on this machine and is gone: only such a lock is ours to take over. A holder of
+ * the same hostname elsewhere (containers, cloned VMs) is not; `cutover unlock` clears it.
+ */
+export function goneFromHere(holder: LockHolderRecord): boolean {
+  return holder.machine === thisMachine() && !isSameProcess(holder.pid, holder.processStart);
+}
+
 export function storeDir(root: string, artifact: string, environment: string): string {
   return `${root}/${artifact}/${environment}`;
 }
@@ -206,7 +219,7 @@ export class FleetStore {
           `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${hint.artifact} environment=${hint.environment} deployment=${holder.deployment}\``,
         );
       }
-      if (holder.machine === thisMachine() && isSameProcess(holder.pid, holder.processStart)) {
+      if (runsHere(holder)) {
         throw new UserInputError(
           'UNLOCK_RUNNING',
           `the lock ${where} is held by ${who}, which is still running here`,
@@ -281,13 +294,7 @@ export class FleetStore {
       } catch {
         other = undefined;
       }
-      const gone =
-        // Only a holder provably of this machine (not merely of the same hostname: containers, cloned
-        // VMs) is judged by its pid; any other is refused, and `cutover unlock` clears it.
-        other !== undefined &&
-        other.machine === thisMachine() &&
-        !isSameProcess(other.pid, other.processStart);
-      if (attempt === 0 && gone) {
+      if (attempt === 0 && other !== undefined && goneFromHere(other)) {
         await session.run(['rm', '-rf', '--', lockDir]);
         continue;
       }

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDuration } from '../../duration.js';
-import { acceptsConnections, isSameProcess, thisMachine } from '../local/processes.js';
+import { acceptsConnections } from '../local/processes.js';
 import { UserInputError } from '../../errors.js';
 import type { TargetDeps } from '../target-module.js';
 import type { FleetInfo, Instance, Target, TargetPlan, Weights } from '../types.js';
 import type { HostsEnvironmentConfig, SshHostConfig } from './config.js';
 import { connections } from './connections.js';
-import { FleetStore, storeDir, type HostFleetRecord } from './fleet-store.js';
+import { FleetStore, goneFromHere, storeDir, type HostFleetRecord } from './fleet-store.js';
 import { hostNotes } from './notes.js';
 import { HaproxyApi } from './haproxy-api.js';
 import { serverName } from './haproxy-servers.js';
@@ -36,17 +36,17 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
   const packageOf = (version: string) =>
     resolve(loaded.baseDir, (artifactConfig.package ?? '').replaceAll('${version}', version));
 
-  /** `held`: HAProxy's view of the servers, where it was read; a server it holds down is not up. */
-  const instancesOf = (slot: number, held?: HaproxyServers): Instance[] =>
+  /** `servers`: HAProxy's view of them, where it was read; a server it holds down is not up. */
+  const instancesOf = (slot: number, servers?: HaproxyServers): Instance[] =>
     env.hosts.map((h) => {
-      const server = held?.[serverName(h.address, slot)];
+      const server = servers?.[serverName(h.address, slot)];
       return {
         id: `${h.address}:${slot}`,
         url: `http://${h.address.includes(':') ? `[${h.address}]` : h.address}:${slot}`,
         ...(server && !server.up ? { up: false } : {}),
       };
     });
-  const infoOf = (r: HostFleetRecord, held?: HaproxyServers): FleetInfo => ({
+  const infoOf = (r: HostFleetRecord, servers?: HaproxyServers): FleetInfo => ({
     id: r.id,
     version: r.version,
     deployment: r.deployment,
@@ -54,7 +54,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
     role: r.role,
     // A fleet that has served is judged by HAProxy's own checks; a green is not up there until it has
     // passed ours and HAProxy's rise, so HAProxy says nothing of it yet.
-    instances: instancesOf(r.slot, r.role === 'live' || r.role === 'standby' ? held : undefined),
+    instances: instancesOf(r.slot, r.role === 'live' || r.role === 'standby' ? servers : undefined),
     ...(r.standbyUntil !== undefined ? { standbyUntil: r.standbyUntil } : {}),
     ...(r.previousVersion !== undefined ? { previousVersion: r.previousVersion } : {}),
     ...(r.inProgress ? { inProgress: true } : {}),
@@ -455,10 +455,7 @@ export async function createHostsTarget(deps: TargetDeps<HostsEnvironmentConfig>
                 },
               }
             : {}),
-          stale:
-            holder !== undefined &&
-            holder.machine === thisMachine() &&
-            !isSameProcess(holder.pid, holder.processStart),
+          stale: holder !== undefined && goneFromHere(holder),
         };
       }),
     unlock: (deployment) => held(() => store.unlock(deployment)),

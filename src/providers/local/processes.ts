@@ -25,6 +25,13 @@ export function isAlive(pid: number): boolean {
  * them apart. Where /proc lacks them, the hostname is all there is.
  */
 export function thisMachine(): string {
+  machine ??= readMachine();
+  return machine;
+}
+// None of it changes while the process runs.
+let machine: string | undefined;
+
+function readMachine(): string {
   const read = (what: () => string) => {
     try {
       return what().trim();
