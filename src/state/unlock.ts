@@ -26,21 +26,14 @@ export function removeGoneLock(
   }
   if (file.state === 'held') {
     const { holder } = file;
-    const who = `${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host})`;
-    if (holder.deployment !== deployment) {
-      throw new UserInputError(
-        'UNLOCK_NOT_HOLDER',
-        `the lock on \`${artifact}\` in \`${environment}\` is held by ${who}, not by \`${deployment}\``,
-        `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${artifact} environment=${environment} deployment=${holder.deployment}\``,
-      );
-    }
-    if (recordedHere(holder) && isSameProcess(holder.pid, holder.processStart)) {
-      throw new UserInputError(
-        'UNLOCK_RUNNING',
-        `the lock on \`${artifact}\` in \`${environment}\` is held by ${who}, which is still running here`,
-        `stop it with \`cutover abort artifact=${artifact} environment=${environment}\``,
-      );
-    }
+    const refusal = unlockRefusal({
+      holder,
+      runsHere: recordedHere(holder) && isSameProcess(holder.pid, holder.processStart),
+      deployment,
+      lock: `the lock on \`${artifact}\` in \`${environment}\``,
+      names: where,
+    });
+    if (refusal) throw refusal;
   }
   if (file.text === undefined || !removeLockIfUnchanged(path, file.text)) {
     const now = readLock(path);
@@ -58,4 +51,35 @@ export function removeGoneLock(
     file.state === 'held' ? `${file.holder.deployment} from ${file.holder.host}` : 'naming no holder';
   events.warn('lock.removed', `removed the lock on ${artifact} in ${environment} (${what})`, fields);
   return;
+}
+
+/**
+ * Why `cutover unlock … deployment=` must leave a lock alone, or undefined: another deployment holds it,
+ * or its holder still runs on this machine. The same for the runner's lock and a target's (hosts).
+ */
+export function unlockRefusal(about: {
+  holder: { deployment: string; command: string; pid: number; host: string };
+  runsHere: boolean;
+  deployment: string;
+  /** The lock, for people: "the lock on `catalog` in `prod`". */
+  lock: string;
+  names: { artifact: string; environment: string };
+}): UserInputError | undefined {
+  const { holder, deployment, lock, names } = about;
+  const who = `${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host})`;
+  if (holder.deployment !== deployment) {
+    return new UserInputError(
+      'UNLOCK_NOT_HOLDER',
+      `${lock} is held by ${who}, not by \`${deployment}\``,
+      `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${names.artifact} environment=${names.environment} deployment=${holder.deployment}\``,
+    );
+  }
+  if (about.runsHere) {
+    return new UserInputError(
+      'UNLOCK_RUNNING',
+      `${lock} is held by ${who}, which is still running here`,
+      `stop it with \`cutover abort artifact=${names.artifact} environment=${names.environment}\``,
+    );
+  }
+  return undefined;
 }

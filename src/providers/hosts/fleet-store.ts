@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { LockHeld, UserInputError } from '../../errors.js';
 import type { FleetRole, TargetRecord } from '../types.js';
 import { isSameProcess, processStartTime, thisMachine } from '../local/processes.js';
+import { unlockRefusal } from '../../state/unlock.js';
 import type { HostSession } from './ssh.js';
 
 /**
@@ -210,23 +211,16 @@ export class FleetStore {
     const found = await this.holder();
     if (!found) return false;
     const { holder, text, where } = found;
-    if (holder) {
-      const who = `${holder.command} ${holder.deployment} (pid ${holder.pid} on ${holder.host})`;
-      if (holder.deployment !== deployment) {
-        throw new UserInputError(
-          'UNLOCK_NOT_HOLDER',
-          `the lock ${where} is held by ${who}, not by \`${deployment}\``,
-          `check that ${holder.deployment} is gone, then run \`cutover unlock artifact=${hint.artifact} environment=${hint.environment} deployment=${holder.deployment}\``,
-        );
-      }
-      if (runsHere(holder)) {
-        throw new UserInputError(
-          'UNLOCK_RUNNING',
-          `the lock ${where} is held by ${who}, which is still running here`,
-          `stop it with \`cutover abort artifact=${hint.artifact} environment=${hint.environment}\``,
-        );
-      }
-    }
+    const refusal =
+      holder &&
+      unlockRefusal({
+        holder,
+        runsHere: runsHere(holder),
+        deployment,
+        lock: `the lock ${where}`,
+        names: hint,
+      });
+    if (refusal) throw refusal;
     const session = await this.lb();
     // Removed only if it still says what was read: a lock taken since by another runner stays.
     const removed = await session.run(
