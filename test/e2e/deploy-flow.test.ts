@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { isAlive } from '../../src/providers/local/processes.js';
+import { shareProject, isShared } from '../helpers/shared-project.js';
 import { cli, project, statusBody } from '../helpers/cli.js';
 import { versionedLoad as load } from '../helpers/load.js';
 import { instancePids, stopAgent } from '../helpers/local.js';
 
 let p: Awaited<ReturnType<typeof project>>;
-/** Set while the tests of one describe share their project, which its afterAll removes. */
-let shared = false;
 afterEach(async () => {
-  if (shared) return;
+  if (isShared(p)) return;
   await stopAgent(join(p.dir, '.cutover'));
   p.remove();
 });
@@ -86,15 +85,7 @@ describe('the local flow through the real CLI', () => {
   // One environment from here on, v1 deployed once: a rollback with no standby, a broken version, then
   // v2, a rollback and v2 again, each under load where it says so.
   describe('from v1 alone', () => {
-    beforeAll(async () => {
-      shared = true;
-      p = await project();
-    });
-    afterAll(async () => {
-      await stopAgent(join(p.dir, '.cutover'));
-      p.remove();
-      shared = false;
-    });
+    shareProject((shared) => (p = shared));
 
     it('says which version to deploy when there is no standby to roll back to', async () => {
       expect((await cli(p.dir, ['deploy', ...words, 'version=v1'])).code).toBe(0);

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { shareProject, isShared } from '../helpers/shared-project.js';
 import { cli, project, startCli, statusBody } from '../helpers/cli.js';
 import { killDataPlane, stopAgent } from '../helpers/local.js';
 import { AgentClient } from '../../src/providers/local/agent-client.js';
@@ -12,10 +13,8 @@ import { AgentClient } from '../../src/providers/local/agent-client.js';
  */
 
 let p: Awaited<ReturnType<typeof project>>;
-/** Set while the tests of one describe share their project, which its afterAll removes. */
-let shared = false;
 afterEach(async () => {
-  if (shared) return;
+  if (isShared(p)) return;
   await stopAgent(join(p.dir, '.cutover'));
   p.remove();
 });
@@ -145,15 +144,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
   // One environment: a deploy killed in its bake, what status says of it, abort undoing it, then a lock
   // file that names nobody. The kill, v1's deploy and the agent's start happen once.
   describe('one environment, a deploy killed in its bake', () => {
-    beforeAll(async () => {
-      shared = true;
-      p = await project();
-    });
-    afterAll(async () => {
-      await stopAgent(join(p.dir, '.cutover'));
-      p.remove();
-      shared = false;
-    });
+    shareProject((shared) => (p = shared));
 
     it('GIVEN a deploy killed in its bake WHEN status runs THEN it names the fleet still recorded live, the unbaked green and the gone lock holder', async () => {
       expect((await deploy('v1')).code).toBe(0);
@@ -197,15 +188,7 @@ describe('sequences that must stay safe (local, real processes)', { timeout: 60_
   // versions, a failed one and a rollback, then a version slow to warm up. Each starts the agent and
   // deploys v1 and v2 no more.
   describe('one environment, from a failed first deploy to a slow starter', () => {
-    beforeAll(async () => {
-      shared = true;
-      p = await project();
-    });
-    afterAll(async () => {
-      await stopAgent(join(p.dir, '.cutover'));
-      p.remove();
-      shared = false;
-    });
+    shareProject((shared) => (p = shared));
 
     it('GIVEN a version that answers 500 WHEN deployed THEN it still fails fast, long before the ready timeout', async () => {
       const started = Date.now();
